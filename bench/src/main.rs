@@ -1,0 +1,110 @@
+//! Benchmarks the migration engine against a raw-SQL floor and sea-orm-migration.
+//!
+//! `bench engine` is the entry point; the hidden subcommands are the processes
+//! it times: the engine's real `migration` CLI over a synthetic history
+//! (`migrator`), the floor (`floor`) and sea-orm-migration's runner (`reference`).
+
+mod floor;
+mod harness;
+mod reference;
+mod synthetic;
+
+use clap::{Parser, Subcommand};
+use migration_core::cli::Cli;
+use std::process::ExitCode;
+
+/// Benchmarks for the migration engine (see docs/benchmarks.md).
+#[derive(Debug, Parser)]
+#[command(name = "bench")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Time the engine's `up` and `status` against the floor and sea-orm-migration; prints tables.
+    Engine(harness::Config),
+    /// The `migration` CLI over a synthetic history: `bench migrator --revisions N -- up`.
+    #[command(hide = true)]
+    Migrator {
+        /// Revisions in the synthetic history.
+        #[arg(long)]
+        revisions: usize,
+        /// Arguments for the `migration` CLI.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+    /// The floor: the same SQL over one bare sqlx connection.
+    #[command(hide = true)]
+    Floor {
+        /// Revisions to apply.
+        #[arg(long)]
+        revisions: usize,
+        /// Database URL.
+        #[arg(long)]
+        url: String,
+        /// Only read the tracking table.
+        #[arg(long)]
+        read: bool,
+    },
+    /// sea-orm-migration's `MigratorTrait::up` over the synthetic history.
+    #[command(hide = true)]
+    Reference {
+        /// Revisions in the synthetic history.
+        #[arg(long)]
+        revisions: usize,
+        /// Database URL.
+        #[arg(long)]
+        url: String,
+    },
+}
+
+fn main() -> ExitCode {
+    match Args::parse().command {
+        Command::Engine(config) => report(harness::run(config)),
+        Command::Migrator { revisions, args } => migrator(revisions, args),
+        Command::Floor { revisions, url, read } => {
+            let mode = if read { floor::Mode::Read } else { floor::Mode::Apply };
+            report(block_on(floor::run(&url, revisions, mode)))
+        }
+        Command::Reference { revisions, url } => {
+            report(block_on(async { Ok(reference::up(&url, revisions).await?) }))
+        }
+    }
+}
+
+/// What `migration_core::cli::main` does, with the arguments after `--`.
+fn migrator(revisions: usize, args: Vec<String>) -> ExitCode {
+    let cli = Cli::parse_from(std::iter::once("migration".to_string()).chain(args));
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return report(Err(format!("cannot start the async runtime: {e}").into())),
+    };
+    match synthetic::migrator(revisions).and_then(|m| runtime.block_on(migration_core::cli::run(&m, cli))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The runtime every timed process uses: the one `migration_core::cli::main` builds.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+fn block_on(work: impl Future<Output = Result<(), harness::BoxError>>) -> Result<(), harness::BoxError> {
+    runtime()?.block_on(work)
+}
+
+fn report(result: Result<(), harness::BoxError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! PostgreSQL: transactional DDL, a session advisory lock on a dedicated connection.
+
+use super::{Backend, LockAttempt, MigrationLock, OnWait, lock_key, poll_lock, query_i64, with_database};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::url::{Dialect, mask};
+use async_trait::async_trait;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
+use sea_orm::sqlx::{self, Connection};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use std::time::Duration;
+
+/// PostgreSQL.
+pub(super) struct Postgres;
+
+/// First half of the advisory lock key; the second half hashes the tracking
+/// table's name. Advisory locks are scoped to the current database
+/// (<https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS>).
+const LOCK_CLASS: i32 = 0x5EA0_0001;
+
+/// A session-level advisory lock, held by a connection of its own.
+///
+/// A pooled connection could go back to the pool with the lock still held and
+/// wedge every later start (a known sqlx pitfall); a dedicated connection is
+/// closed with the lock, and the server releases session locks when the
+/// connection drops, so a killed process cannot leave it behind.
+struct AdvisoryLock {
+    conn: PgConnection,
+    key: i32,
+}
+
+#[async_trait]
+impl LockAttempt for AdvisoryLock {
+    async fn try_acquire(&mut self) -> Result<bool> {
+        sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1, $2)")
+            .bind(LOCK_CLASS)
+            .bind(self.key)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(|e| Error::db("taking the migration lock")(DbErr::Custom(e.to_string())))
+    }
+
+    async fn holder(&mut self) -> String {
+        let holder: Result<Option<(i32, String, String, String)>, _> = sqlx::query_as(
+            "SELECT a.pid, COALESCE(a.application_name, ''), COALESCE(host(a.client_addr), 'local socket'), \
+             to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.database = \
+             (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid AND l.objsubid = 2",
+        )
+        .bind(LOCK_CLASS)
+        .bind(self.key)
+        .fetch_optional(&mut self.conn)
+        .await;
+        match holder {
+            Ok(Some((pid, app, addr, since))) => {
+                format!(", held by server pid {pid} (\"{app}\" from {addr}, connected {since})")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl MigrationLock for AdvisoryLock {
+    async fn release(mut self: Box<Self>) -> Result<()> {
+        let unlocked: Result<bool, _> = sqlx::query_scalar("SELECT pg_advisory_unlock($1, $2)")
+            .bind(LOCK_CLASS)
+            .bind(self.key)
+            .fetch_one(&mut self.conn)
+            .await;
+        // Closing the session releases the lock even if the unlock query failed.
+        let _ = self.conn.close().await;
+        unlocked.map(|_| ()).map_err(|e| Error::db("releasing the migration lock")(DbErr::Custom(e.to_string())))
+    }
+}
+
+#[async_trait]
+impl Backend for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    async fn lock(
+        &self,
+        url: &str,
+        key: &str,
+        timeout: Duration,
+        on_wait: OnWait<'_>,
+    ) -> Result<Box<dyn MigrationLock>> {
+        let connect_error = |e: sqlx::Error| Error::Connect {
+            url: mask(url),
+            attempts: 1,
+            source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
+        };
+        let options: PgConnectOptions = url.parse().map_err(connect_error)?;
+        let options = options.application_name(&format!("migration lock (pid {})", std::process::id()));
+        let conn = PgConnection::connect_with(&options).await.map_err(connect_error)?;
+        let mut lock = AdvisoryLock { conn, key: lock_key(key) };
+        poll_lock(&mut lock, timeout, on_wait).await?;
+        Ok(Box::new(lock))
+    }
+
+    async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
+        let sql = "SELECT COUNT(*) FROM information_schema.tables \
+                   WHERE table_schema = current_schema() AND table_name = $1";
+        Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
+    }
+
+    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+        let txn = db.begin().await?;
+        let backend = db.get_database_backend();
+        let rows = txn
+            .query_all_raw(sea_orm::Statement::from_string(
+                backend,
+                // Tables and views of the current schema, then its enum/composite
+                // types that no extension owns (extensions drop their own).
+                "SELECT 'VIEW', table_name::text FROM information_schema.views WHERE table_schema = current_schema() \
+                 UNION ALL SELECT 'TABLE', table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                 UNION ALL SELECT 'TYPE', t.typname::text FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace \
+                 WHERE n.nspname = current_schema() AND t.typtype = 'e' AND NOT EXISTS \
+                 (SELECT 1 FROM pg_depend d WHERE d.objid = t.oid AND d.deptype = 'e')",
+            ))
+            .await?;
+        let mut dropped = Vec::new();
+        for row in rows {
+            let kind: String = row.try_get_by_index(0)?;
+            let name: String = row.try_get_by_index(1)?;
+            let quoted = name.replace('"', "\"\"");
+            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS \"{quoted}\" CASCADE")).await?;
+            dropped.push(format!("{} {name}", kind.to_lowercase()));
+        }
+        txn.commit().await?;
+        Ok(dropped)
+    }
+
+    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr> {
+        crate::schema::postgres::reflect(db, exclude).await
+    }
+
+    async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
+        let admin = sea_orm::Database::connect(admin_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")))
+            .await?;
+        admin.close().await?;
+        Ok(with_database(admin_url, name))
+    }
+
+    async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
+        let admin = sea_orm::Database::connect(admin_url).await?;
+        // FORCE (PostgreSQL 13+) ends sessions a failed test may have left open.
+        admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                name.replace('"', "\"\"")
+            ))
+            .await?;
+        admin.close().await
+    }
+}

@@ -1,0 +1,173 @@
+//! SQLite: transactional DDL, a file lock beside the database, `sqlite_master` catalog.
+
+use super::{Backend, LockAttempt, MigrationLock, OnWait, poll_lock, query_i64};
+use crate::error::{Error, Result};
+use crate::schema::Schema;
+use crate::url::{Dialect, sqlite_path};
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::{Read, Seek, Write};
+use std::time::Duration;
+
+/// SQLite.
+pub(super) struct Sqlite;
+
+/// An exclusive OS lock (`flock`/`LockFileEx`) on `<database>.migration-lock`.
+///
+/// SQLite's own locks cannot serve: a write lock held for the whole run would
+/// block the migrations themselves, which use other pooled connections. The OS
+/// releases the file lock when the process exits, however it exits.
+struct FileLock {
+    file: File,
+    path: String,
+}
+
+#[async_trait]
+impl LockAttempt for FileLock {
+    async fn try_acquire(&mut self) -> Result<bool> {
+        match self.file.try_lock() {
+            Ok(()) => {
+                // Leave our pid for whoever waits next; best effort.
+                let _ = self.file.set_len(0);
+                let _ = self.file.rewind();
+                let _ = write!(self.file, "{}", std::process::id());
+                let _ = self.file.flush();
+                Ok(true)
+            }
+            Err(TryLockError::WouldBlock) => Ok(false),
+            Err(TryLockError::Error(source)) => Err(Error::Io {
+                context: format!("cannot lock {}", self.path),
+                source,
+            }),
+        }
+    }
+
+    async fn holder(&mut self) -> String {
+        let mut pid = String::new();
+        let _ = self.file.rewind();
+        let _ = self.file.read_to_string(&mut pid);
+        match pid.trim() {
+            "" => String::new(),
+            pid => format!(", held by process {pid} (lock file {})", self.path),
+        }
+    }
+}
+
+#[async_trait]
+impl MigrationLock for FileLock {
+    async fn release(self: Box<Self>) -> Result<()> {
+        self.file.unlock().map_err(|source| Error::Io {
+            context: "cannot release the migration lock file".into(),
+            source,
+        })
+    }
+}
+
+/// In-memory databases belong to one process: nothing to serialize.
+struct NoLock;
+
+#[async_trait]
+impl MigrationLock for NoLock {
+    async fn release(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Backend for Sqlite {
+    fn dialect(&self) -> Dialect {
+        Dialect::Sqlite
+    }
+
+    fn transactional_ddl(&self) -> bool {
+        true
+    }
+
+    async fn lock(
+        &self,
+        url: &str,
+        key: &str,
+        timeout: Duration,
+        on_wait: OnWait<'_>,
+    ) -> Result<Box<dyn MigrationLock>> {
+        let Some(db_path) = sqlite_path(url) else {
+            return Ok(Box::new(NoLock));
+        };
+        let lock_path = format!("{}.{key}.lock", db_path.display());
+        let io = |source| Error::Io {
+            context: format!("cannot open the migration lock file {lock_path}"),
+            source,
+        };
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io)?;
+        let mut lock = FileLock { file, path: lock_path };
+        poll_lock(&mut lock, timeout, on_wait).await?;
+        Ok(Box::new(lock))
+    }
+
+    async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
+        let sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
+        Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
+    }
+
+    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+        // `PRAGMA foreign_keys` cannot change inside a transaction
+        // (https://www.sqlite.org/foreignkeys.html#fk_enable); deferring the checks
+        // to COMMIT lets tables go in any order within one transaction instead.
+        let txn = db.begin().await?;
+        txn.execute_unprepared("PRAGMA defer_foreign_keys = ON").await?;
+        let rows = txn
+            .query_all_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'view') \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, name",
+            ))
+            .await?;
+        let mut dropped = Vec::new();
+        for row in rows {
+            let kind: String = row.try_get_by_index(0)?;
+            let name: String = row.try_get_by_index(1)?;
+            let quoted = name.replace('"', "\"\"");
+            txn.execute_unprepared(&format!("DROP {} IF EXISTS \"{quoted}\"", kind.to_uppercase()))
+                .await?;
+            dropped.push(format!("{kind} {name}"));
+        }
+        txn.commit().await?;
+        Ok(dropped)
+    }
+
+    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr> {
+        crate::schema::sqlite::reflect(db, exclude).await
+    }
+
+    async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
+        // A scratch SQLite database is a file in the folder `admin_url` names
+        // (e.g. `sqlite:///tmp/scratch`), created on first connect.
+        let dir = sqlite_path(admin_url).unwrap_or_else(std::env::temp_dir);
+        std::fs::create_dir_all(&dir).map_err(|e| DbErr::Custom(e.to_string()))?;
+        Ok(format!("sqlite://{}/{name}.db?mode=rwc", dir.display()))
+    }
+
+    async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
+        let dir = sqlite_path(admin_url).unwrap_or_else(std::env::temp_dir);
+        let base = dir.join(format!("{name}.db"));
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", base.display()));
+        }
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            let prefix = format!("{name}.db.");
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,762 @@
+//! The `migration` command line: sea-orm-migration's commands plus Alembic's.
+
+pub mod scaffold;
+
+use crate::error::{Error, Result};
+use crate::graph::{RevisionInfo, Target};
+use crate::revision::Migrator;
+use crate::runner::{Direction, Event, Runner, RunnerOptions, State};
+use crate::url::{DEFAULT_DATABASE_URL, Dialect, mask};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use std::collections::HashSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Database migrations for SeaORM: a revision graph with branches and merges,
+/// a locked runner with checksums, and Alembic's workflow.
+#[derive(Debug, Parser)]
+#[command(name = "migration", version, propagate_version = true)]
+pub struct Cli {
+    /// Database URL [default: sqlite://data/dev.db?mode=rwc, or DATABASE_URL, or .env].
+    #[arg(short = 'u', long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Seconds to wait for another migration run to release the lock.
+    #[arg(long, env = "MIGRATION_LOCK_TIMEOUT", default_value_t = 60, global = true)]
+    pub lock_timeout: u64,
+
+    /// How many times to try connecting before giving up.
+    #[arg(long, env = "MIGRATION_CONNECT_ATTEMPTS", default_value_t = 3, global = true)]
+    pub connect_attempts: u32,
+
+    /// Seconds one connection attempt may take.
+    #[arg(long, env = "MIGRATION_CONNECT_TIMEOUT", default_value_t = 5, global = true)]
+    pub connect_timeout: u64,
+
+    /// What to do; `up` when omitted (as in sea-orm-migration).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending revisions (all of them, or up to a target).
+    #[command(visible_alias = "upgrade")]
+    Up(StepArgs),
+    /// Revert applied revisions (one by default).
+    #[command(visible_alias = "downgrade")]
+    Down(StepArgs),
+    /// Every revision, applied or pending, with when it was applied.
+    Status(FormatArg),
+    /// The revisions the database is at.
+    Current(FormatArg),
+    /// The newest revisions of the code (more than one means the history branched).
+    Heads(FormatArg),
+    /// The revisions, newest first.
+    History(HistoryArgs),
+    /// One revision in detail.
+    Show {
+        /// A revision id, a unique prefix, `head` or `base`.
+        revision: String,
+    },
+    /// Record a revision as the database's state without running migrations.
+    Stamp {
+        /// A revision, `head`, `heads` or `base`.
+        target: String,
+        /// First remove every recorded row, including ones no migration defines.
+        #[arg(long)]
+        purge: bool,
+    },
+    /// Create a new, empty migration file (Alembic: `revision -m`).
+    #[command(visible_alias = "revision")]
+    Generate(GenerateArgs),
+    /// Create a merge revision joining heads.
+    Merge {
+        /// The heads to merge [default: all heads].
+        revisions: Vec<String>,
+        /// What the merge is for.
+        #[arg(short, long, default_value = "merge heads")]
+        message: String,
+        /// Folder to write the file into [default: the migration crate's src/versions].
+        #[arg(long, env = "MIGRATION_DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// DESTRUCTIVE: drop every table in the database, then apply all revisions.
+    Fresh(ConfirmArg),
+    /// Revert every revision, then apply them all again.
+    Refresh(ConfirmArg),
+    /// DESTRUCTIVE: revert every revision and drop the tracking table.
+    Reset(ConfirmArg),
+    /// Accept edited migrations' new checksums and clear failed records.
+    Repair,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// How far `up` / `down` go.
+#[derive(Debug, Args, Default)]
+pub struct StepArgs {
+    /// A target: a revision (or unique prefix), `head`, `heads`, `base`, `+N`, `-N`, `REV+N`.
+    #[arg(allow_hyphen_values = true, conflicts_with_all = ["num", "to"])]
+    pub target: Option<String>,
+    /// Number of revisions to apply or revert.
+    #[arg(short, long, conflicts_with = "to")]
+    pub num: Option<u32>,
+    /// Target revision (same forms as TARGET).
+    #[arg(long, allow_hyphen_values = true)]
+    pub to: Option<String>,
+}
+
+/// Output format of listing commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document.
+    Json,
+    /// Graphviz (history only).
+    Dot,
+}
+
+/// `--format`.
+#[derive(Debug, Args)]
+pub struct FormatArg {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `history` options.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show parents, file and checksum too.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Range `A:B` (either side may be empty; `base`, `head`, `heads`, revisions).
+    #[arg(short, long, allow_hyphen_values = true)]
+    pub rev_range: Option<String>,
+    /// Draw branches and merges as text lanes.
+    #[arg(long)]
+    pub graph: bool,
+    /// Output format (`dot` gives Graphviz).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `generate` / `revision` options.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// Name of the migration (sea-orm-migration style).
+    pub name: Option<String>,
+    /// Message (Alembic style); same as NAME.
+    #[arg(short, long, conflicts_with = "name")]
+    pub message: Option<String>,
+    /// The parent revision [default: the single head].
+    #[arg(long)]
+    pub head: Option<String>,
+    /// Fill the migration from the difference between entities and migrations.
+    #[arg(long)]
+    pub autogenerate: bool,
+    /// Folder to write the file into [default: the migration crate's src/versions].
+    #[arg(long, env = "MIGRATION_DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+/// `--yes`.
+#[derive(Debug, Args)]
+pub struct ConfirmArg {
+    /// Confirm a destructive command without asking.
+    #[arg(short, long)]
+    pub yes: bool,
+}
+
+/// Runs the CLI: loads `.env`, parses the arguments, runs, prints errors.
+///
+/// `migrator` builds the project's migrator (it fails if the revision graph is
+/// invalid, which is reported like any other error).
+pub fn main(migrator: impl FnOnce() -> Result<Migrator>) -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = migrator().and_then(|m| runtime.block_on(run(&m, cli)));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MIGRATION_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs one parsed command.
+///
+/// # Errors
+/// Whatever the command fails with.
+pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
+    let url = cli
+        .database_url
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let options = RunnerOptions {
+        lock_timeout: Duration::from_secs(cli.lock_timeout),
+        connect_attempts: cli.connect_attempts,
+        connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
+        ..RunnerOptions::default()
+    };
+    let ctx = Ctx { migrator, url, options };
+    match cli.command.unwrap_or(Command::Up(StepArgs::default())) {
+        Command::Up(args) => ctx.up(args).await,
+        Command::Down(args) => ctx.down(args).await,
+        Command::Status(f) => ctx.status(f.format).await,
+        Command::Current(f) => ctx.current(f.format).await,
+        Command::Heads(f) => heads(migrator, f.format),
+        Command::History(args) => {
+            let applied = ctx.applied_if_reachable().await;
+            history(migrator, &args, applied.as_ref())
+        }
+        Command::Show { revision } => show(migrator, &revision),
+        Command::Stamp { target, purge } => ctx.stamp(&target, purge).await,
+        Command::Generate(args) => generate(migrator, args),
+        Command::Merge { revisions, message, dir } => merge(migrator, &revisions, &message, dir),
+        Command::Fresh(c) => ctx.fresh(c.yes).await,
+        Command::Refresh(c) => ctx.refresh(c.yes).await,
+        Command::Reset(c) => ctx.reset(c.yes).await,
+        Command::Repair => ctx.repair().await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "migration", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
+
+struct Ctx<'m> {
+    migrator: &'m Migrator,
+    url: String,
+    options: RunnerOptions,
+}
+
+fn print_progress(event: Event<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = match event {
+        Event::LockWaiting(holder) => writeln!(out, "Waiting for the migration lock{holder} ..."),
+        Event::Adopted(ids) => writeln!(
+            out,
+            "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again.",
+            ids.len()
+        ),
+        Event::Started(rev, Direction::Up) => write!(out, "Applying {} ({}) ... ", rev.id, rev.message),
+        Event::Started(rev, Direction::Down) => write!(out, "Reverting {} ({}) ... ", rev.id, rev.message),
+        Event::Finished(_, _, took) => writeln!(out, "done in {} ms", took.as_millis()),
+    };
+    let _ = out.flush();
+}
+
+impl<'m> Ctx<'m> {
+    async fn runner(&self) -> Result<Runner<'m>> {
+        Ok(Runner::connect(self.migrator, &self.url, self.options.clone())
+            .await?
+            .on_progress(print_progress))
+    }
+
+    /// The applied revisions, if the database can be read without creating
+    /// anything (no new SQLite file) and answers at once.
+    async fn applied_if_reachable(&self) -> Option<HashSet<String>> {
+        if let Some(path) = crate::url::sqlite_path(&self.url)
+            && !path.exists()
+        {
+            return None;
+        }
+        let options = RunnerOptions {
+            connect_attempts: 1,
+            ..self.options.clone()
+        };
+        let runner = Runner::connect(self.migrator, &self.url, options).await.ok()?;
+        runner.state().await.ok().map(|s| s.applied)
+    }
+
+    fn database_line(&self) -> String {
+        let dialect = Dialect::from_url(&self.url).map(Dialect::name).unwrap_or("?");
+        format!("Database: {} ({dialect})", mask(&self.url))
+    }
+
+    async fn up(&self, args: StepArgs) -> Result<()> {
+        let target = step_target(&args, Direction::Up)?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let applied = runner.upgrade(&target).await;
+        if let Err(Error::MigrationFailed { .. }) = &applied {
+            println!("failed");
+        }
+        let applied = applied?;
+        match applied.len() {
+            0 => println!("Nothing to apply: the database is at {}.", describe_current(&runner.state().await?, self.migrator)),
+            n => println!("Applied {n} revision(s); the database is at {}.", describe_current(&runner.state().await?, self.migrator)),
+        }
+        Ok(())
+    }
+
+    async fn down(&self, args: StepArgs) -> Result<()> {
+        let target = step_target(&args, Direction::Down)?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let reverted = runner.downgrade(&target).await;
+        if let Err(Error::MigrationFailed { .. }) = &reverted {
+            println!("failed");
+        }
+        let reverted = reverted?;
+        let state = runner.state().await?;
+        println!(
+            "Reverted {} revision(s); the database is at {}.",
+            reverted.len(),
+            describe_current(&state, self.migrator)
+        );
+        Ok(())
+    }
+
+    async fn status(&self, format: Format) -> Result<()> {
+        let runner = self.runner().await?;
+        let state = runner.state().await?;
+        let graph = self.migrator.graph();
+        let current = graph.current(&state.applied);
+        let heads: Vec<&str> = graph.heads();
+        let pending = graph.plan_upgrade(&state.applied, &Target::Heads).unwrap_or_default();
+        if format == Format::Json {
+            let revisions: Vec<_> = graph
+                .topo_order()
+                .map(|info| {
+                    let row = state.row(&info.id);
+                    json!({
+                        "revision": info.id,
+                        "parents": info.parents,
+                        "message": info.message,
+                        "applied": state.applied.contains(&info.id),
+                        "applied_at": row.filter(|r| !r.is_failed()).map(|r| r.applied_at.clone()),
+                        "execution_ms": row.map(|r| r.execution_ms),
+                        "failed": row.is_some_and(|r| r.is_failed()),
+                        "error": row.and_then(|r| r.error.clone()),
+                        "checksum_changed": state.changed.contains(&info.id),
+                    })
+                })
+                .collect();
+            let doc = json!({
+                "heads": heads,
+                "current": current,
+                "pending": pending,
+                "unknown": state.unknown,
+                "revisions": revisions,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+            return Ok(());
+        }
+        println!("{}", self.database_line());
+        let width = graph.topo_order().map(|r| r.id.len()).max().unwrap_or(8).max(8);
+        println!("{:<width$}  {:<8}  {:<24}  Message", "Revision", "Status", "Applied at (UTC)");
+        for info in graph.topo_order() {
+            let row = state.row(&info.id);
+            let (status, at) = match row {
+                Some(r) if r.is_failed() => ("FAILED", r.applied_at.as_str()),
+                Some(r) if state.changed.contains(&info.id) => ("CHANGED", r.applied_at.as_str()),
+                Some(r) => ("applied", r.applied_at.as_str()),
+                None => ("pending", ""),
+            };
+            let mut marks = Vec::new();
+            if heads.contains(&info.id.as_str()) {
+                marks.push("head");
+            }
+            if info.is_merge() {
+                marks.push("merge");
+            }
+            let marks = if marks.is_empty() { String::new() } else { format!(" ({})", marks.join(", ")) };
+            println!("{:<width$}  {status:<8}  {at:<24}  {}{marks}", info.id, info.message);
+        }
+        for id in &state.unknown {
+            println!("{id:<width$}  {:<8}  {:<24}  not defined by any migration file", "UNKNOWN", "");
+        }
+        println!();
+        println!("Current: {}", describe_current(&state, self.migrator));
+        println!("Heads:   {}", if heads.is_empty() { "(none)".to_string() } else { heads.join(", ") });
+        println!("Pending: {}", pending.len());
+        if !state.changed.is_empty() {
+            println!(
+                "CHANGED: {} was edited after it was applied; revert the edit or run `repair`.",
+                state.changed.join(", ")
+            );
+        }
+        for failed in &state.failed {
+            println!(
+                "FAILED: {} ({}); fix the schema by hand, then `repair` or `stamp`.",
+                failed.revision,
+                failed.error.as_deref().unwrap_or("no error recorded")
+            );
+        }
+        if !state.unknown.is_empty() {
+            println!("UNKNOWN: the database is ahead of this code (revisions no file defines).");
+        }
+        Ok(())
+    }
+
+    async fn current(&self, format: Format) -> Result<()> {
+        let runner = self.runner().await?;
+        let state = runner.state().await?;
+        let mut current = self.migrator.graph().current(&state.applied);
+        current.extend(state.unknown.iter().cloned());
+        if format == Format::Json {
+            println!("{}", json!({ "current": current }));
+        } else if current.is_empty() {
+            println!("(base) nothing applied");
+        } else {
+            let heads = self.migrator.graph().heads();
+            for id in current {
+                let head = if heads.contains(&id.as_str()) { " (head)" } else { "" };
+                let unknown = if state.unknown.contains(&id) { " (unknown to this code)" } else { "" };
+                println!("{id}{head}{unknown}");
+            }
+        }
+        Ok(())
+    }
+
+    async fn stamp(&self, target: &str, purge: bool) -> Result<()> {
+        let target = Target::parse(target)?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let changes = runner.stamp(&target, purge).await?;
+        for id in &changes.removed {
+            println!("unstamped {id}");
+        }
+        for id in &changes.added {
+            println!("stamped {id}");
+        }
+        println!(
+            "Stamped {target}: {} added, {} removed; no migration ran.",
+            changes.added.len(),
+            changes.removed.len()
+        );
+        Ok(())
+    }
+
+    async fn repair(&self) -> Result<()> {
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let changes = runner.repair().await?;
+        for id in &changes.rechecksummed {
+            println!("re-recorded the checksum of {id} (its code changed after it was applied)");
+        }
+        for id in &changes.removed {
+            println!("cleared the failed record of {id}; the next `up` runs it again");
+        }
+        for id in &changes.restored {
+            println!("marked {id} applied again (its `down` had failed)");
+        }
+        if changes.rechecksummed.is_empty() && changes.removed.is_empty() && changes.restored.is_empty() {
+            println!("Nothing to repair.");
+        }
+        Ok(())
+    }
+
+    async fn fresh(&self, yes: bool) -> Result<()> {
+        confirm(
+            "fresh",
+            yes,
+            &format!("This DROPS EVERY TABLE in {} and re-applies all migrations.", mask(&self.url)),
+        )?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let (dropped, applied) = runner.fresh(&default_up_target(self.migrator)).await?;
+        println!("Dropped {} object(s); applied {} revision(s).", dropped.len(), applied.len());
+        Ok(())
+    }
+
+    async fn refresh(&self, yes: bool) -> Result<()> {
+        confirm(
+            "refresh",
+            yes,
+            &format!("This reverts every revision in {} (data in dropped tables is lost) and re-applies them.", mask(&self.url)),
+        )?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let (reverted, applied) = runner.refresh(&default_up_target(self.migrator)).await?;
+        println!("Reverted {} and applied {} revision(s).", reverted.len(), applied.len());
+        Ok(())
+    }
+
+    async fn reset(&self, yes: bool) -> Result<()> {
+        confirm(
+            "reset",
+            yes,
+            &format!("This reverts every revision in {} and drops the tracking table.", mask(&self.url)),
+        )?;
+        let runner = self.runner().await?;
+        println!("{}", self.database_line());
+        let reverted = runner.reset().await?;
+        println!("Reverted {} revision(s) and dropped the tracking table.", reverted.len());
+        Ok(())
+    }
+}
+
+/// `up`'s default: the single head; `heads` when branched is refused by the graph
+/// with a message suggesting `merge` or `heads`.
+fn default_up_target(_migrator: &Migrator) -> Target {
+    Target::Head
+}
+
+fn step_target(args: &StepArgs, direction: Direction) -> Result<Target> {
+    if let Some(n) = args.num {
+        if n == 0 {
+            return Err(Error::Usage("-n must be at least 1".into()));
+        }
+        return Ok(match direction {
+            Direction::Up => Target::Relative(i64::from(n)),
+            Direction::Down => Target::Relative(-i64::from(n)),
+        });
+    }
+    match args.to.as_deref().or(args.target.as_deref()) {
+        Some(spec) => Ok(Target::parse(spec)?),
+        None => Ok(match direction {
+            Direction::Up => Target::Head,
+            Direction::Down => Target::Relative(-1),
+        }),
+    }
+}
+
+fn confirm(command: &'static str, yes: bool, what: &str) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        eprintln!("{what}");
+        return Err(Error::NeedsConfirmation(command));
+    }
+    eprint!("{what}\nType `yes` to continue: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!("{command} cancelled; nothing was changed")))
+    }
+}
+
+fn describe_current(state: &State, migrator: &Migrator) -> String {
+    let current = migrator.graph().current(&state.applied);
+    if current.is_empty() && state.unknown.is_empty() {
+        return "base (nothing applied)".to_string();
+    }
+    current.into_iter().chain(state.unknown.iter().cloned()).collect::<Vec<_>>().join(", ")
+}
+
+fn heads(migrator: &Migrator, format: Format) -> Result<()> {
+    let heads = migrator.graph().heads();
+    if format == Format::Json {
+        println!("{}", json!({ "heads": heads }));
+        return Ok(());
+    }
+    if heads.is_empty() {
+        println!("(no revisions yet)");
+    }
+    for head in &heads {
+        let message = migrator.graph().get(head).map(|r| r.message.as_str()).unwrap_or_default();
+        println!("{head} (head)  {message}");
+    }
+    if heads.len() > 1 {
+        println!("The history has {} heads: run `merge` to join them.", heads.len());
+    }
+    Ok(())
+}
+
+/// `history` works without a database; when one is reachable, applied revisions
+/// are marked (`--graph`, `dot`, `json`).
+fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<String>>) -> Result<()> {
+    let graph = migrator.graph();
+    let none = HashSet::new();
+    let marks = applied.unwrap_or(&none);
+    if args.format == Format::Dot {
+        print!("{}", graph.render_dot(marks));
+        return Ok(());
+    }
+    let revisions: Vec<&RevisionInfo> = match &args.rev_range {
+        Some(range) => graph.history_range(range, marks)?,
+        None => graph.topo_order().collect::<Vec<_>>().into_iter().rev().collect(),
+    };
+    if args.format == Format::Json {
+        let heads = graph.heads();
+        let list: Vec<_> = revisions
+            .iter()
+            .map(|r| {
+                let rev = migrator.revision(&r.id);
+                json!({
+                    "revision": r.id,
+                    "parents": r.parents,
+                    "children": graph.children(&r.id),
+                    "message": r.message,
+                    "head": heads.contains(&r.id.as_str()),
+                    "merge": r.is_merge(),
+                    "path": rev.map(|x| x.path.clone()),
+                    "checksum": rev.map(|x| x.checksum.clone()),
+                    "applied": applied.map(|a| a.contains(&r.id)),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&json!({ "revisions": list })).unwrap_or_default());
+        return Ok(());
+    }
+    if args.graph {
+        let drawing = graph.render_ascii(marks);
+        if applied.is_some() {
+            print!("{drawing}");
+        } else {
+            // Without a database, "[pending]" would be a guess: leave it out.
+            print!("{}", drawing.replace(" [pending]", ""));
+        }
+        return Ok(());
+    }
+    let heads = graph.heads();
+    for r in revisions {
+        let parents = if r.parents.is_empty() { "<base>".to_string() } else { r.parents.join(", ") };
+        let mut marks = Vec::new();
+        if heads.contains(&r.id.as_str()) {
+            marks.push("head");
+        }
+        if r.is_merge() {
+            marks.push("mergepoint");
+        }
+        if graph.children(&r.id).len() > 1 {
+            marks.push("branchpoint");
+        }
+        let marks = if marks.is_empty() { String::new() } else { format!(" ({})", marks.join(", ")) };
+        println!("{parents} -> {}{marks}, {}", r.id, r.message);
+        if args.verbose
+            && let Some(rev) = migrator.revision(&r.id)
+        {
+            println!("    path:     {}\n    checksum: {}", rev.path, rev.checksum);
+        }
+    }
+    Ok(())
+}
+
+fn show(migrator: &Migrator, spec: &str) -> Result<()> {
+    let graph = migrator.graph();
+    let id = match Target::parse(spec)? {
+        Target::Head | Target::Heads => graph.heads().first().map(|s| (*s).to_string()).ok_or_else(|| Error::Usage("there are no revisions yet".into()))?,
+        Target::Revision(spec) => graph.resolve(&spec)?.to_string(),
+        _ => return Err(Error::Usage(format!("`show` takes one revision, not `{spec}`"))),
+    };
+    if matches!(Target::parse(spec)?, Target::Heads) || (spec == "head" && graph.heads().len() > 1) {
+        graph.plan_upgrade(&HashSet::new(), &Target::Head)?;
+    }
+    let info = graph.get(&id).ok_or_else(|| Error::Usage(format!("no revision `{id}`")))?;
+    let rev = migrator.revision(&id);
+    let mut kinds = Vec::new();
+    if info.is_base() {
+        kinds.push("base");
+    }
+    if info.is_merge() {
+        kinds.push("merge");
+    }
+    if graph.heads().contains(&id.as_str()) {
+        kinds.push("head");
+    }
+    println!("Revision: {id}{}", if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) });
+    println!("Parents:  {}", if info.parents.is_empty() { "<base>".into() } else { info.parents.join(", ") });
+    let children = graph.children(&id);
+    println!("Children: {}", if children.is_empty() { "<none>".into() } else { children.join(", ") });
+    println!("Message:  {}", info.message);
+    if let Some(rev) = rev {
+        println!("Path:     {}", rev.path);
+        println!("Checksum: {}", rev.checksum);
+        println!("Transaction: {}", if rev.use_transaction() { "yes" } else { "no (use_transaction() is Some(false))" });
+    }
+    Ok(())
+}
+
+fn versions_dir(migrator: &Migrator, dir: Option<PathBuf>) -> Result<PathBuf> {
+    dir.or_else(|| migrator.versions_dir().map(std::path::Path::to_path_buf))
+        .ok_or_else(|| Error::Usage("no migrations folder is known; pass --dir or set MIGRATION_DIR".into()))
+}
+
+fn taken(migrator: &Migrator, dir: &std::path::Path) -> impl Fn(&str) -> bool {
+    let known: HashSet<String> = migrator.revisions().iter().map(|r| r.id.clone()).collect();
+    let dir = dir.to_path_buf();
+    move |id| known.contains(id) || dir.join(format!("{id}.rs")).exists()
+}
+
+fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
+    if args.autogenerate {
+        return Err(Error::Usage(
+            "--autogenerate is not implemented yet; create an empty revision without it and write `up`/`down` by hand"
+                .into(),
+        ));
+    }
+    let message = args.name.or(args.message).ok_or_else(|| {
+        Error::Usage("name the migration: `generate add_phone_to_users` or `revision -m \"add phone to users\"`".into())
+    })?;
+    let graph = migrator.graph();
+    let parents = match &args.head {
+        Some(spec) => vec![graph.resolve(spec)?.to_string()],
+        None => match graph.heads().as_slice() {
+            [] => Vec::new(),
+            [head] => vec![(*head).to_string()],
+            heads => {
+                return Err(Error::Usage(format!(
+                    "the history has {} heads ({}); run `merge` first, or choose the parent with --head REV",
+                    heads.len(),
+                    heads.join(", ")
+                )));
+            }
+        },
+    };
+    let dir = versions_dir(migrator, args.dir)?;
+    let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
+    let path = scaffold::write(&dir, &id, &scaffold::render(&id, &message, &parents, false))?;
+    println!("Created {} (parent: {})", path.display(), if parents.is_empty() { "<base>".into() } else { parents.join(", ") });
+    println!("Write its `up` and `down`, then apply it with `up`; the next build picks it up.");
+    Ok(())
+}
+
+fn merge(migrator: &Migrator, revisions: &[String], message: &str, dir: Option<PathBuf>) -> Result<()> {
+    let graph = migrator.graph();
+    let parents: Vec<String> = if revisions.is_empty() {
+        graph.heads().into_iter().map(str::to_string).collect()
+    } else {
+        revisions
+            .iter()
+            .map(|spec| graph.resolve(spec).map(str::to_string))
+            .collect::<Result<_, _>>()?
+    };
+    if parents.len() < 2 {
+        return Err(Error::Usage(format!(
+            "nothing to merge: {} head(s); a merge needs at least two (see `heads`)",
+            parents.len()
+        )));
+    }
+    let dir = versions_dir(migrator, dir)?;
+    let id = scaffold::new_id(message, chrono::Utc::now(), taken(migrator, &dir))?;
+    let path = scaffold::write(&dir, &id, &scaffold::render(&id, message, &parents, true))?;
+    println!("Created merge revision {} joining {}", path.display(), parents.join(", "));
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! Errors the engine reports; each one says what went wrong and how to fix it.
+
+use crate::graph::GraphError;
+use sea_orm::DbErr;
+use std::time::Duration;
+
+/// Everything that can go wrong in a migration command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The revision graph or a revision target is invalid.
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+
+    /// The database URL cannot be used.
+    #[error(
+        "invalid database URL `{url}`: {reason}\n  expected e.g. sqlite://data/dev.db?mode=rwc, \
+         postgres://user:password@host:5432/db or mysql://user:password@host:3306/db \
+         (set it with -u/--database-url or DATABASE_URL)"
+    )]
+    BadUrl {
+        /// The URL, with its password masked.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+
+    /// The database could not be reached.
+    #[error(
+        "cannot connect to {url} after {attempts} attempt(s): {source}\n  check that the database \
+         server is running and reachable, and that the URL (-u/--database-url or DATABASE_URL) is right"
+    )]
+    Connect {
+        /// The URL, with its password masked.
+        url: String,
+        /// How many times we tried.
+        attempts: u32,
+        /// The last connection error.
+        source: DbErr,
+    },
+
+    /// A migration failed; `state` says what it left behind.
+    #[error("revision `{revision}` failed while {action}: {cause}\n  {state}")]
+    MigrationFailed {
+        /// The revision that failed.
+        revision: String,
+        /// "applying" or "reverting".
+        action: &'static str,
+        /// The database error or panic message.
+        cause: String,
+        /// What state the database is in now, and what to do.
+        state: String,
+    },
+
+    /// Another process holds the migration lock for longer than the timeout.
+    #[error(
+        "timed out after {}s waiting for the migration lock{holder}\n  another migration is running \
+         against this database; wait for it to finish, or raise --lock-timeout (MIGRATION_LOCK_TIMEOUT)",
+        waited.as_secs_f32()
+    )]
+    LockTimeout {
+        /// How long we waited.
+        waited: Duration,
+        /// Who holds it, where the backend can tell (starts with ", held by").
+        holder: String,
+    },
+
+    /// Applied migrations were edited after they were applied.
+    #[error(
+        "applied migration(s) changed since they were applied: {}\n  revert the edit (an applied \
+         migration must not change), or run `repair` to accept the new version if the change is deliberate",
+        .0.join(", ")
+    )]
+    ChecksumMismatch(Vec<String>),
+
+    /// A revision is recorded as failed (MySQL/MariaDB, where DDL is not transactional).
+    #[error(
+        "revision `{revision}` failed on an earlier run and may be partly applied: {error}\n  inspect \
+         the schema and fix it by hand, then run `repair` to forget the failed attempt (the next `up` \
+         re-runs it) or `stamp {revision}` if you completed it by hand"
+    )]
+    FailedRevision {
+        /// The failed revision.
+        revision: String,
+        /// The error recorded when it failed.
+        error: String,
+    },
+
+    /// A destructive command needs confirmation.
+    #[error("{0} is destructive: it drops data. Re-run with --yes to confirm")]
+    NeedsConfirmation(&'static str),
+
+    /// A database error outside a migration (tracking table, catalog queries).
+    #[error("database error while {context}: {source}")]
+    Db {
+        /// What we were doing.
+        context: String,
+        /// The error.
+        source: DbErr,
+    },
+
+    /// A file could not be written or read.
+    #[error("{context}: {source}")]
+    Io {
+        /// What we were doing.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+
+    /// The command line asked for something impossible.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Error {
+    /// Wraps a database error with what we were doing.
+    pub fn db(context: impl Into<String>) -> impl FnOnce(DbErr) -> Error {
+        let context = context.into();
+        move |source| Error::Db { context, source }
+    }
+
+    /// The process exit code for this error: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::NeedsConfirmation(_) => 2,
+            Error::Graph(GraphError::BadTarget { .. }) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Result alias for the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

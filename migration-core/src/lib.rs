@@ -1,0 +1,27 @@
+//! A migration framework for SeaORM: revision graph, locked runner, checksums, CLI.
+//!
+//! Start with `docs/architecture.md` at the workspace root. The pieces:
+//! [`graph`] (pure planning), [`runner`] (the checklist that applies revisions),
+//! [`backend`] (everything that differs per database), [`history`] (the
+//! tracking table), [`schema`] (reflecting a database), [`cli`] (the commands).
+
+pub mod backend;
+pub mod cli;
+pub mod error;
+pub mod graph;
+pub mod history;
+pub mod revision;
+pub mod runner;
+pub mod schema;
+pub mod testing;
+pub mod url;
+
+pub use error::{Error, Result};
+pub use graph::{RevisionGraph, RevisionInfo, Target};
+pub use revision::{Migrator, Revision};
+pub use runner::{Runner, RunnerOptions};
+
+/// What a migration file needs: sea-orm-migration's prelude.
+pub mod prelude {
+    pub use sea_orm_migration::prelude::*;
+}

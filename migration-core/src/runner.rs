@@ -1,0 +1,590 @@
+//! The runner: lock, ensure the tracking table, plan, apply and record each step, unlock.
+
+use crate::backend::{self, Backend};
+use crate::error::{Error, Result};
+use crate::graph::Target;
+use crate::history::{History, HistoryRow, STATUS_FAILED};
+use crate::revision::{Migrator, Revision};
+use crate::url::{Dialect, mask, sqlite_path};
+use futures_util::FutureExt;
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
+use sea_orm_migration::SchemaManager;
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::time::{Duration, Instant};
+
+/// Which way a revision runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// `up`
+    Up,
+    /// `down`
+    Down,
+}
+
+/// Progress the runner reports while it works.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// Another process holds the lock; we wait (reported once).
+    LockWaiting(&'a str),
+    /// Revisions taken over from sea-orm-migration's `seaql_migrations`.
+    Adopted(&'a [String]),
+    /// A revision starts.
+    Started(&'a Revision, Direction),
+    /// A revision finished and was recorded.
+    Finished(&'a Revision, Direction, Duration),
+}
+
+/// Connection settings for [`Runner::connect`].
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    /// How long to wait for another migration to release the lock.
+    pub lock_timeout: Duration,
+    /// How many times to try connecting before giving up.
+    pub connect_attempts: u32,
+    /// How long one connection attempt may take.
+    pub connect_timeout: Duration,
+    /// Pause before the second attempt; doubles each time (capped at 5 s).
+    pub connect_backoff: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        Self {
+            lock_timeout: Duration::from_secs(60),
+            connect_attempts: 3,
+            connect_timeout: Duration::from_secs(5),
+            connect_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What the tracking table says, checked against the code.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Every row of the tracking table.
+    pub rows: Vec<HistoryRow>,
+    /// Revisions recorded as applied.
+    pub applied: HashSet<String>,
+    /// Revisions recorded as failed (MySQL/MariaDB, or a migration without a transaction).
+    pub failed: Vec<HistoryRow>,
+    /// Applied revisions no migration file defines: the database is ahead of this code.
+    pub unknown: Vec<String>,
+    /// Applied revisions whose code changed since they were applied.
+    pub changed: Vec<String>,
+}
+
+impl State {
+    /// The row for a revision.
+    pub fn row(&self, id: &str) -> Option<&HistoryRow> {
+        self.rows.iter().find(|r| r.revision == id)
+    }
+}
+
+/// What `stamp` and `repair` changed.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Changes {
+    /// Rows added.
+    pub added: Vec<String>,
+    /// Rows removed.
+    pub removed: Vec<String>,
+    /// Rows whose checksum was re-recorded.
+    pub rechecksummed: Vec<String>,
+    /// Failed rows put back to applied (a failed `down`).
+    pub restored: Vec<String>,
+}
+
+/// Opens a pooled connection, retrying with backoff.
+///
+/// # Errors
+/// [`Error::BadUrl`] for a malformed URL (no attempt is made), [`Error::Connect`]
+/// when every attempt failed.
+pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConnection> {
+    let dialect = Dialect::from_url(url)?;
+    if dialect == Dialect::Sqlite
+        && let Some(parent) = sqlite_path(url).as_deref().and_then(std::path::Path::parent)
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            context: format!("cannot create the database folder {}", parent.display()),
+            source,
+        })?;
+    }
+    let mut connect_options = ConnectOptions::new(url);
+    connect_options
+        .sqlx_logging(false)
+        .connect_timeout(options.connect_timeout)
+        // sqlx keeps retrying a refused connection until the acquire timeout, so
+        // this bounds one attempt; our own loop adds the retries and the backoff.
+        .acquire_timeout(options.connect_timeout);
+    let attempts = options.connect_attempts.max(1);
+    let mut backoff = options.connect_backoff;
+    let mut attempt = 1;
+    loop {
+        match Database::connect(connect_options.clone()).await {
+            Ok(db) => return Ok(db),
+            Err(source) if attempt >= attempts => {
+                return Err(Error::Connect {
+                    url: mask(url),
+                    attempts,
+                    source,
+                });
+            }
+            Err(e) => {
+                tracing::warn!(url = %mask(url), attempt, error = %e, "database not reachable yet; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                attempt += 1;
+            }
+        }
+    }
+}
+
+/// Applies and reverts revisions against one database.
+pub struct Runner<'m> {
+    migrator: &'m Migrator,
+    db: DatabaseConnection,
+    url: String,
+    backend: Box<dyn Backend>,
+    history: History,
+    options: RunnerOptions,
+    progress: Box<dyn Fn(Event<'_>) + Send + Sync + 'm>,
+}
+
+impl<'m> Runner<'m> {
+    /// Connects to `url` (with retries) and prepares a runner.
+    ///
+    /// # Errors
+    /// See [`connect`].
+    pub async fn connect(migrator: &'m Migrator, url: &str, options: RunnerOptions) -> Result<Self> {
+        let db = connect(url, &options).await?;
+        Self::with_connection(migrator, db, url, options)
+    }
+
+    /// A runner over an existing connection; `url` is used for the lock's own connection.
+    ///
+    /// # Errors
+    /// [`Error::BadUrl`] if `url` names no known backend.
+    pub fn with_connection(
+        migrator: &'m Migrator,
+        db: DatabaseConnection,
+        url: &str,
+        options: RunnerOptions,
+    ) -> Result<Self> {
+        let backend = backend::for_dialect(Dialect::from_url(url)?);
+        Ok(Self {
+            migrator,
+            db,
+            url: url.to_string(),
+            backend,
+            history: History::new(migrator.history_table()),
+            options,
+            progress: Box::new(|_| {}),
+        })
+    }
+
+    /// Reports progress to `progress` (the CLI prints it, the app logs it).
+    pub fn on_progress(mut self, progress: impl Fn(Event<'_>) + Send + Sync + 'm) -> Self {
+        self.progress = Box::new(progress);
+        self
+    }
+
+    /// The pooled connection.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// The backend behind the URL.
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    /// The migrator.
+    pub fn migrator(&self) -> &'m Migrator {
+        self.migrator
+    }
+
+    /// Reads the tracking table (without creating it) and checks it against the code.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn state(&self) -> Result<State> {
+        let rows = self.history.read(&self.db, self.backend.as_ref()).await?;
+        Ok(self.state_of(rows))
+    }
+
+    fn state_of(&self, rows: Vec<HistoryRow>) -> State {
+        let mut state = State::default();
+        for row in &rows {
+            match self.migrator.revision(&row.revision) {
+                _ if row.is_failed() => state.failed.push(row.clone()),
+                None => {
+                    state.unknown.push(row.revision.clone());
+                    state.applied.insert(row.revision.clone());
+                }
+                Some(rev) => {
+                    if row.checksum.as_deref().is_some_and(|c| c != rev.checksum) {
+                        state.changed.push(row.revision.clone());
+                    }
+                    state.applied.insert(row.revision.clone());
+                }
+            }
+        }
+        state.rows = rows;
+        state
+    }
+
+    /// Revisions `up heads` would apply, in order.
+    ///
+    /// # Errors
+    /// A database error, or the database is ahead of the code.
+    pub async fn pending(&self) -> Result<Vec<String>> {
+        let state = self.state().await?;
+        Ok(self.migrator.graph().plan_upgrade(&state.applied, &Target::Heads)?)
+    }
+
+    /// Applies revisions up to `target`; returns the revisions applied.
+    ///
+    /// # Errors
+    /// An invalid target, a changed or failed revision, the lock timing out, or
+    /// a migration failing (earlier revisions of the run stay applied).
+    pub async fn upgrade(&self, target: &Target) -> Result<Vec<String>> {
+        self.locked(async || self.upgrade_locked(target).await).await
+    }
+
+    /// Reverts revisions down to `target`; returns the revisions reverted.
+    ///
+    /// # Errors
+    /// As [`Runner::upgrade`].
+    pub async fn downgrade(&self, target: &Target) -> Result<Vec<String>> {
+        self.locked(async || self.downgrade_locked(target).await).await
+    }
+
+    /// Records the state `target` describes without running any migration.
+    ///
+    /// With `purge`, rows that no migration defines are removed too.
+    ///
+    /// # Errors
+    /// An invalid target, or unknown rows without `purge`.
+    pub async fn stamp(&self, target: &Target, purge: bool) -> Result<Changes> {
+        self.locked(async || {
+            self.ensure_table().await?;
+            let state = self.state().await?;
+            if !purge && !state.unknown.is_empty() {
+                self.migrator.graph().check_applied(&state.applied)?;
+            }
+            let wanted = self.migrator.graph().plan_stamp(target)?;
+            let mut changes = Changes::default();
+            let txn = self.db.begin().await.map_err(Error::db("starting the stamp transaction"))?;
+            for row in &state.rows {
+                if !wanted.contains(&row.revision) || row.is_failed() {
+                    self.history.delete(&txn, &row.revision).await?;
+                    changes.removed.push(row.revision.clone());
+                }
+            }
+            for rev in self.migrator.graph().topo_order() {
+                let id = &rev.id;
+                if wanted.contains(id) && (!state.applied.contains(id) || state.failed.iter().any(|f| &f.revision == id)) {
+                    let checksum = &self.revision(id)?.checksum;
+                    self.history.insert(&txn, &HistoryRow::applied(id, 0, checksum)).await?;
+                    changes.added.push(id.clone());
+                }
+            }
+            txn.commit().await.map_err(Error::db("committing the stamp"))?;
+            Ok(changes)
+        })
+        .await
+    }
+
+    /// Re-records the checksums of changed migrations and clears failed records.
+    ///
+    /// A failed `up` is forgotten (the next `up` runs it again); a failed `down`
+    /// is put back to applied.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn repair(&self) -> Result<Changes> {
+        self.locked(async || {
+            self.ensure_table().await?;
+            let state = self.state().await?;
+            let mut changes = Changes::default();
+            let txn = self.db.begin().await.map_err(Error::db("starting the repair transaction"))?;
+            for failed in &state.failed {
+                self.history.delete(&txn, &failed.revision).await?;
+                if failed.error.as_deref().is_some_and(|e| e.starts_with(REVERTING)) {
+                    let checksum = self.revision(&failed.revision).map(|r| r.checksum.clone()).unwrap_or_default();
+                    let mut row = HistoryRow::applied(&failed.revision, failed.execution_ms, &checksum);
+                    row.applied_at.clone_from(&failed.applied_at);
+                    self.history.insert(&txn, &row).await?;
+                    changes.restored.push(failed.revision.clone());
+                } else {
+                    changes.removed.push(failed.revision.clone());
+                }
+            }
+            for id in &state.changed {
+                self.history.set_checksum(&txn, id, &self.revision(id)?.checksum).await?;
+                changes.rechecksummed.push(id.clone());
+            }
+            txn.commit().await.map_err(Error::db("committing the repair"))?;
+            Ok(changes)
+        })
+        .await
+    }
+
+    /// Drops every table (not only migrated ones), then upgrades to `target`.
+    ///
+    /// # Errors
+    /// As [`Runner::upgrade`].
+    pub async fn fresh(&self, target: &Target) -> Result<(Vec<String>, Vec<String>)> {
+        self.locked(async || {
+            let dropped = self.backend.drop_everything(&self.db).await.map_err(Error::db("dropping everything"))?;
+            let applied = self.upgrade_locked(target).await?;
+            Ok((dropped, applied))
+        })
+        .await
+    }
+
+    /// Reverts everything, then upgrades to `target`.
+    ///
+    /// # Errors
+    /// As [`Runner::upgrade`].
+    pub async fn refresh(&self, target: &Target) -> Result<(Vec<String>, Vec<String>)> {
+        self.locked(async || {
+            let reverted = self.downgrade_locked(&Target::Base).await?;
+            let applied = self.upgrade_locked(target).await?;
+            Ok((reverted, applied))
+        })
+        .await
+    }
+
+    /// Reverts everything and drops the tracking table.
+    ///
+    /// # Errors
+    /// As [`Runner::downgrade`].
+    pub async fn reset(&self) -> Result<Vec<String>> {
+        self.locked(async || {
+            let reverted = self.downgrade_locked(&Target::Base).await?;
+            self.history.drop(&self.db).await?;
+            Ok(reverted)
+        })
+        .await
+    }
+
+    /// Runs `body` while holding the migration lock, and releases it on every path.
+    async fn locked<T>(&self, body: impl AsyncFnOnce() -> Result<T>) -> Result<T> {
+        // 1. Lock: one migrator per database at a time, from before we read the
+        //    applied revisions until after the last one is recorded.
+        let on_wait = |holder: &str| (self.progress)(Event::LockWaiting(holder));
+        let lock = self
+            .backend
+            .lock(&self.url, self.history.table(), self.options.lock_timeout, &on_wait)
+            .await?;
+        let result = body().await;
+        // 7. Unlock on every path. (A panic that escapes drops `lock`, which closes
+        //    its connection or file: the server or the OS releases it.)
+        let released = lock.release().await;
+        let value = result?;
+        released?;
+        Ok(value)
+    }
+
+    async fn upgrade_locked(&self, target: &Target) -> Result<Vec<String>> {
+        // 2. Ensure the tracking table exists (adopting sea-orm-migration's).
+        self.ensure_table().await?;
+        // 3. Re-read the applied revisions now that we hold the lock: another
+        //    process may have applied some while we waited.
+        let state = self.state().await?;
+        // 4. Refuse to build on a failed or edited revision.
+        verify(&state)?;
+        // 5. Plan.
+        let plan = self.migrator.graph().plan_upgrade(&state.applied, target)?;
+        // 6. Apply and record each step; each commits with its record.
+        for (done, id) in plan.iter().enumerate() {
+            self.run(self.revision(id)?, Direction::Up, done).await?;
+        }
+        Ok(plan)
+    }
+
+    async fn downgrade_locked(&self, target: &Target) -> Result<Vec<String>> {
+        self.ensure_table().await?;
+        let state = self.state().await?;
+        verify(&state)?;
+        let plan = self.migrator.graph().plan_downgrade(&state.applied, target)?;
+        for (done, id) in plan.iter().enumerate() {
+            self.run(self.revision(id)?, Direction::Down, done).await?;
+        }
+        Ok(plan)
+    }
+
+    async fn ensure_table(&self) -> Result<()> {
+        let adopted = self.history.ensure(&self.db, self.backend.as_ref()).await?;
+        if !adopted.is_empty() {
+            // sea-orm-migration keeps no checksums: trust the code as it is now.
+            for id in &adopted {
+                if let Some(rev) = self.migrator.revision(id) {
+                    self.history.set_checksum(&self.db, id, &rev.checksum).await?;
+                }
+            }
+            (self.progress)(Event::Adopted(&adopted));
+        }
+        Ok(())
+    }
+
+    fn revision(&self, id: &str) -> Result<&'m Revision> {
+        self.migrator
+            .revision(id)
+            .ok_or_else(|| Error::Usage(format!("revision `{id}` is in the graph but has no migration")))
+    }
+
+    /// Runs one revision and records it; `done` is how many revisions of this run
+    /// already succeeded (for the error message).
+    async fn run(&self, rev: &Revision, direction: Direction, done: usize) -> Result<()> {
+        (self.progress)(Event::Started(rev, direction));
+        let started = Instant::now();
+        let atomic = rev.use_transaction() && self.backend.transactional_ddl();
+        let outcome = if rev.use_transaction() {
+            let txn = self.db.begin().await.map_err(Error::db("starting the migration transaction"))?;
+            match guarded(rev, direction, SchemaManager::new(&txn)).await {
+                Ok(()) => match self.record(&txn, rev, direction, started).await {
+                    Ok(()) => txn.commit().await.map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                },
+                Err(cause) => {
+                    let _ = txn.rollback().await;
+                    Err(cause)
+                }
+            }
+        } else {
+            match guarded(rev, direction, SchemaManager::new(&self.db)).await {
+                Ok(()) => self.record(&self.db, rev, direction, started).await.map_err(|e| e.to_string()),
+                Err(cause) => Err(cause),
+            }
+        };
+        match outcome {
+            Ok(()) => {
+                (self.progress)(Event::Finished(rev, direction, started.elapsed()));
+                Ok(())
+            }
+            Err(cause) => Err(self.failed(rev, direction, cause, atomic, done, started).await),
+        }
+    }
+
+    async fn record(&self, conn: &impl ConnectionTrait, rev: &Revision, direction: Direction, started: Instant) -> Result<()> {
+        match direction {
+            Direction::Up => {
+                let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+                self.history.insert(conn, &HistoryRow::applied(&rev.id, ms, &rev.checksum)).await
+            }
+            Direction::Down => self.history.delete(conn, &rev.id).await,
+        }
+    }
+
+    /// Builds the error for a failed revision, recording the failure durably when
+    /// the revision could not be rolled back.
+    async fn failed(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        cause: String,
+        atomic: bool,
+        done: usize,
+        started: Instant,
+    ) -> Error {
+        let action = match direction {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+        };
+        let earlier = match done {
+            0 => String::new(),
+            n => format!("; the {n} revision(s) before it in this run stay applied"),
+        };
+        let state = if atomic {
+            format!("its transaction was rolled back: the database is exactly as before `{}`{earlier}", rev.id)
+        } else {
+            let why = if self.backend.transactional_ddl() {
+                "it runs without a transaction (use_transaction() is Some(false))".to_string()
+            } else {
+                format!("{} commits each DDL statement implicitly", self.backend.dialect().name())
+            };
+            let recorded = self.record_failure(rev, direction, &cause, started).await;
+            format!(
+                "{why}, so `{}` may be partly {}{earlier}. {recorded} Inspect the schema and fix it by hand, then \
+                 run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand)",
+                rev.id,
+                if direction == Direction::Up { "applied" } else { "reverted" },
+            )
+        };
+        Error::MigrationFailed {
+            revision: rev.id.clone(),
+            action,
+            cause,
+            state,
+        }
+    }
+
+    async fn record_failure(&self, rev: &Revision, direction: Direction, cause: &str, started: Instant) -> String {
+        let prefix = match direction {
+            Direction::Up => APPLYING,
+            Direction::Down => REVERTING,
+        };
+        let row = HistoryRow {
+            revision: rev.id.clone(),
+            applied_at: crate::history::now(),
+            execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            checksum: Some(rev.checksum.clone()),
+            status: STATUS_FAILED.to_string(),
+            error: Some(format!("{prefix}{cause}")),
+        };
+        let table = self.history.table();
+        let recorded = async {
+            self.history.delete(&self.db, &rev.id).await?;
+            self.history.insert(&self.db, &row).await
+        }
+        .await;
+        match recorded {
+            Ok(()) => format!("It is recorded as failed in `{table}`; `up` and `down` refuse to run until it is resolved."),
+            Err(e) => format!("Recording the failure in `{table}` also failed ({e})."),
+        }
+    }
+}
+
+const APPLYING: &str = "while applying: ";
+const REVERTING: &str = "while reverting: ";
+
+/// Refuses to run while a revision is failed or an applied one changed.
+fn verify(state: &State) -> Result<()> {
+    if let Some(failed) = state.failed.first() {
+        return Err(Error::FailedRevision {
+            revision: failed.revision.clone(),
+            error: failed.error.clone().unwrap_or_default(),
+        });
+    }
+    if !state.changed.is_empty() {
+        return Err(Error::ChecksumMismatch(state.changed.clone()));
+    }
+    Ok(())
+}
+
+/// Runs a migration step, turning a panic into an error so the transaction is
+/// rolled back and the lock released like on any other failure.
+async fn guarded(rev: &Revision, direction: Direction, manager: SchemaManager<'_>) -> Result<(), String> {
+    let step = async {
+        match direction {
+            Direction::Up => rev.migration.up(&manager).await,
+            Direction::Down => rev.migration.down(&manager).await,
+        }
+    };
+    match AssertUnwindSafe(step).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(format!("the migration panicked: {message}"))
+        }
+    }
+}

@@ -1,0 +1,1167 @@
+//! Backend-neutral model of a live database schema, reflected from PostgreSQL, MySQL/MariaDB or SQLite.
+//!
+//! [`reflect`] (or the per-backend [`postgres::reflect`], [`mysql::reflect`],
+//! [`sqlite::reflect`]) reads the catalog with a *constant* number of bulk
+//! queries (PostgreSQL 4, MySQL/MariaDB 5, SQLite 3), whatever the number of
+//! tables, and returns a [`Schema`].
+//!
+//! # Normalization
+//!
+//! The model is normalized so that the same logical definition reflects
+//! identically wherever the backend can tell:
+//!
+//! * column types become a [`ColType`] (see its docs for the per-backend
+//!   mapping; [`ColType::from_column_type`] predicts what a sea-query
+//!   [`ColumnType`] reflects as on a given backend, which is what an
+//!   entity-vs-database comparison must use);
+//! * defaults are normalized by [`normalize_default`] (casts stripped,
+//!   `now()`/`current_timestamp()` → `CURRENT_TIMESTAMP`, booleans →
+//!   `true`/`false`, numbers unquoted with trailing zeros removed, string
+//!   literals re-quoted with `''` escaping); identity/serial/auto-increment
+//!   columns have `default: None` and `auto_increment: true`;
+//! * every UNIQUE constraint and unique index is an [`Index`] with
+//!   `unique: true`; names the backend generated become `None`;
+//! * foreign-key names the backend generated become `None`.
+//!
+//! [`Schema::diff_lines`] compares two models and [`Schema`]'s `Display` is a
+//! stable text rendering for snapshots.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sea_orm::sea_query::{ColumnType, StringLen};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use serde::{Deserialize, Serialize};
+
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+/// A reflected database schema (one PostgreSQL schema, one MySQL database, or one SQLite file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schema {
+    /// Tables by name (views are not included).
+    pub tables: BTreeMap<String, Table>,
+    /// PostgreSQL enum types of the current schema: type name -> labels in sort order.
+    /// Always empty on MySQL (enums are inline column types) and SQLite.
+    pub enums: BTreeMap<String, Vec<String>>,
+}
+
+/// One table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Table {
+    /// Table name, exactly as stored in the catalog (no case folding).
+    pub name: String,
+    /// Columns in ordinal order.
+    pub columns: Vec<Column>,
+    /// Primary-key column names in key order (empty when there is no primary key).
+    pub primary_key: Vec<String>,
+    /// Unique constraints and (unique or not) indexes, the primary key's own index
+    /// excluded, sorted by columns then name.
+    pub indexes: Vec<Index>,
+    /// Foreign keys, sorted by columns, referenced table, referenced columns, name.
+    pub foreign_keys: Vec<ForeignKey>,
+    /// CHECK constraint expressions (best effort, backend-specific text, sorted).
+    /// MariaDB's implicit `json_valid` checks on JSON columns are not listed.
+    pub checks: Vec<String>,
+}
+
+/// One column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Column {
+    /// Column name, exactly as stored.
+    pub name: String,
+    /// Normalized type.
+    pub col_type: ColType,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+    /// Normalized default expression (see [`normalize_default`]); `None` when
+    /// there is no default, the default is `NULL`, or the column is auto-increment.
+    pub default: Option<String>,
+    /// Identity (PostgreSQL), `serial`/`nextval(...)` (PostgreSQL),
+    /// `AUTO_INCREMENT` (MySQL) or `INTEGER PRIMARY KEY AUTOINCREMENT` (SQLite).
+    pub auto_increment: bool,
+}
+
+/// A backend-neutral column type.
+///
+/// | ColType | PostgreSQL | MySQL / MariaDB | SQLite (declared type) |
+/// |---|---|---|---|
+/// | `SmallInt` | `smallint`/`int2`/`smallserial` | `smallint` | `smallint` |
+/// | `Int` | `integer`/`int4`/`serial` | `int(N)` | `integer`, `int` (sea-query writes `integer` for *both* Integer and BigInteger) |
+/// | `BigInt` | `bigint`/`int8`/`bigserial` | `bigint(N)` | `bigint` |
+/// | `Bool` | `boolean` | `tinyint(1)`/`bool` | `boolean`/`bool` |
+/// | `Char(n)` | `character(n)` | `char(n)` | `char(n)` |
+/// | `String(n)` | `character varying(n)` | `varchar(n)` | `varchar(n)` |
+/// | `Text` | `text` | `text` | `text` |
+/// | `Decimal(p,s)` | `numeric(p,s)` | `decimal(p,s)` | `real(p, s)`, `real_decimal`, `decimal(p,s)`, `numeric(p,s)` |
+/// | `Float` | `real` | `float` | `float`, `real` |
+/// | `Double` | `double precision` | `double` | `double` |
+/// | `Date` / `Time` | `date` / `time without time zone` | `date` / `time` | `date_text`,`date` / `time_text`,`time` |
+/// | `Timestamp` | `timestamp without time zone` | `datetime` | `timestamp_text`, `datetime_text`, `timestamp`, `datetime` |
+/// | `TimestampTz` | `timestamp with time zone` | `timestamp` (MySQL's UTC-converting type; sea-query writes it for both Timestamp and TimestampWithTimeZone) | `timestamp_with_timezone_text`, `timestamptz` |
+/// | `Json` | `json` | `json`, MariaDB `longtext` + `CHECK (json_valid(col))` | `json_text`, `json` |
+/// | `JsonB` | `jsonb` | — (sea-query writes `json`) | `jsonb_text`, `jsonb` |
+/// | `Uuid` | `uuid` | MariaDB ≥ 10.7 native `uuid` (sea-query writes `binary(16)` → `Binary(16)`) | `uuid_text`, `uuid` |
+/// | `Binary(n)` | — | `binary(n)` | `blob(n)` |
+/// | `Blob` | `bytea` (sea-query Binary/VarBinary/Blob all become `bytea`) | `blob` | `blob` |
+/// | `Enum` | a `CREATE TYPE … AS ENUM` type (`name: Some`) | inline `enum('a','b')` (`name: None`) | `enum_text` (`name: None`, `values` empty: SQLite does not store them) |
+/// | `Other(s)` | anything else, `format_type()` text | anything else (`tinyint`, `… unsigned`, `varbinary(n)`, `longtext`, `datetime(6)`, …) | anything else, lowercased (`tinyint`, `varbinary(n)`, …) |
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum ColType {
+    /// 16-bit integer.
+    SmallInt,
+    /// 32-bit integer.
+    Int,
+    /// 64-bit integer.
+    BigInt,
+    /// Boolean.
+    Bool,
+    /// Fixed-length character string.
+    Char(Option<u32>),
+    /// Variable-length character string (`varchar`).
+    String(Option<u32>),
+    /// Unbounded text.
+    Text,
+    /// Exact numeric with optional (precision, scale).
+    Decimal(Option<(u32, u32)>),
+    /// Single-precision float.
+    Float,
+    /// Double-precision float.
+    Double,
+    /// Calendar date.
+    Date,
+    /// Time of day.
+    Time,
+    /// Timestamp without time zone.
+    Timestamp,
+    /// Timestamp with time zone.
+    TimestampTz,
+    /// JSON (text).
+    Json,
+    /// Binary JSON (PostgreSQL `jsonb`).
+    JsonB,
+    /// UUID.
+    Uuid,
+    /// Fixed-length binary.
+    Binary(Option<u32>),
+    /// Unbounded binary.
+    Blob,
+    /// Enumeration.
+    Enum {
+        /// Type name (PostgreSQL enum types only).
+        name: Option<String>,
+        /// Labels in order (empty when the backend does not record them).
+        values: Vec<String>,
+    },
+    /// Any other type, as the backend spells it (lowercased where case is not significant).
+    Other(String),
+}
+
+/// An index or a unique constraint.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Index {
+    /// User-given name; `None` when the backend generated it
+    /// (PostgreSQL `<table>_<cols>_key`/`_idx`, MySQL named after the first column,
+    /// SQLite `sqlite_autoindex_*`).
+    pub name: Option<String>,
+    /// Indexed column names in key order (an expression part is rendered as its text).
+    pub columns: Vec<String>,
+    /// Unique index or UNIQUE constraint.
+    pub unique: bool,
+}
+
+/// A foreign key.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ForeignKey {
+    /// User-given constraint name; `None` when the backend generated it
+    /// (PostgreSQL `<table>_<cols>_fkey`, MySQL `<table>_ibfk_<n>`) and always
+    /// `None` on SQLite unless the `CREATE TABLE` text names it with `CONSTRAINT`.
+    pub name: Option<String>,
+    /// Referencing columns.
+    pub columns: Vec<String>,
+    /// Referenced table.
+    pub ref_table: String,
+    /// Referenced columns.
+    pub ref_columns: Vec<String>,
+    /// `ON DELETE` action.
+    pub on_delete: FkAction,
+    /// `ON UPDATE` action.
+    pub on_update: FkAction,
+}
+
+/// A referential action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+pub enum FkAction {
+    /// `NO ACTION`, or no clause. On MySQL, `RESTRICT` also reflects as this (see [`FkAction::reflected_on`]).
+    #[default]
+    NoAction,
+    /// `RESTRICT`.
+    Restrict,
+    /// `CASCADE`.
+    Cascade,
+    /// `SET NULL`.
+    SetNull,
+    /// `SET DEFAULT`.
+    SetDefault,
+}
+
+/// Reflects the schema of whatever backend `conn` is connected to.
+///
+/// `exclude` lists table names to skip (e.g. the migration tracking tables).
+pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<Schema, DbErr> {
+    match conn.get_database_backend() {
+        DbBackend::Postgres => postgres::reflect(conn, exclude).await,
+        DbBackend::MySql => mysql::reflect(conn, exclude).await,
+        DbBackend::Sqlite => sqlite::reflect(conn, exclude).await,
+        #[allow(unreachable_patterns)]
+        _ => Err(DbErr::Custom("schema reflection: unsupported backend".into())),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers shared by the backends
+// ---------------------------------------------------------------------------
+
+pub(crate) async fn query(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+) -> Result<Vec<QueryResult>, DbErr> {
+    let backend = conn.get_database_backend();
+    conn.query_all_raw(Statement::from_string(backend, sql.to_owned()))
+        .await
+}
+
+pub(crate) fn get_str(row: &QueryResult, col: &str) -> Result<String, DbErr> {
+    row.try_get::<String>("", col)
+}
+
+pub(crate) fn get_opt_str(row: &QueryResult, col: &str) -> Result<Option<String>, DbErr> {
+    row.try_get::<Option<String>>("", col)
+}
+
+pub(crate) fn get_i64(row: &QueryResult, col: &str) -> Result<i64, DbErr> {
+    row.try_get::<i64>("", col)
+}
+
+pub(crate) fn get_opt_i64(row: &QueryResult, col: &str) -> Result<Option<i64>, DbErr> {
+    row.try_get::<Option<i64>>("", col)
+}
+
+impl Table {
+    /// Creates an empty table model.
+    pub fn new(name: impl Into<String>) -> Self {
+        Table {
+            name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The column called `name`, if any.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Sorts indexes, foreign keys and checks into their canonical order.
+    pub fn sort_canonical(&mut self) {
+        self.indexes
+            .sort_by(|a, b| (&a.columns, &a.name, a.unique).cmp(&(&b.columns, &b.name, b.unique)));
+        self.indexes.dedup();
+        self.foreign_keys.sort_by(|a, b| {
+            (&a.columns, &a.ref_table, &a.ref_columns, &a.name).cmp(&(
+                &b.columns,
+                &b.ref_table,
+                &b.ref_columns,
+                &b.name,
+            ))
+        });
+        self.checks.sort();
+        self.checks.dedup();
+    }
+}
+
+impl Schema {
+    /// The table called `name`, if any.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// Human-readable differences between `self` ("left") and `other` ("right"),
+    /// e.g. ``table `users`: column `email`: type varchar(255) vs text``.
+    /// Empty when the two models are equivalent.
+    ///
+    /// Rules: column order is ignored; indexes are matched by (columns, unique)
+    /// and foreign keys by (columns, referenced table, referenced columns); their
+    /// names are compared only when both sides have one (a `None` name means
+    /// "backend-generated / not recorded", e.g. every foreign key on SQLite);
+    /// checks are compared as sets of text.
+    pub fn diff_lines(&self, other: &Schema) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, values) in &self.enums {
+            match other.enums.get(name) {
+                None => out.push(format!("enum `{name}`: only on left")),
+                Some(v) if v != values => out.push(format!(
+                    "enum `{name}`: values {} vs {}",
+                    quoted_list(values),
+                    quoted_list(v)
+                )),
+                _ => {}
+            }
+        }
+        for name in other.enums.keys() {
+            if !self.enums.contains_key(name) {
+                out.push(format!("enum `{name}`: only on right"));
+            }
+        }
+        for (name, table) in &self.tables {
+            match other.tables.get(name) {
+                None => out.push(format!("table `{name}`: only on left")),
+                Some(t) => diff_table(table, t, &mut out),
+            }
+        }
+        for name in other.tables.keys() {
+            if !self.tables.contains_key(name) {
+                out.push(format!("table `{name}`: only on right"));
+            }
+        }
+        out
+    }
+}
+
+fn quoted_list(values: &[String]) -> String {
+    let items: Vec<String> = values.iter().map(|v| quote_literal(v)).collect();
+    format!("({})", items.join(", "))
+}
+
+fn ident_list(names: &[String]) -> String {
+    let items: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    format!("({})", items.join(", "))
+}
+
+fn opt_default(d: &Option<String>) -> &str {
+    d.as_deref().unwrap_or("none")
+}
+
+fn names_compatible(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+fn diff_table(a: &Table, b: &Table, out: &mut Vec<String>) {
+    let t = &a.name;
+    for ca in &a.columns {
+        let Some(cb) = b.column(&ca.name) else {
+            out.push(format!("table `{t}`: column `{}`: only on left", ca.name));
+            continue;
+        };
+        let c = &ca.name;
+        if ca.col_type != cb.col_type {
+            out.push(format!(
+                "table `{t}`: column `{c}`: type {} vs {}",
+                ca.col_type, cb.col_type
+            ));
+        }
+        if ca.nullable != cb.nullable {
+            let n = |x: bool| if x { "null" } else { "not null" };
+            out.push(format!(
+                "table `{t}`: column `{c}`: {} vs {}",
+                n(ca.nullable),
+                n(cb.nullable)
+            ));
+        }
+        if ca.default != cb.default {
+            out.push(format!(
+                "table `{t}`: column `{c}`: default {} vs {}",
+                opt_default(&ca.default),
+                opt_default(&cb.default)
+            ));
+        }
+        if ca.auto_increment != cb.auto_increment {
+            out.push(format!(
+                "table `{t}`: column `{c}`: auto_increment {} vs {}",
+                ca.auto_increment, cb.auto_increment
+            ));
+        }
+    }
+    for cb in &b.columns {
+        if a.column(&cb.name).is_none() {
+            out.push(format!("table `{t}`: column `{}`: only on right", cb.name));
+        }
+    }
+    if a.primary_key != b.primary_key {
+        out.push(format!(
+            "table `{t}`: primary key {} vs {}",
+            ident_list(&a.primary_key),
+            ident_list(&b.primary_key)
+        ));
+    }
+
+    // Indexes: exact matches first, then by (columns, unique).
+    let mut left: Vec<&Index> = a.indexes.iter().collect();
+    let mut right: Vec<&Index> = b.indexes.iter().collect();
+    left.retain(|ia| {
+        if let Some(pos) = right.iter().position(|ib| *ib == *ia) {
+            right.remove(pos);
+            false
+        } else {
+            true
+        }
+    });
+    left.retain(|ia| {
+        if let Some(pos) = right
+            .iter()
+            .position(|ib| ib.columns == ia.columns && ib.unique == ia.unique)
+        {
+            let ib = right.remove(pos);
+            if !names_compatible(&ia.name, &ib.name) {
+                out.push(format!(
+                    "table `{t}`: {}: name {} vs {}",
+                    describe_index_cols(ia),
+                    fmt_name(&ia.name),
+                    fmt_name(&ib.name)
+                ));
+            }
+            false
+        } else {
+            true
+        }
+    });
+    for ia in left {
+        out.push(format!("table `{t}`: {ia}: only on left"));
+    }
+    for ib in right {
+        out.push(format!("table `{t}`: {ib}: only on right"));
+    }
+
+    // Foreign keys.
+    let key = |f: &ForeignKey| (f.columns.clone(), f.ref_table.clone(), f.ref_columns.clone());
+    let mut left: Vec<&ForeignKey> = a.foreign_keys.iter().collect();
+    let mut right: Vec<&ForeignKey> = b.foreign_keys.iter().collect();
+    left.retain(|fa| {
+        if let Some(pos) = right.iter().position(|fb| *fb == *fa) {
+            right.remove(pos);
+            false
+        } else {
+            true
+        }
+    });
+    left.retain(|fa| {
+        if let Some(pos) = right.iter().position(|fb| key(fb) == key(fa)) {
+            let fb = right.remove(pos);
+            let what = format!(
+                "foreign key {} -> `{}` {}",
+                ident_list(&fa.columns),
+                fa.ref_table,
+                ident_list(&fa.ref_columns)
+            );
+            if !names_compatible(&fa.name, &fb.name) {
+                out.push(format!(
+                    "table `{t}`: {what}: name {} vs {}",
+                    fmt_name(&fa.name),
+                    fmt_name(&fb.name)
+                ));
+            }
+            if fa.on_delete != fb.on_delete {
+                out.push(format!(
+                    "table `{t}`: {what}: on delete {} vs {}",
+                    fa.on_delete, fb.on_delete
+                ));
+            }
+            if fa.on_update != fb.on_update {
+                out.push(format!(
+                    "table `{t}`: {what}: on update {} vs {}",
+                    fa.on_update, fb.on_update
+                ));
+            }
+            false
+        } else {
+            true
+        }
+    });
+    for fa in left {
+        out.push(format!("table `{t}`: {fa}: only on left"));
+    }
+    for fb in right {
+        out.push(format!("table `{t}`: {fb}: only on right"));
+    }
+
+    for c in &a.checks {
+        if !b.checks.contains(c) {
+            out.push(format!("table `{t}`: check ({c}): only on left"));
+        }
+    }
+    for c in &b.checks {
+        if !a.checks.contains(c) {
+            out.push(format!("table `{t}`: check ({c}): only on right"));
+        }
+    }
+}
+
+fn fmt_name(n: &Option<String>) -> String {
+    match n {
+        Some(n) => format!("`{n}`"),
+        None => "<generated>".to_owned(),
+    }
+}
+
+fn describe_index_cols(i: &Index) -> String {
+    format!(
+        "{}index {}",
+        if i.unique { "unique " } else { "" },
+        ident_list(&i.columns)
+    )
+}
+
+// ---------------------------------------------------------------------------
+// Display
+// ---------------------------------------------------------------------------
+
+impl fmt::Display for FkAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FkAction::NoAction => "no action",
+            FkAction::Restrict => "restrict",
+            FkAction::Cascade => "cascade",
+            FkAction::SetNull => "set null",
+            FkAction::SetDefault => "set default",
+        })
+    }
+}
+
+impl fmt::Display for ColType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ColType::SmallInt => f.write_str("smallint"),
+            ColType::Int => f.write_str("int"),
+            ColType::BigInt => f.write_str("bigint"),
+            ColType::Bool => f.write_str("bool"),
+            ColType::Char(Some(n)) => write!(f, "char({n})"),
+            ColType::Char(None) => f.write_str("char"),
+            ColType::String(Some(n)) => write!(f, "varchar({n})"),
+            ColType::String(None) => f.write_str("varchar"),
+            ColType::Text => f.write_str("text"),
+            ColType::Decimal(Some((p, s))) => write!(f, "decimal({p},{s})"),
+            ColType::Decimal(None) => f.write_str("decimal"),
+            ColType::Float => f.write_str("float"),
+            ColType::Double => f.write_str("double"),
+            ColType::Date => f.write_str("date"),
+            ColType::Time => f.write_str("time"),
+            ColType::Timestamp => f.write_str("timestamp"),
+            ColType::TimestampTz => f.write_str("timestamptz"),
+            ColType::Json => f.write_str("json"),
+            ColType::JsonB => f.write_str("jsonb"),
+            ColType::Uuid => f.write_str("uuid"),
+            ColType::Binary(Some(n)) => write!(f, "binary({n})"),
+            ColType::Binary(None) => f.write_str("binary"),
+            ColType::Blob => f.write_str("blob"),
+            ColType::Enum { name, values } => {
+                f.write_str("enum")?;
+                if let Some(n) = name {
+                    write!(f, " `{n}`")?;
+                }
+                f.write_str(&quoted_list(values))
+            }
+            ColType::Other(s) => write!(f, "other({s})"),
+        }
+    }
+}
+
+impl fmt::Display for Index {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.unique {
+            f.write_str("unique ")?;
+        }
+        f.write_str("index ")?;
+        if let Some(n) = &self.name {
+            write!(f, "`{n}` ")?;
+        }
+        f.write_str(&ident_list(&self.columns))
+    }
+}
+
+impl fmt::Display for ForeignKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("foreign key ")?;
+        if let Some(n) = &self.name {
+            write!(f, "`{n}` ")?;
+        }
+        write!(
+            f,
+            "{} -> `{}` {} on delete {} on update {}",
+            ident_list(&self.columns),
+            self.ref_table,
+            ident_list(&self.ref_columns),
+            self.on_delete,
+            self.on_update
+        )
+    }
+}
+
+impl fmt::Display for Column {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` {} {}",
+            self.name,
+            self.col_type,
+            if self.nullable { "null" } else { "not null" }
+        )?;
+        if let Some(d) = &self.default {
+            write!(f, " default {d}")?;
+        }
+        if self.auto_increment {
+            f.write_str(" auto_increment")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "table `{}`", self.name)?;
+        for c in &self.columns {
+            writeln!(f, "  {c}")?;
+        }
+        if !self.primary_key.is_empty() {
+            writeln!(f, "  primary key {}", ident_list(&self.primary_key))?;
+        }
+        for i in &self.indexes {
+            writeln!(f, "  {i}")?;
+        }
+        for k in &self.foreign_keys {
+            writeln!(f, "  {k}")?;
+        }
+        for c in &self.checks {
+            writeln!(f, "  check ({c})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Schema {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (name, values) in &self.enums {
+            writeln!(f, "enum `{name}` {}", quoted_list(values))?;
+        }
+        for t in self.tables.values() {
+            write!(f, "{t}")?;
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Types
+// ---------------------------------------------------------------------------
+
+impl ColType {
+    /// Whether defaults of this type are numbers (used to unquote `'5'`).
+    fn is_numeric(&self) -> bool {
+        matches!(
+            self,
+            ColType::SmallInt
+                | ColType::Int
+                | ColType::BigInt
+                | ColType::Decimal(_)
+                | ColType::Float
+                | ColType::Double
+        ) || matches!(self, ColType::Other(s) if is_numeric_other(s))
+    }
+
+    /// What a column created with the sea-query `ColumnType` `ct` reflects as on
+    /// `backend`, so that an entity (or migration) can be compared with a
+    /// reflected [`Schema`]. Pass the entity's *original* column type (for
+    /// enums, the `ColumnType::Enum`, not the `Custom` that sea-orm substitutes
+    /// on MySQL/PostgreSQL).
+    ///
+    /// Notable collapses: on SQLite `Integer` and `BigInteger` both become
+    /// `Int`; on MySQL `Uuid` becomes `Binary(16)`, `JsonBinary` becomes
+    /// `Json`, `Timestamp` becomes `TimestampTz`, `String(None)` becomes
+    /// `varchar(255)`; on PostgreSQL every binary type becomes `Blob` and
+    /// unsigned types widen; `Char(None)` is `char(1)` on PostgreSQL and MySQL.
+    pub fn from_column_type(ct: &ColumnType, backend: DbBackend) -> ColType {
+        match backend {
+            DbBackend::Postgres => from_column_type_pg(ct),
+            DbBackend::MySql => from_column_type_mysql(ct),
+            _ => from_column_type_sqlite(ct),
+        }
+    }
+}
+
+fn is_numeric_other(s: &str) -> bool {
+    let base = s.split(['(', ' ']).next().unwrap_or("");
+    matches!(
+        base,
+        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float" | "double" | "real" | "money"
+    )
+}
+
+fn string_len(l: &StringLen) -> Option<u32> {
+    match l {
+        StringLen::N(n) => Some(*n),
+        _ => None,
+    }
+}
+
+fn from_column_type_pg(ct: &ColumnType) -> ColType {
+    match ct {
+        ColumnType::Char(n) => ColType::Char(Some(n.unwrap_or(1))),
+        ColumnType::String(l) => ColType::String(string_len(l)),
+        ColumnType::Text => ColType::Text,
+        ColumnType::TinyInteger | ColumnType::TinyUnsigned | ColumnType::SmallInteger => {
+            ColType::SmallInt
+        }
+        ColumnType::Integer | ColumnType::SmallUnsigned => ColType::Int,
+        ColumnType::BigInteger | ColumnType::Unsigned | ColumnType::BigUnsigned => ColType::BigInt,
+        ColumnType::Float => ColType::Float,
+        ColumnType::Double => ColType::Double,
+        ColumnType::Decimal(p) => ColType::Decimal(*p),
+        ColumnType::DateTime | ColumnType::Timestamp => ColType::Timestamp,
+        ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
+        ColumnType::Time => ColType::Time,
+        ColumnType::Date => ColType::Date,
+        ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => ColType::Blob,
+        ColumnType::Boolean => ColType::Bool,
+        ColumnType::Money(_) => ColType::Other("money".into()),
+        ColumnType::Json => ColType::Json,
+        ColumnType::JsonBinary => ColType::JsonB,
+        ColumnType::Uuid => ColType::Uuid,
+        ColumnType::Enum { name, variants } => ColType::Enum {
+            name: Some(name.to_string()),
+            values: variants.iter().map(|v| v.to_string()).collect(),
+        },
+        ColumnType::Custom(s) => postgres::parse_type(&s.to_string()),
+        ColumnType::Interval(_, _) => ColType::Other("interval".into()),
+        ColumnType::Bit(n) => ColType::Other(format!("bit({})", n.unwrap_or(1))),
+        ColumnType::VarBit(n) => ColType::Other(format!("bit varying({n})")),
+        ColumnType::Array(inner) => match from_column_type_pg(inner) {
+            ColType::Other(s) => ColType::Other(format!("{s}[]")),
+            other => ColType::Other(format!("{}[]", postgres::type_name(&other))),
+        },
+        ColumnType::Vector(n) => ColType::Other(match n {
+            Some(n) => format!("vector({n})"),
+            None => "vector".into(),
+        }),
+        ColumnType::Cidr => ColType::Other("cidr".into()),
+        ColumnType::Inet => ColType::Other("inet".into()),
+        ColumnType::MacAddr => ColType::Other("macaddr".into()),
+        ColumnType::LTree => ColType::Other("ltree".into()),
+        other => ColType::Other(format!("{other:?}").to_lowercase()),
+    }
+}
+
+fn from_column_type_mysql(ct: &ColumnType) -> ColType {
+    match ct {
+        ColumnType::Char(n) => ColType::Char(Some(n.unwrap_or(1))),
+        ColumnType::String(l) => ColType::String(Some(match l {
+            StringLen::N(n) => *n,
+            StringLen::None => 255,
+            StringLen::Max => 65535,
+        })),
+        ColumnType::Text => ColType::Text,
+        ColumnType::TinyInteger => ColType::Other("tinyint".into()),
+        ColumnType::TinyUnsigned => ColType::Other("tinyint unsigned".into()),
+        ColumnType::SmallInteger => ColType::SmallInt,
+        ColumnType::SmallUnsigned => ColType::Other("smallint unsigned".into()),
+        ColumnType::Integer => ColType::Int,
+        ColumnType::Unsigned => ColType::Other("int unsigned".into()),
+        ColumnType::BigInteger => ColType::BigInt,
+        ColumnType::BigUnsigned => ColType::Other("bigint unsigned".into()),
+        ColumnType::Float => ColType::Float,
+        ColumnType::Double => ColType::Double,
+        ColumnType::Decimal(p) | ColumnType::Money(p) => {
+            ColType::Decimal(Some(p.unwrap_or((10, 0))))
+        }
+        ColumnType::DateTime => ColType::Timestamp,
+        ColumnType::Timestamp | ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
+        ColumnType::Time => ColType::Time,
+        ColumnType::Date => ColType::Date,
+        ColumnType::Year => ColType::Other("year".into()),
+        ColumnType::Binary(n) => ColType::Binary(Some(*n)),
+        ColumnType::VarBinary(l) => ColType::Other(format!(
+            "varbinary({})",
+            match l {
+                StringLen::N(n) => *n,
+                StringLen::None => 255,
+                StringLen::Max => 65535,
+            }
+        )),
+        ColumnType::Blob => ColType::Blob,
+        ColumnType::Bit(n) => ColType::Other(format!("bit({})", n.unwrap_or(1))),
+        ColumnType::VarBit(n) => ColType::Other(format!("bit({n})")),
+        ColumnType::Boolean => ColType::Bool,
+        ColumnType::Json | ColumnType::JsonBinary => ColType::Json,
+        ColumnType::Uuid => ColType::Binary(Some(16)),
+        ColumnType::Enum { variants, .. } => ColType::Enum {
+            name: None,
+            values: variants.iter().map(|v| v.to_string()).collect(),
+        },
+        ColumnType::Custom(s) => mysql::parse_type(&s.to_string()),
+        other => ColType::Other(format!("{other:?}").to_lowercase()),
+    }
+}
+
+fn from_column_type_sqlite(ct: &ColumnType) -> ColType {
+    match ct {
+        ColumnType::Char(n) => ColType::Char(*n),
+        ColumnType::String(l) => ColType::String(string_len(l)),
+        ColumnType::Text => ColType::Text,
+        ColumnType::TinyInteger | ColumnType::TinyUnsigned => ColType::Other("tinyint".into()),
+        ColumnType::SmallInteger | ColumnType::SmallUnsigned => ColType::SmallInt,
+        ColumnType::Integer
+        | ColumnType::Unsigned
+        | ColumnType::BigInteger
+        | ColumnType::BigUnsigned => ColType::Int,
+        ColumnType::Float => ColType::Float,
+        ColumnType::Double => ColType::Double,
+        ColumnType::Decimal(p) => ColType::Decimal(*p),
+        ColumnType::DateTime | ColumnType::Timestamp => ColType::Timestamp,
+        ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
+        ColumnType::Time => ColType::Time,
+        ColumnType::Date => ColType::Date,
+        ColumnType::Binary(n) => ColType::Binary(Some(*n)),
+        ColumnType::VarBinary(StringLen::N(n)) => ColType::Other(format!("varbinary({n})")),
+        ColumnType::VarBinary(_) => ColType::Other("varbinary".into()),
+        ColumnType::Blob => ColType::Blob,
+        ColumnType::Boolean => ColType::Bool,
+        ColumnType::Money(Some((p, s))) => ColType::Other(format!("real_money({p},{s})")),
+        ColumnType::Money(None) => ColType::Other("real_money".into()),
+        ColumnType::Json => ColType::Json,
+        ColumnType::JsonBinary => ColType::JsonB,
+        ColumnType::Uuid => ColType::Uuid,
+        ColumnType::Enum { .. } => ColType::Enum {
+            name: None,
+            values: Vec::new(),
+        },
+        ColumnType::Custom(s) => sqlite::parse_type(&s.to_string()),
+        other => ColType::Other(format!("{other:?}").to_lowercase()),
+    }
+}
+
+/// Lowercases, collapses whitespace and removes blanks next to `(`, `)` and `,`.
+pub(crate) fn squash_type(s: &str) -> String {
+    let lower = s.trim().to_lowercase();
+    let mut out = String::with_capacity(lower.len());
+    let mut pending_space = false;
+    for ch in lower.chars() {
+        if ch.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space && !out.is_empty() && !matches!(ch, '(' | ')' | ',') && !out.ends_with(['(', ',']) {
+            out.push(' ');
+        }
+        pending_space = false;
+        out.push(ch);
+    }
+    out
+}
+
+/// Splits `name(args) rest` into (`name`, `Some(args)`, `rest`).
+pub(crate) fn split_type(s: &str) -> (&str, Option<&str>, &str) {
+    if let Some(open) = s.find('(')
+        && let Some(close) = s[open..].find(')')
+    {
+        let close = open + close;
+        return (s[..open].trim(), Some(&s[open + 1..close]), s[close + 1..].trim());
+    }
+    (s.trim(), None, "")
+}
+
+pub(crate) fn parse_u32(s: Option<&str>) -> Option<u32> {
+    s.and_then(|s| s.trim().parse().ok())
+}
+
+pub(crate) fn parse_pair(s: Option<&str>) -> Option<(u32, u32)> {
+    let s = s?;
+    let mut it = s.split(',');
+    let p = it.next()?.trim().parse().ok()?;
+    let sc = match it.next() {
+        Some(x) => x.trim().parse().ok()?,
+        None => 0,
+    };
+    Some((p, sc))
+}
+
+// ---------------------------------------------------------------------------
+// Defaults
+// ---------------------------------------------------------------------------
+
+/// Quotes `s` as an SQL string literal with `''` escaping.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Parses a complete single-quoted SQL literal (`''` escapes; with
+/// `backslash`, also MySQL's `\'`, `\\`, `\n`, ... escapes). `None` if `s` is
+/// not exactly one literal.
+pub(crate) fn unquote_literal(s: &str, backslash: bool) -> Option<String> {
+    let mut chars = s.chars().peekable();
+    if chars.next()? != '\'' {
+        return None;
+    }
+    let mut out = String::new();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                    out.push('\'');
+                } else {
+                    return if chars.next().is_none() { Some(out) } else { None };
+                }
+            }
+            '\\' if backslash => {
+                let e = chars.next()?;
+                out.push(match e {
+                    'n' => '\n',
+                    't' => '\t',
+                    'r' => '\r',
+                    '0' => '\0',
+                    'Z' => '\u{1a}',
+                    other => other,
+                });
+            }
+            c => out.push(c),
+        }
+    }
+    None
+}
+
+/// Index of the `)` matching the `(` at byte 0, skipping quoted text.
+fn matching_paren(s: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    for (i, c) in s.char_indices() {
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' | '`' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Removes parentheses that wrap the whole expression.
+pub(crate) fn strip_outer_parens(mut s: &str) -> &str {
+    loop {
+        s = s.trim();
+        if s.starts_with('(') && matching_paren(s) == Some(s.len() - 1) {
+            s = &s[1..s.len() - 1];
+        } else {
+            return s;
+        }
+    }
+}
+
+/// Length of the leading "atom" of `s`: a quoted literal, a parenthesized
+/// group, a number or NULL — the things PostgreSQL decorates with casts.
+fn leading_atom_len(s: &str) -> Option<usize> {
+    let first = s.chars().next()?;
+    if first == '\'' {
+        let mut chars = s.char_indices().skip(1).peekable();
+        while let Some((i, c)) = chars.next() {
+            if c == '\'' {
+                if matches!(chars.peek(), Some((_, '\''))) {
+                    chars.next();
+                } else {
+                    return Some(i + 1);
+                }
+            }
+        }
+        None
+    } else if first == '(' {
+        matching_paren(s).map(|i| i + 1)
+    } else if s.len() >= 4 && s[..4].eq_ignore_ascii_case("null") {
+        Some(4)
+    } else {
+        let len = s
+            .char_indices()
+            .take_while(|(i, c)| c.is_ascii_digit() || *c == '.' || (*i == 0 && (*c == '-' || *c == '+')))
+            .count();
+        (len > 0).then_some(len)
+    }
+}
+
+/// Strips PostgreSQL `::type` casts that follow a literal, group, number or NULL.
+pub(crate) fn strip_pg_casts(s: &str) -> &str {
+    let mut s = s.trim();
+    loop {
+        let Some(len) = leading_atom_len(s) else {
+            return s;
+        };
+        let rest = &s[len..];
+        if rest.starts_with("::") && rest[2..].chars().all(|c| {
+            c.is_alphanumeric() || matches!(c, ' ' | '_' | '"' | '(' | ')' | ',' | '[' | ']' | '.')
+        }) {
+            s = s[..len].trim();
+            let inner = strip_outer_parens(s);
+            if inner.len() != s.len() {
+                s = inner;
+                continue;
+            }
+            return s;
+        }
+        return s;
+    }
+}
+
+/// Canonical text of a plain number (`+1.50` -> `1.5`, `2.0` -> `2`), or `None`.
+pub(crate) fn canonical_number(s: &str) -> Option<String> {
+    let s = s.trim();
+    let body = s.strip_prefix('+').unwrap_or(s);
+    let digits = body.strip_prefix('-').unwrap_or(body);
+    if digits.is_empty()
+        || !digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || digits.chars().filter(|c| *c == '.').count() > 1
+        || !digits.chars().any(|c| c.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut out = body.to_owned();
+    if out.contains('.') {
+        while out.ends_with('0') {
+            out.pop();
+        }
+        if out.ends_with('.') {
+            out.pop();
+        }
+    }
+    if out == "-0" {
+        out = "0".into();
+    }
+    Some(out)
+}
+
+fn bool_word(s: &str) -> Option<bool> {
+    match s.to_ascii_lowercase().as_str() {
+        "true" | "t" | "1" | "y" | "yes" | "on" | "b'1'" => Some(true),
+        "false" | "f" | "0" | "n" | "no" | "off" | "b'0'" => Some(false),
+        _ => None,
+    }
+}
+
+/// Normalizes a default expression as reflected from `backend` for a column of type `ty`.
+///
+/// * `NULL` (with any cast) -> `None`;
+/// * PostgreSQL casts after literals are stripped (`'x'::character varying` -> `'x'`,
+///   `'-1'::integer` -> `-1`), as are parentheses around the whole expression;
+/// * `now()`, `CURRENT_TIMESTAMP`, `current_timestamp()` (any case) -> `CURRENT_TIMESTAMP`;
+/// * on a [`ColType::Bool`] column `true`/`t`/`1`/`'1'`/`b'1'` -> `true` (and the same for `false`);
+/// * numbers (quoted or not, on numeric columns) -> plain text without trailing zeros;
+/// * string literals -> `'…'` with `''` escaping (MySQL backslash escapes decoded);
+/// * anything else is kept as written (trimmed).
+pub fn normalize_default(raw: &str, ty: &ColType, backend: DbBackend) -> Option<String> {
+    let mut s = raw.trim();
+    if backend == DbBackend::Postgres {
+        s = strip_pg_casts(s);
+    }
+    s = strip_outer_parens(s);
+    if backend == DbBackend::Postgres {
+        s = strip_pg_casts(s);
+    }
+    if s.is_empty() || s.eq_ignore_ascii_case("null") {
+        return None;
+    }
+    let lower = s.to_ascii_lowercase();
+    if matches!(lower.as_str(), "now()" | "current_timestamp" | "current_timestamp()") {
+        return Some("CURRENT_TIMESTAMP".into());
+    }
+    let literal = unquote_literal(s, backend == DbBackend::MySql);
+    if *ty == ColType::Bool {
+        let word = literal.as_deref().unwrap_or(s);
+        if let Some(b) = bool_word(word) {
+            return Some(b.to_string());
+        }
+    }
+    if let Some(lit) = literal {
+        if ty.is_numeric()
+            && let Some(n) = canonical_number(&lit)
+        {
+            return Some(n);
+        }
+        return Some(quote_literal(&lit));
+    }
+    if let Some(n) = canonical_number(s) {
+        return Some(n);
+    }
+    if backend == DbBackend::Sqlite && s.starts_with('"') && s.ends_with('"') && s.len() >= 2 {
+        // SQLite accepts a double-quoted string as a default literal.
+        return Some(quote_literal(&s[1..s.len() - 1].replace("\"\"", "\"")));
+    }
+    Some(s.to_owned())
+}
+
+impl FkAction {
+    /// What an action declared as `self` reflects as on `backend`: MySQL/InnoDB
+    /// reports an absent clause as `RESTRICT`, treats `RESTRICT` and `NO ACTION`
+    /// identically and does not support `SET DEFAULT` (reported as `RESTRICT`),
+    /// so on MySQL `Restrict` and `SetDefault` reflect as `NoAction`.
+    pub fn reflected_on(self, backend: DbBackend) -> FkAction {
+        match (backend, self) {
+            (DbBackend::MySql, FkAction::Restrict | FkAction::SetDefault) => FkAction::NoAction,
+            (_, a) => a,
+        }
+    }
+
+    /// Parses `NO ACTION`, `RESTRICT`, `CASCADE`, `SET NULL`, `SET DEFAULT` (any case); anything else is `NoAction`.
+    pub(crate) fn parse(s: &str) -> FkAction {
+        match squash_type(s).as_str() {
+            "restrict" => FkAction::Restrict,
+            "cascade" => FkAction::Cascade,
+            "set null" => FkAction::SetNull,
+            "set default" => FkAction::SetDefault,
+            _ => FkAction::NoAction,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_normalize() {
+        let pg = DbBackend::Postgres;
+        let s = ColType::String(Some(10));
+        assert_eq!(normalize_default("'x'::character varying", &s, pg).as_deref(), Some("'x'"));
+        assert_eq!(normalize_default("'it''s'::text", &ColType::Text, pg).as_deref(), Some("'it''s'"));
+        assert_eq!(normalize_default("'-1'::integer", &ColType::Int, pg).as_deref(), Some("-1"));
+        assert_eq!(normalize_default("(-1)", &ColType::Int, pg).as_deref(), Some("-1"));
+        assert_eq!(normalize_default("1.50", &ColType::Decimal(None), pg).as_deref(), Some("1.5"));
+        assert_eq!(normalize_default("now()", &ColType::TimestampTz, pg).as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(normalize_default("NULL::character varying", &s, pg), None);
+        assert_eq!(normalize_default("true", &ColType::Bool, pg).as_deref(), Some("true"));
+        let my = DbBackend::MySql;
+        assert_eq!(normalize_default("'it\\'s'", &ColType::Text, my).as_deref(), Some("'it''s'"));
+        assert_eq!(normalize_default("current_timestamp()", &ColType::Timestamp, my).as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(normalize_default("1", &ColType::Bool, my).as_deref(), Some("true"));
+        assert_eq!(normalize_default("NULL", &ColType::Int, my), None);
+        let lite = DbBackend::Sqlite;
+        assert_eq!(normalize_default("TRUE", &ColType::Bool, lite).as_deref(), Some("true"));
+        assert_eq!(normalize_default("(1+2)", &ColType::Int, lite).as_deref(), Some("1+2"));
+        assert_eq!(normalize_default("'5'", &ColType::Int, lite).as_deref(), Some("5"));
+        assert_eq!(normalize_default("'5'", &ColType::Text, lite).as_deref(), Some("'5'"));
+    }
+
+    #[test]
+    fn squash() {
+        assert_eq!(squash_type("  Real(10, 2) "), "real(10,2)");
+        assert_eq!(squash_type("timestamp  WITH time zone"), "timestamp with time zone");
+        assert_eq!(squash_type("bigint(20) unsigned"), "bigint(20) unsigned");
+    }
+}
