@@ -191,7 +191,9 @@ pub struct ForeignKey {
 }
 
 /// A referential action.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
 pub enum FkAction {
     /// `NO ACTION`, or no clause. On MySQL, `RESTRICT` also reflects as this (see [`FkAction::reflected_on`]).
     #[default]
@@ -215,7 +217,9 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         DbBackend::MySql => mysql::reflect(conn, exclude).await,
         DbBackend::Sqlite => sqlite::reflect(conn, exclude).await,
         #[allow(unreachable_patterns)]
-        _ => Err(DbErr::Custom("schema reflection: unsupported backend".into())),
+        _ => Err(DbErr::Custom(
+            "schema reflection: unsupported backend".into(),
+        )),
     }
 }
 
@@ -266,7 +270,6 @@ impl Table {
     pub fn sort_canonical(&mut self) {
         self.indexes
             .sort_by(|a, b| (&a.columns, &a.name, a.unique).cmp(&(&b.columns, &b.name, b.unique)));
-        self.indexes.dedup();
         self.foreign_keys.sort_by(|a, b| {
             (&a.columns, &a.ref_table, &a.ref_columns, &a.name).cmp(&(
                 &b.columns,
@@ -276,7 +279,6 @@ impl Table {
             ))
         });
         self.checks.sort();
-        self.checks.dedup();
     }
 }
 
@@ -436,7 +438,13 @@ fn diff_table(a: &Table, b: &Table, out: &mut Vec<String>) {
     }
 
     // Foreign keys.
-    let key = |f: &ForeignKey| (f.columns.clone(), f.ref_table.clone(), f.ref_columns.clone());
+    let key = |f: &ForeignKey| {
+        (
+            f.columns.clone(),
+            f.ref_table.clone(),
+            f.ref_columns.clone(),
+        )
+    };
     let mut left: Vec<&ForeignKey> = a.foreign_keys.iter().collect();
     let mut right: Vec<&ForeignKey> = b.foreign_keys.iter().collect();
     left.retain(|fa| {
@@ -694,7 +702,18 @@ fn is_numeric_other(s: &str) -> bool {
     let base = s.split(['(', ' ']).next().unwrap_or("");
     matches!(
         base,
-        "tinyint" | "smallint" | "mediumint" | "int" | "integer" | "bigint" | "decimal" | "numeric" | "float" | "double" | "real" | "money"
+        "tinyint"
+            | "smallint"
+            | "mediumint"
+            | "int"
+            | "integer"
+            | "bigint"
+            | "decimal"
+            | "numeric"
+            | "float"
+            | "double"
+            | "real"
+            | "money"
     )
 }
 
@@ -850,7 +869,11 @@ pub(crate) fn squash_type(s: &str) -> String {
             pending_space = true;
             continue;
         }
-        if pending_space && !out.is_empty() && !matches!(ch, '(' | ')' | ',') && !out.ends_with(['(', ',']) {
+        if pending_space
+            && !out.is_empty()
+            && !matches!(ch, '(' | ')' | ',')
+            && !out.ends_with(['(', ','])
+        {
             out.push(' ');
         }
         pending_space = false;
@@ -865,7 +888,11 @@ pub(crate) fn split_type(s: &str) -> (&str, Option<&str>, &str) {
         && let Some(close) = s[open..].find(')')
     {
         let close = open + close;
-        return (s[..open].trim(), Some(&s[open + 1..close]), s[close + 1..].trim());
+        return (
+            s[..open].trim(),
+            Some(&s[open + 1..close]),
+            s[close + 1..].trim(),
+        );
     }
     (s.trim(), None, "")
 }
@@ -910,7 +937,11 @@ pub(crate) fn unquote_literal(s: &str, backslash: bool) -> Option<String> {
                     chars.next();
                     out.push('\'');
                 } else {
-                    return if chars.next().is_none() { Some(out) } else { None };
+                    return if chars.next().is_none() {
+                        Some(out)
+                    } else {
+                        None
+                    };
                 }
             }
             '\\' if backslash => {
@@ -991,7 +1022,9 @@ fn leading_atom_len(s: &str) -> Option<usize> {
     } else {
         let len = s
             .char_indices()
-            .take_while(|(i, c)| c.is_ascii_digit() || *c == '.' || (*i == 0 && (*c == '-' || *c == '+')))
+            .take_while(|(i, c)| {
+                c.is_ascii_digit() || *c == '.' || (*i == 0 && (*c == '-' || *c == '+'))
+            })
             .count();
         (len > 0).then_some(len)
     }
@@ -1005,9 +1038,12 @@ pub(crate) fn strip_pg_casts(s: &str) -> &str {
             return s;
         };
         let rest = &s[len..];
-        if rest.starts_with("::") && rest[2..].chars().all(|c| {
-            c.is_alphanumeric() || matches!(c, ' ' | '_' | '"' | '(' | ')' | ',' | '[' | ']' | '.')
-        }) {
+        if rest.starts_with("::")
+            && rest[2..].chars().all(|c| {
+                c.is_alphanumeric()
+                    || matches!(c, ' ' | '_' | '"' | '(' | ')' | ',' | '[' | ']' | '.')
+            })
+        {
             s = s[..len].trim();
             let inner = strip_outer_parens(s);
             if inner.len() != s.len() {
@@ -1078,7 +1114,10 @@ pub fn normalize_default(raw: &str, ty: &ColType, backend: DbBackend) -> Option<
         return None;
     }
     let lower = s.to_ascii_lowercase();
-    if matches!(lower.as_str(), "now()" | "current_timestamp" | "current_timestamp()") {
+    if matches!(
+        lower.as_str(),
+        "now()" | "current_timestamp" | "current_timestamp()"
+    ) {
         return Some("CURRENT_TIMESTAMP".into());
     }
     let literal = unquote_literal(s, backend == DbBackend::MySql);
@@ -1138,30 +1177,160 @@ mod tests {
     fn defaults_normalize() {
         let pg = DbBackend::Postgres;
         let s = ColType::String(Some(10));
-        assert_eq!(normalize_default("'x'::character varying", &s, pg).as_deref(), Some("'x'"));
-        assert_eq!(normalize_default("'it''s'::text", &ColType::Text, pg).as_deref(), Some("'it''s'"));
-        assert_eq!(normalize_default("'-1'::integer", &ColType::Int, pg).as_deref(), Some("-1"));
-        assert_eq!(normalize_default("(-1)", &ColType::Int, pg).as_deref(), Some("-1"));
-        assert_eq!(normalize_default("1.50", &ColType::Decimal(None), pg).as_deref(), Some("1.5"));
-        assert_eq!(normalize_default("now()", &ColType::TimestampTz, pg).as_deref(), Some("CURRENT_TIMESTAMP"));
+        assert_eq!(
+            normalize_default("'x'::character varying", &s, pg).as_deref(),
+            Some("'x'")
+        );
+        assert_eq!(
+            normalize_default("'it''s'::text", &ColType::Text, pg).as_deref(),
+            Some("'it''s'")
+        );
+        assert_eq!(
+            normalize_default("'-1'::integer", &ColType::Int, pg).as_deref(),
+            Some("-1")
+        );
+        assert_eq!(
+            normalize_default("(-1)", &ColType::Int, pg).as_deref(),
+            Some("-1")
+        );
+        assert_eq!(
+            normalize_default("1.50", &ColType::Decimal(None), pg).as_deref(),
+            Some("1.5")
+        );
+        assert_eq!(
+            normalize_default("now()", &ColType::TimestampTz, pg).as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
         assert_eq!(normalize_default("NULL::character varying", &s, pg), None);
-        assert_eq!(normalize_default("true", &ColType::Bool, pg).as_deref(), Some("true"));
+        assert_eq!(
+            normalize_default("true", &ColType::Bool, pg).as_deref(),
+            Some("true")
+        );
         let my = DbBackend::MySql;
-        assert_eq!(normalize_default("'it\\'s'", &ColType::Text, my).as_deref(), Some("'it''s'"));
-        assert_eq!(normalize_default("current_timestamp()", &ColType::Timestamp, my).as_deref(), Some("CURRENT_TIMESTAMP"));
-        assert_eq!(normalize_default("1", &ColType::Bool, my).as_deref(), Some("true"));
+        assert_eq!(
+            normalize_default("'it\\'s'", &ColType::Text, my).as_deref(),
+            Some("'it''s'")
+        );
+        assert_eq!(
+            normalize_default("current_timestamp()", &ColType::Timestamp, my).as_deref(),
+            Some("CURRENT_TIMESTAMP")
+        );
+        assert_eq!(
+            normalize_default("1", &ColType::Bool, my).as_deref(),
+            Some("true")
+        );
         assert_eq!(normalize_default("NULL", &ColType::Int, my), None);
         let lite = DbBackend::Sqlite;
-        assert_eq!(normalize_default("TRUE", &ColType::Bool, lite).as_deref(), Some("true"));
-        assert_eq!(normalize_default("(1+2)", &ColType::Int, lite).as_deref(), Some("1+2"));
-        assert_eq!(normalize_default("'5'", &ColType::Int, lite).as_deref(), Some("5"));
-        assert_eq!(normalize_default("'5'", &ColType::Text, lite).as_deref(), Some("'5'"));
+        assert_eq!(
+            normalize_default("TRUE", &ColType::Bool, lite).as_deref(),
+            Some("true")
+        );
+        assert_eq!(
+            normalize_default("(1+2)", &ColType::Int, lite).as_deref(),
+            Some("1+2")
+        );
+        assert_eq!(
+            normalize_default("'5'", &ColType::Int, lite).as_deref(),
+            Some("5")
+        );
+        assert_eq!(
+            normalize_default("'5'", &ColType::Text, lite).as_deref(),
+            Some("'5'")
+        );
+    }
+
+    fn table_with(indexes: Vec<Index>, fks: Vec<ForeignKey>) -> Table {
+        Table {
+            name: "t".into(),
+            columns: vec![Column {
+                name: "a".into(),
+                col_type: ColType::Int,
+                nullable: false,
+                default: None,
+                auto_increment: true,
+            }],
+            primary_key: vec!["a".into()],
+            indexes,
+            foreign_keys: fks,
+            checks: vec![],
+        }
+    }
+
+    fn schema_of(t: Table) -> Schema {
+        let mut s = Schema::default();
+        s.tables.insert(t.name.clone(), t);
+        s
+    }
+
+    #[test]
+    fn diff_names_and_actions() {
+        let idx = |name: Option<&str>, unique| Index {
+            name: name.map(Into::into),
+            columns: vec!["a".into()],
+            unique,
+        };
+        let fk = |name: Option<&str>, on_delete| ForeignKey {
+            name: name.map(Into::into),
+            columns: vec!["a".into()],
+            ref_table: "p".into(),
+            ref_columns: vec!["id".into()],
+            on_delete,
+            on_update: FkAction::NoAction,
+        };
+        let a = schema_of(table_with(
+            vec![idx(None, true)],
+            vec![fk(Some("f"), FkAction::Cascade)],
+        ));
+        let b = schema_of(table_with(
+            vec![idx(Some("u"), true)],
+            vec![fk(None, FkAction::Cascade)],
+        ));
+        assert!(a.diff_lines(&b).is_empty(), "{:?}", a.diff_lines(&b));
+        let c = schema_of(table_with(
+            vec![idx(Some("v"), true)],
+            vec![fk(Some("g"), FkAction::SetNull)],
+        ));
+        assert_eq!(
+            b.diff_lines(&c),
+            vec![
+                "table `t`: unique index (`a`): name `u` vs `v`",
+                "table `t`: foreign key (`a`) -> `p` (`id`): on delete cascade vs set null",
+            ]
+        );
+        let d = schema_of(table_with(vec![idx(None, false)], vec![]));
+        assert_eq!(
+            a.diff_lines(&d),
+            vec![
+                "table `t`: unique index (`a`): only on left",
+                "table `t`: index (`a`): only on right",
+                "table `t`: foreign key `f` (`a`) -> `p` (`id`) on delete cascade on update no action: only on left",
+            ]
+        );
+        let mut e = a.clone();
+        e.enums.insert("mood".into(), vec!["x".into()]);
+        e.tables.get_mut("t").unwrap().primary_key.clear();
+        e.tables.get_mut("t").unwrap().columns[0].auto_increment = false;
+        assert_eq!(
+            a.diff_lines(&e),
+            vec![
+                "enum `mood`: only on right",
+                "table `t`: column `a`: auto_increment true vs false",
+                "table `t`: primary key (`a`) vs ()",
+            ]
+        );
+        assert_eq!(
+            e.to_string(),
+            "enum `mood` ('x')\ntable `t`\n  `a` int not null\n  unique index (`a`)\n  foreign key `f` (`a`) -> `p` (`id`) on delete cascade on update no action\n"
+        );
     }
 
     #[test]
     fn squash() {
         assert_eq!(squash_type("  Real(10, 2) "), "real(10,2)");
-        assert_eq!(squash_type("timestamp  WITH time zone"), "timestamp with time zone");
+        assert_eq!(
+            squash_type("timestamp  WITH time zone"),
+            "timestamp with time zone"
+        );
         assert_eq!(squash_type("bigint(20) unsigned"), "bigint(20) unsigned");
     }
 }

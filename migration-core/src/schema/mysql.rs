@@ -34,9 +34,9 @@ use std::collections::BTreeMap;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::{
-    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64,
-    get_opt_str, get_str, normalize_default, parse_pair, parse_u32, query, quote_literal,
-    split_type, squash_type, strip_outer_parens, unquote_literal,
+    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
+    get_str, normalize_default, parse_pair, parse_u32, query, quote_literal, split_type,
+    squash_type, strip_outer_parens, unquote_literal,
 };
 
 const VERSION_SQL: &str = "SELECT CONVERT(VERSION() USING utf8mb4) AS version";
@@ -134,16 +134,23 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     let column_rows = query(conn, COLUMNS_SQL).await?;
     let stat_rows = query(conn, STATISTICS_SQL).await?;
     let fk_rows = query(conn, FOREIGN_KEYS_SQL).await?;
-    let check_rows = query(
-        conn,
-        if mariadb {
-            CHECKS_MARIADB_SQL
-        } else {
-            CHECKS_MYSQL_SQL
-        },
-    )
-    .await
-    .unwrap_or_default();
+    let checks_sql = if mariadb {
+        CHECKS_MARIADB_SQL
+    } else {
+        CHECKS_MYSQL_SQL
+    };
+    let check_rows = match query(conn, checks_sql).await {
+        Ok(rows) => rows,
+        // MySQL < 8.0.16 / MariaDB < 10.2 have no CHECK_CONSTRAINTS table.
+        Err(e)
+            if e.to_string()
+                .to_ascii_uppercase()
+                .contains("CHECK_CONSTRAINTS") =>
+        {
+            Vec::new()
+        }
+        Err(e) => return Err(e),
+    };
 
     // table -> raw columns (ordered by ORDINAL_POSITION by the query).
     let mut raw: BTreeMap<String, Vec<RawColumn>> = BTreeMap::new();
@@ -282,7 +289,9 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
             },
             None => "<expr>".to_owned(),
         };
-        let entry = idx.entry((table, name)).or_insert((!non_unique, Vec::new()));
+        let entry = idx
+            .entry((table, name))
+            .or_insert((!non_unique, Vec::new()));
         entry.1.push(column);
     }
 
@@ -463,7 +472,9 @@ pub fn parse_type(s: &str) -> ColType {
         }
         ("float", None) if plain => ColType::Float,
         ("double" | "double precision" | "real", None) if plain => ColType::Double,
-        ("char" | "character", a) if rest.is_empty() => ColType::Char(Some(parse_u32(a).unwrap_or(1))),
+        ("char" | "character", a) if rest.is_empty() => {
+            ColType::Char(Some(parse_u32(a).unwrap_or(1)))
+        }
         ("varchar" | "character varying", Some(a)) if rest.is_empty() => {
             ColType::String(parse_u32(Some(a)))
         }
@@ -489,18 +500,33 @@ mod tests {
         assert_eq!(parse_type("int(11)"), ColType::Int);
         assert_eq!(parse_type("tinyint(1)"), ColType::Bool);
         assert_eq!(parse_type("tinyint(4)"), ColType::Other("tinyint".into()));
-        assert_eq!(parse_type("bigint(20) unsigned"), ColType::Other("bigint unsigned".into()));
-        assert_eq!(parse_type("int UNSIGNED"), ColType::Other("int unsigned".into()));
+        assert_eq!(
+            parse_type("bigint(20) unsigned"),
+            ColType::Other("bigint unsigned".into())
+        );
+        assert_eq!(
+            parse_type("int UNSIGNED"),
+            ColType::Other("int unsigned".into())
+        );
         assert_eq!(parse_type("decimal(10,2)"), ColType::Decimal(Some((10, 2))));
         assert_eq!(
             parse_type("enum('a','it''s')"),
-            ColType::Enum { name: None, values: vec!["a".into(), "it's".into()] }
+            ColType::Enum {
+                name: None,
+                values: vec!["a".into(), "it's".into()]
+            }
         );
         assert_eq!(
             parse_type("ENUM('A', 'b,c')"),
-            ColType::Enum { name: None, values: vec!["A".into(), "b,c".into()] }
+            ColType::Enum {
+                name: None,
+                values: vec!["A".into(), "b,c".into()]
+            }
         );
-        assert_eq!(parse_type("varbinary(255)"), ColType::Other("varbinary(255)".into()));
+        assert_eq!(
+            parse_type("varbinary(255)"),
+            ColType::Other("varbinary(255)".into())
+        );
     }
 
     #[test]

@@ -179,7 +179,11 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         if generated.is_empty()
             && let Some(raw) = raw_default
         {
-            if raw.trim_start().to_ascii_lowercase().starts_with("nextval(") {
+            if raw
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("nextval(")
+            {
                 auto_increment = true;
             } else if !auto_increment {
                 default = normalize_default(&raw, &col_type, DbBackend::Postgres);
@@ -275,12 +279,15 @@ fn action(code: &str) -> FkAction {
 /// `CHECK ((price > (0)::numeric))` -> `price > (0)::numeric`.
 fn check_expr(def: &str) -> String {
     let body = def.trim();
+    let body = body.strip_prefix("CHECK").map(str::trim).unwrap_or(body);
     let body = body
-        .strip_prefix("CHECK")
+        .strip_suffix("NOT VALID")
         .map(str::trim)
         .unwrap_or(body);
-    let body = body.strip_suffix("NOT VALID").map(str::trim).unwrap_or(body);
-    let body = body.strip_suffix("NO INHERIT").map(str::trim).unwrap_or(body);
+    let body = body
+        .strip_suffix("NO INHERIT")
+        .map(str::trim)
+        .unwrap_or(body);
     strip_outer_parens(body).to_owned()
 }
 
@@ -320,8 +327,20 @@ fn name_addition(columns: &[String]) -> String {
         if !buf.is_empty() {
             buf.push('_');
         }
-        // Column names are already < 64 bytes; an expression counts as "expr".
-        let part = if c.contains(['(', ' ', ':']) { "expr" } else { c.as_str() };
+        // Column names are already < 64 bytes. For an expression PostgreSQL
+        // uses FigureColname: a function call's name, otherwise "expr".
+        let part = if c.contains(['(', ' ', ':']) {
+            match c.split_once('(') {
+                Some((f, _))
+                    if !f.is_empty() && f.chars().all(|ch| ch.is_alphanumeric() || ch == '_') =>
+                {
+                    f
+                }
+                _ => "expr",
+            }
+        } else {
+            c.as_str()
+        };
         buf.push_str(part);
         if buf.len() >= 64 {
             break;
@@ -333,7 +352,12 @@ fn name_addition(columns: &[String]) -> String {
 /// Whether `name` is what PostgreSQL would have chosen for an unnamed
 /// constraint/index of `table` on `columns` with one of `labels`
 /// (possibly with a collision counter appended to the label).
-pub(crate) fn is_generated_name(name: &str, table: &str, columns: &[String], labels: &[&str]) -> bool {
+pub(crate) fn is_generated_name(
+    name: &str,
+    table: &str,
+    columns: &[String],
+    labels: &[&str],
+) -> bool {
     let addition = name_addition(columns);
     labels.iter().any(|label| {
         (0..100).any(|n| {
@@ -418,7 +442,12 @@ mod tests {
     fn generated_names() {
         let cols = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert!(is_generated_name("p_a_key", "p", &cols(&["a"]), &["key"]));
-        assert!(is_generated_name("p_b_c_key", "p", &cols(&["b", "c"]), &["key"]));
+        assert!(is_generated_name(
+            "p_b_c_key",
+            "p",
+            &cols(&["b", "c"]),
+            &["key"]
+        ));
         assert!(is_generated_name("p_a_key1", "p", &cols(&["a"]), &["key"]));
         assert!(is_generated_name("p_d_idx", "p", &cols(&["d"]), &["idx"]));
         assert!(!is_generated_name("uq_p", "p", &cols(&["a"]), &["key"]));
@@ -431,9 +460,15 @@ mod tests {
 
     #[test]
     fn types() {
-        assert_eq!(parse_type("character varying(10)"), ColType::String(Some(10)));
+        assert_eq!(
+            parse_type("character varying(10)"),
+            ColType::String(Some(10))
+        );
         assert_eq!(parse_type("numeric(10,2)"), ColType::Decimal(Some((10, 2))));
-        assert_eq!(parse_type("timestamp(3) with time zone"), ColType::Other("timestamp(3) with time zone".into()));
+        assert_eq!(
+            parse_type("timestamp(3) with time zone"),
+            ColType::Other("timestamp(3) with time zone".into())
+        );
         assert_eq!(parse_type("integer[]"), ColType::Other("integer[]".into()));
         assert_eq!(parse_type("serial"), ColType::Int);
     }

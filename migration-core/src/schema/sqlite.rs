@@ -24,9 +24,9 @@ use std::collections::BTreeMap;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::{
-    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64,
-    get_opt_str, get_str, normalize_default, parse_pair, parse_u32, query, split_type,
-    squash_type, strip_outer_parens,
+    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
+    get_str, normalize_default, parse_pair, parse_u32, query, split_type, squash_type,
+    strip_outer_parens,
 };
 
 const TABLE_FILTER: &str = "m.type = 'table' AND substr(m.name, 1, 7) <> 'sqlite_' \
@@ -89,11 +89,16 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         let name = get_str(row, "column_name")?;
         let declared_type = get_opt_str(row, "declared_type")?.unwrap_or_default();
         let col_type = parse_type(&declared_type);
-        declared.insert((table_name.clone(), name.clone()), squash_type(&declared_type));
+        declared.insert(
+            (table_name.clone(), name.clone()),
+            squash_type(&declared_type),
+        );
         let not_null = get_i64(row, "not_null")? != 0;
         let pk = get_i64(row, "pk")?;
         if pk > 0 {
-            pks.entry(table_name.clone()).or_default().push((pk, name.clone()));
+            pks.entry(table_name.clone())
+                .or_default()
+                .push((pk, name.clone()));
         }
         let default = get_opt_str(row, "dflt_value")?
             .and_then(|d| normalize_default(&d, &col_type, DbBackend::Sqlite));
@@ -117,7 +122,9 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         if table.primary_key.len() == 1 {
             let pk = table.primary_key[0].clone();
             if let Some(c) = table.columns.iter_mut().find(|c| c.name == pk)
-                && declared.get(&(table_name.clone(), pk)).is_some_and(|d| d == "integer")
+                && declared
+                    .get(&(table_name.clone(), pk))
+                    .is_some_and(|d| d == "integer")
             {
                 // A rowid alias: never NULL (the pragma says nullable unless
                 // NOT NULL was written); AUTOINCREMENT makes it auto_increment.
@@ -208,7 +215,9 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
             fk.name = p
                 .foreign_keys
                 .iter()
-                .find(|(cols, rt, _)| same_idents(cols, &fk.columns) && rt.eq_ignore_ascii_case(&fk.ref_table))
+                .find(|(cols, rt, _)| {
+                    same_idents(cols, &fk.columns) && rt.eq_ignore_ascii_case(&fk.ref_table)
+                })
                 .and_then(|(_, _, n)| n.clone());
         }
         if let Some(t) = tables.get_mut(&table_name) {
@@ -262,9 +271,7 @@ pub fn parse_type(s: &str) -> ColType {
         ("real_decimal" | "decimal" | "numeric", None) => ColType::Decimal(None),
         ("date_text" | "date", None) => ColType::Date,
         ("time_text" | "time", None) => ColType::Time,
-        ("timestamp_text" | "datetime_text" | "timestamp" | "datetime", None) => {
-            ColType::Timestamp
-        }
+        ("timestamp_text" | "datetime_text" | "timestamp" | "datetime", None) => ColType::Timestamp,
         ("timestamp_with_timezone_text" | "timestamptz" | "timestamp with time zone", None) => {
             ColType::TimestampTz
         }
@@ -334,7 +341,9 @@ fn tokenize(sql: &str) -> Vec<Token> {
             }
         } else if c == '/' && bytes.get(i + 1).map(|x| x.1) == Some('*') {
             i += 2;
-            while i < bytes.len() && !(bytes[i].1 == '*' && bytes.get(i + 1).map(|x| x.1) == Some('/')) {
+            while i < bytes.len()
+                && !(bytes[i].1 == '*' && bytes.get(i + 1).map(|x| x.1) == Some('/'))
+            {
                 i += 1;
             }
             i += 2;
@@ -356,7 +365,11 @@ fn tokenize(sql: &str) -> Vec<Token> {
                 text.push(d);
                 i += 1;
             }
-            let tok = if c == '\'' { Tok::Str } else { Tok::Quoted(text) };
+            let tok = if c == '\'' {
+                Tok::Str
+            } else {
+                Tok::Quoted(text)
+            };
             out.push(Token {
                 tok,
                 start,
@@ -366,7 +379,11 @@ fn tokenize(sql: &str) -> Vec<Token> {
             let mut w = String::new();
             while i < bytes.len() {
                 let d = bytes[i].1;
-                if d.is_alphanumeric() || d == '_' || d == '$' || (!d.is_ascii() && !d.is_whitespace()) {
+                if d.is_alphanumeric()
+                    || d == '_'
+                    || d == '$'
+                    || (!d.is_ascii() && !d.is_whitespace())
+                {
                     w.push(d);
                     i += 1;
                 } else {
@@ -537,13 +554,22 @@ fn parse_create_table(sql: &str) -> ParsedTable {
                     }
                 } else if is_kw(Some(t), "REFERENCES") {
                     if let Some(rt) = ident(item.get(j + 1)) {
-                        out.foreign_keys.push((vec![col.clone()], rt, pending.take()));
+                        out.foreign_keys
+                            .push((vec![col.clone()], rt, pending.take()));
                     }
                     j += 2;
                     continue;
-                } else if ["PRIMARY", "NOT", "NULL", "DEFAULT", "COLLATE", "GENERATED", "AS"]
-                    .iter()
-                    .any(|kw| is_kw(Some(t), kw))
+                } else if [
+                    "PRIMARY",
+                    "NOT",
+                    "NULL",
+                    "DEFAULT",
+                    "COLLATE",
+                    "GENERATED",
+                    "AS",
+                ]
+                .iter()
+                .any(|kw| is_kw(Some(t), kw))
                 {
                     pending = None;
                 }
@@ -564,9 +590,15 @@ mod tests {
         assert_eq!(parse_type("INTEGER"), ColType::Int);
         assert_eq!(parse_type("real(10, 2)"), ColType::Decimal(Some((10, 2))));
         assert_eq!(parse_type("varchar(255)"), ColType::String(Some(255)));
-        assert_eq!(parse_type("timestamp_with_timezone_text"), ColType::TimestampTz);
+        assert_eq!(
+            parse_type("timestamp_with_timezone_text"),
+            ColType::TimestampTz
+        );
         assert_eq!(parse_type("blob(16)"), ColType::Binary(Some(16)));
-        assert_eq!(parse_type("varbinary_blob(10)"), ColType::Other("varbinary(10)".into()));
+        assert_eq!(
+            parse_type("varbinary_blob(10)"),
+            ColType::Other("varbinary(10)".into())
+        );
     }
 
     #[test]
@@ -584,16 +616,26 @@ mod tests {
             p.uniques,
             vec![
                 (vec!["b".to_string()], Some("uq b".to_string())),
-                (vec!["b".to_string(), "c".to_string()], Some("uq2".to_string())),
+                (
+                    vec!["b".to_string(), "c".to_string()],
+                    Some("uq2".to_string())
+                ),
                 (vec!["c".to_string()], None),
             ]
         );
-        assert_eq!(p.checks, vec!["length(b) > 0".to_string(), "c > 0".to_string()]);
+        assert_eq!(
+            p.checks,
+            vec!["length(b) > 0".to_string(), "c > 0".to_string()]
+        );
         assert_eq!(
             p.foreign_keys,
             vec![
                 (vec!["c".to_string()], "par".to_string(), None),
-                (vec!["c".to_string()], "par".to_string(), Some("fk x".to_string())),
+                (
+                    vec!["c".to_string()],
+                    "par".to_string(),
+                    Some("fk x".to_string())
+                ),
             ]
         );
     }

@@ -10,7 +10,7 @@
 //! migration's own connection, with sea-query statements only, so the same code
 //! runs on SQLite, PostgreSQL and MySQL/MariaDB (no `||` versus `CONCAT`, no
 //! `SUBSTR`/`INSTR` versus `SPLIT_PART`). Each batch is a single
-//! `UPDATE … SET col = CASE id WHEN … END WHERE id IN (…)`.
+//! `UPDATE users SET col = CASE WHEN id = … THEN … END WHERE id IN (…)`.
 //!
 //! Every ALTER is a statement of its own: SQLite accepts one alteration per
 //! `ALTER TABLE`. None of the dropped columns is indexed, unique or a key, so

@@ -1,0 +1,317 @@
+//! Fault injection on every backend: a migration that fails after its first
+//! statement, one that panics, SIGKILL during a long backfill, the server
+//! dropping the connection, and a second run meeting the held lock. After each:
+//! the lock is free, the tracking table is consistent, no row is lost, and the
+//! error says what happened.
+
+use migration_core::backend;
+use migration_core::history::History;
+use migration_core::revision::DEFAULT_HISTORY_TABLE;
+use migration_core::testing::{ALL, TestDb};
+use migration_core::url::Dialect;
+use sea_orm::{ConnectionTrait, Statement};
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The fixture CLI (`examples/fixture_migrator.rs`), built by `cargo test`.
+fn fixture_bin() -> PathBuf {
+    let mut dir = std::env::current_exe().unwrap();
+    dir.pop();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("examples").join("fixture_migrator")
+}
+
+fn command(url: &str, revisions: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(fixture_bin());
+    cmd.arg("-u")
+        .arg(url)
+        .args(args)
+        .env("FIXTURE_REVISIONS", revisions)
+        .env("MIGRATION_CONNECT_ATTEMPTS", "1")
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn run(url: &str, revisions: &str, args: &[&str]) -> Output {
+    let out = command(url, revisions, args).output().expect("run fixture_migrator");
+    eprintln!(
+        "$ [{revisions}] {}\n  exit {:?}\n  {}\n  {}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    out
+}
+
+fn err(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+async fn connect(url: &str) -> sea_orm::DatabaseConnection {
+    sea_orm::Database::connect(url).await.unwrap()
+}
+
+/// (revision, status) rows of the tracking table.
+async fn recorded(url: &str) -> Vec<(String, String)> {
+    let db = connect(url).await;
+    let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
+    let rows = History::new(DEFAULT_HISTORY_TABLE).read(&db, backend.as_ref()).await.unwrap();
+    db.close().await.ok();
+    let mut rows: Vec<_> = rows.into_iter().map(|r| (r.revision, r.status)).collect();
+    rows.sort();
+    rows
+}
+
+async fn tables(url: &str) -> Vec<String> {
+    let db = connect(url).await;
+    let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
+    let schema = backend.reflect(&db, &[DEFAULT_HISTORY_TABLE]).await.unwrap();
+    db.close().await.ok();
+    schema.tables.into_keys().collect()
+}
+
+async fn count_items(url: &str) -> i64 {
+    let db = connect(url).await;
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM items"))
+        .await
+        .unwrap()
+        .unwrap();
+    db.close().await.ok();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// The lock is free: a run with a 2 s lock timeout gets it.
+fn assert_lock_free(url: &str, revisions: &str) {
+    let out = run(url, revisions, &["--lock-timeout", "2", "status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    let stamp = run(url, revisions, &["--lock-timeout", "2", "repair"]);
+    assert_eq!(stamp.status.code(), Some(0), "lock still held: {}", err(&stamp));
+}
+
+const ITEMS: &str = "m20250101_000001_items";
+
+#[tokio::test]
+async fn failing_migration_rolls_back_or_is_recorded_as_failed() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "fault_fail").await else { continue };
+        let url = db.url.as_str();
+        let out = run(url, "items,fail", &["up"]);
+        assert_eq!(out.status.code(), Some(1));
+        let e = err(&out);
+        assert!(e.contains("m20250101_000002_fail") && e.contains("while applying"), "{e}");
+        assert!(e.contains("no_such_table"), "the database error is shown: {e}");
+        let rows = recorded(url).await;
+        if dialect == Dialect::MySql {
+            // DDL committed implicitly: the half-applied state is recorded and explained.
+            assert!(e.contains("may be partly applied") && e.contains("recorded as failed"), "{e}");
+            assert_eq!(rows, vec![(ITEMS.into(), "applied".into()), ("m20250101_000002_fail".into(), "failed".into())]);
+            assert!(tables(url).await.contains(&"half_done".to_string()));
+            let again = run(url, "items,fail", &["up"]);
+            assert_eq!(again.status.code(), Some(1));
+            assert!(err(&again).contains("failed on an earlier run") && err(&again).contains("repair"), "{}", err(&again));
+            let status = run(url, "items,fail", &["status"]);
+            assert!(String::from_utf8_lossy(&status.stdout).contains("FAILED"));
+            // The operator fixes the schema by hand, then `repair` forgets the failed attempt.
+            let conn = connect(url).await;
+            conn.execute_unprepared("DROP TABLE half_done").await.unwrap();
+            conn.close().await.unwrap();
+            let repair = run(url, "items,fail", &["repair"]);
+            assert_eq!(repair.status.code(), Some(0));
+            assert!(String::from_utf8_lossy(&repair.stdout).contains("cleared the failed record"));
+            assert_eq!(recorded(url).await, vec![(ITEMS.into(), "applied".into())]);
+        } else {
+            assert!(e.contains("rolled back") && e.contains("exactly as before"), "{e}");
+            assert!(e.contains("1 revision(s) before it in this run stay applied"), "{e}");
+            assert_eq!(rows, vec![(ITEMS.into(), "applied".into())]);
+            assert_eq!(tables(url).await, vec!["items".to_string()], "half_done was rolled back");
+        }
+        assert_lock_free(url, "items,fail");
+    }
+}
+
+#[tokio::test]
+async fn panic_inside_a_migration_is_an_error_and_releases_the_lock() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "fault_panic").await else { continue };
+        let url = db.url.as_str();
+        let out = run(url, "items,panic", &["up"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(err(&out).contains("panicked: fixture panic inside a migration"), "{}", err(&out));
+        let rows = recorded(url).await;
+        assert_eq!(rows[0], (ITEMS.into(), "applied".into()));
+        if dialect != Dialect::MySql {
+            assert_eq!(rows.len(), 1);
+            assert_eq!(tables(url).await, vec!["items".to_string()]);
+        }
+        if dialect == Dialect::MySql {
+            let repair = run(url, "items,panic", &["repair"]);
+            assert_eq!(repair.status.code(), Some(0));
+        }
+        assert_lock_free(url, "items");
+    }
+}
+
+fn wait_for(marker: &std::path::Path, child: &mut Child) {
+    let started = Instant::now();
+    while !marker.exists() {
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the migration ended ({status}) before it was under way");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "the migration never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[tokio::test]
+async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
+    let rows: i64 = std::env::var("FAULT_FILL_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "fault_kill").await else { continue };
+        let url = db.url.as_str();
+        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+        let conn = connect(url).await;
+        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)").await.unwrap();
+        conn.close().await.unwrap();
+
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut child = command(url, "items,fill", &["up"])
+            .env("FIXTURE_ROWS", rows.to_string())
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut child);
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+
+        // The backfill was one transaction on PostgreSQL and SQLite: nothing of it
+        // remains, the rows that were there are intact, and it is not recorded.
+        if dialect != Dialect::MySql {
+            assert_eq!(count_items(url).await, 3);
+            assert_eq!(recorded(url).await, vec![(ITEMS.into(), "applied".into())]);
+        }
+        // The next run takes the lock at once and finishes the job.
+        let out = run(url, "items,fill", &["--lock-timeout", "5", "up"]);
+        if dialect == Dialect::MySql && out.status.code() != Some(0) {
+            panic!("{}", err(&out));
+        }
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+        let expected = if dialect == Dialect::MySql { count_items(url).await.max(rows + 3) } else { rows + 3 };
+        assert_eq!(count_items(url).await, expected);
+        assert_eq!(recorded(url).await.len(), 2);
+    }
+}
+
+/// Kills every other session on the test database, as a failover or an admin would.
+async fn kill_sessions(url: &str, dialect: Dialect) -> usize {
+    let admin = connect(url).await;
+    let killed = match dialect {
+        Dialect::Postgres => {
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                ))
+                .await
+                .unwrap();
+            rows.len()
+        }
+        Dialect::MySql => {
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    "SELECT CAST(ID AS SIGNED) FROM information_schema.PROCESSLIST \
+                     WHERE DB = DATABASE() AND ID <> CONNECTION_ID()",
+                ))
+                .await
+                .unwrap();
+            for row in &rows {
+                let id: i64 = row.try_get_by_index(0).unwrap();
+                let _ = admin.execute_unprepared(&format!("KILL {id}")).await;
+            }
+            rows.len()
+        }
+        Dialect::Sqlite => 0,
+    };
+    admin.close().await.ok();
+    killed
+}
+
+#[tokio::test]
+async fn server_dropping_the_connection_mid_migration() {
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        let Some(db) = TestDb::create(dialect, "fault_drop").await else { continue };
+        let url = db.url.as_str();
+        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut child = command(url, "items,slow", &["up"])
+            .env("FIXTURE_SLEEP_MS", "3000")
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut child);
+        assert!(kill_sessions(url, dialect).await >= 2, "the migration and lock connections");
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", err(&out));
+        assert!(err(&out).contains("m20250101_000002_slow"), "{}", err(&out));
+        // Consistent: on PostgreSQL the revision left nothing; either way `items` is
+        // applied and the lock is free for the next run, which completes.
+        let rows = recorded(url).await;
+        assert_eq!(rows[0], (ITEMS.into(), "applied".into()));
+        if dialect == Dialect::Postgres {
+            assert_eq!(rows.len(), 1);
+            assert_eq!(tables(url).await, vec!["items".to_string()]);
+        } else {
+            let conn = connect(url).await;
+            let _ = conn.execute_unprepared("DROP TABLE IF EXISTS slow_done").await;
+            conn.close().await.ok();
+            assert_eq!(run(url, "items,slow", &["repair"]).status.code(), Some(0));
+        }
+        let out = run(url, "items,slow", &["--lock-timeout", "5", "up"]);
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+    }
+}
+
+#[tokio::test]
+async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "lock_wait").await else { continue };
+        let url = db.url.as_str();
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut holder = command(url, "slow,items", &["up", "-n", "1"])
+            .env("FIXTURE_SLEEP_MS", "2500")
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut holder);
+
+        // With a short timeout: a clear failure, and nothing changes.
+        let out = run(url, "slow,items", &["--lock-timeout", "1", "up"]);
+        assert_eq!(out.status.code(), Some(1));
+        let e = err(&out);
+        assert!(e.contains("timed out") && e.contains("waiting for the migration lock"), "{e}");
+        assert!(e.contains("held by"), "says who holds it: {e}");
+
+        // With the default timeout: waits, says so once, then applies the rest.
+        let out = run(url, "slow,items", &["up"]);
+        let holder_out = holder.wait_with_output().unwrap();
+        assert_eq!(holder_out.status.code(), Some(0), "{}", err(&holder_out));
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches("Waiting for the migration lock").count(), 1, "{stdout}");
+        assert!(stdout.contains("Applying m20250101_000002_items"), "{stdout}");
+        assert!(!stdout.contains("Applying m20250101_000001_slow"), "re-read after the lock: {stdout}");
+        assert_eq!(recorded(url).await.len(), 2);
+    }
+}
