@@ -127,7 +127,10 @@ pub fn is_valid_id(stem: &str) -> bool {
     if bytes.len() < 18 || bytes[0] != b'm' || bytes[9] != b'_' || bytes[16] != b'_' {
         return false;
     }
-    let digits = bytes[1..9].iter().chain(&bytes[10..16]).all(u8::is_ascii_digit);
+    let digits = bytes[1..9]
+        .iter()
+        .chain(&bytes[10..16])
+        .all(u8::is_ascii_digit);
     let slug = &stem[17..];
     digits
         && !slug.is_empty()

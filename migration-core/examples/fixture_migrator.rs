@@ -18,7 +18,10 @@ impl MigrationName for Fixture {
 }
 
 fn env_u64(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn mark_started() {
@@ -37,7 +40,13 @@ impl MigrationTrait for Fixture {
                     .create_table(
                         Table::create()
                             .table("items")
-                            .col(ColumnDef::new("id").integer().not_null().auto_increment().primary_key())
+                            .col(
+                                ColumnDef::new("id")
+                                    .integer()
+                                    .not_null()
+                                    .auto_increment()
+                                    .primary_key(),
+                            )
                             .col(ColumnDef::new("n").big_integer().not_null())
                             .to_owned(),
                     )
@@ -48,9 +57,14 @@ impl MigrationTrait for Fixture {
                 let mut next = 0;
                 while next < rows {
                     let end = std::cmp::min(next + 1000, rows);
-                    let mut insert = Query::insert().into_table("items").columns(["n"]).to_owned();
+                    let mut insert = Query::insert()
+                        .into_table("items")
+                        .columns(["n"])
+                        .to_owned();
                     for n in next..end {
-                        insert.values_panic([<i64 as std::convert::TryFrom<u64>>::try_from(n).unwrap_or_default().into()]);
+                        insert.values_panic([<i64 as std::convert::TryFrom<u64>>::try_from(n)
+                            .unwrap_or_default()
+                            .into()]);
                     }
                     manager.execute(insert).await?;
                     if next == 0 {
@@ -62,22 +76,45 @@ impl MigrationTrait for Fixture {
             }
             "slow" => {
                 manager
-                    .create_table(Table::create().table("slow_done").col(ColumnDef::new("id").integer()).to_owned())
+                    .create_table(
+                        Table::create()
+                            .table("slow_done")
+                            .col(ColumnDef::new("id").integer())
+                            .to_owned(),
+                    )
                     .await?;
                 mark_started();
-                tokio::time::sleep(std::time::Duration::from_millis(env_u64("FIXTURE_SLEEP_MS", 3000))).await;
+                tokio::time::sleep(std::time::Duration::from_millis(env_u64(
+                    "FIXTURE_SLEEP_MS",
+                    3000,
+                )))
+                .await;
                 // Touch the connection again, so a connection killed while we slept is noticed.
-                db.execute_unprepared("INSERT INTO slow_done (id) VALUES (1)").await.map(|_| ())
+                db.execute_unprepared("INSERT INTO slow_done (id) VALUES (1)")
+                    .await
+                    .map(|_| ())
             }
             "fail" => {
                 manager
-                    .create_table(Table::create().table("half_done").col(ColumnDef::new("id").integer()).to_owned())
+                    .create_table(
+                        Table::create()
+                            .table("half_done")
+                            .col(ColumnDef::new("id").integer())
+                            .to_owned(),
+                    )
                     .await?;
-                db.execute_unprepared("INSERT INTO no_such_table VALUES (1)").await.map(|_| ())
+                db.execute_unprepared("INSERT INTO no_such_table VALUES (1)")
+                    .await
+                    .map(|_| ())
             }
             "panic" => {
                 manager
-                    .create_table(Table::create().table("panic_done").col(ColumnDef::new("id").integer()).to_owned())
+                    .create_table(
+                        Table::create()
+                            .table("panic_done")
+                            .col(ColumnDef::new("id").integer())
+                            .to_owned(),
+                    )
                     .await?;
                 panic!("fixture panic inside a migration")
             }
@@ -91,9 +128,17 @@ impl MigrationTrait for Fixture {
             "slow" => "slow_done",
             "fail" => "half_done",
             "panic" => "panic_done",
-            _ => return manager.get_connection().execute_unprepared("DELETE FROM items").await.map(|_| ()),
+            _ => {
+                return manager
+                    .get_connection()
+                    .execute_unprepared("DELETE FROM items")
+                    .await
+                    .map(|_| ());
+            }
         };
-        manager.drop_table(Table::drop().table(table).to_owned()).await
+        manager
+            .drop_table(Table::drop().table(table).to_owned())
+            .await
     }
 }
 
@@ -101,11 +146,23 @@ fn migrator() -> migration_core::Result<Migrator> {
     let list = std::env::var("FIXTURE_REVISIONS").unwrap_or_else(|_| "items".into());
     let mut revisions = Vec::new();
     let mut parent: Option<&'static str> = None;
-    for (i, name) in list.split(',').map(str::trim).filter(|n| !n.is_empty()).enumerate() {
+    for (i, name) in list
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .enumerate()
+    {
         let name: &'static str = Box::leak(name.to_string().into_boxed_str());
         let id: &'static str = Box::leak(format!("m20250101_{:06}_{name}", i + 1).into_boxed_str());
         let parents: Vec<&str> = parent.into_iter().collect();
-        revisions.push(Revision::new(id, &parents, name, name, "fixture", Box::new(Fixture(name))));
+        revisions.push(Revision::new(
+            id,
+            &parents,
+            name,
+            name,
+            "fixture",
+            Box::new(Fixture(name)),
+        ));
         parent = Some(id);
     }
     Migrator::new(revisions)

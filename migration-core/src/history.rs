@@ -73,7 +73,9 @@ fn col(name: &str) -> Alias {
 impl History {
     /// The tracking table named `table`.
     pub fn new(table: &str) -> Self {
-        Self { table: table.to_string() }
+        Self {
+            table: table.to_string(),
+        }
     }
 
     /// The table's name.
@@ -85,28 +87,59 @@ impl History {
     ///
     /// Returns the revisions adopted from sea-orm-migration's `seaql_migrations`
     /// when the table is created in a database that has one.
-    pub async fn ensure(&self, db: &DatabaseConnection, backend: &dyn Backend) -> Result<Vec<String>> {
-        if backend.has_table(db, &self.table).await.map_err(Error::db("looking for the tracking table"))? {
+    pub async fn ensure(
+        &self,
+        db: &DatabaseConnection,
+        backend: &dyn Backend,
+    ) -> Result<Vec<String>> {
+        if backend
+            .has_table(db, &self.table)
+            .await
+            .map_err(Error::db("looking for the tracking table"))?
+        {
             return Ok(Vec::new());
         }
+        self.create(db).await?;
+        self.adopt_seaql_migrations(db, backend).await
+    }
+
+    /// `CREATE TABLE IF NOT EXISTS` for the tracking table.
+    pub async fn create(&self, db: &impl ConnectionTrait) -> Result<()> {
         let create = Table::create()
             .table(col(&self.table))
             .if_not_exists()
-            .col(ColumnDef::new(col("revision")).string_len(255).not_null().primary_key())
+            .col(
+                ColumnDef::new(col("revision"))
+                    .string_len(255)
+                    .not_null()
+                    .primary_key(),
+            )
             .col(ColumnDef::new(col("applied_at")).string_len(40).not_null())
             .col(ColumnDef::new(col("execution_ms")).big_integer().not_null())
             .col(ColumnDef::new(col("checksum")).string_len(64).null())
-            .col(ColumnDef::new(col("status")).string_len(16).not_null().default(STATUS_APPLIED))
+            .col(
+                ColumnDef::new(col("status"))
+                    .string_len(16)
+                    .not_null()
+                    .default(STATUS_APPLIED),
+            )
             .col(ColumnDef::new(col("error")).text().null())
             .to_owned();
-        db.execute(&create).await.map_err(Error::db("creating the tracking table"))?;
-        self.adopt_seaql_migrations(db, backend).await
+        exec(db, &create, "creating the tracking table").await
     }
 
     /// Copies sea-orm-migration's applied versions into the new table, so a
     /// database it migrated is taken over without re-running anything.
-    async fn adopt_seaql_migrations(&self, db: &DatabaseConnection, backend: &dyn Backend) -> Result<Vec<String>> {
-        if !backend.has_table(db, SEAQL_MIGRATIONS).await.map_err(Error::db("looking for seaql_migrations"))? {
+    async fn adopt_seaql_migrations(
+        &self,
+        db: &DatabaseConnection,
+        backend: &dyn Backend,
+    ) -> Result<Vec<String>> {
+        if !backend
+            .has_table(db, SEAQL_MIGRATIONS)
+            .await
+            .map_err(Error::db("looking for seaql_migrations"))?
+        {
             return Ok(Vec::new());
         }
         let select = Query::select()
@@ -114,11 +147,18 @@ impl History {
             .from(col(SEAQL_MIGRATIONS))
             .order_by(col("version"), Order::Asc)
             .to_owned();
-        let rows = db.query_all(&select).await.map_err(Error::db("reading seaql_migrations"))?;
+        let rows = db
+            .query_all(&select)
+            .await
+            .map_err(Error::db("reading seaql_migrations"))?;
         let mut adopted = Vec::new();
         for row in rows {
-            let version: String = row.try_get("", "version").map_err(Error::db("reading seaql_migrations"))?;
-            let secs: i64 = row.try_get("", "applied_at").map_err(Error::db("reading seaql_migrations"))?;
+            let version: String = row
+                .try_get("", "version")
+                .map_err(Error::db("reading seaql_migrations"))?;
+            let secs: i64 = row
+                .try_get("", "applied_at")
+                .map_err(Error::db("reading seaql_migrations"))?;
             let applied_at = chrono::DateTime::from_timestamp(secs, 0)
                 .unwrap_or_default()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
@@ -139,8 +179,16 @@ impl History {
     }
 
     /// Every row, oldest first; empty when the table does not exist yet.
-    pub async fn read(&self, db: &DatabaseConnection, backend: &dyn Backend) -> Result<Vec<HistoryRow>> {
-        if !backend.has_table(db, &self.table).await.map_err(Error::db("looking for the tracking table"))? {
+    pub async fn read(
+        &self,
+        db: &DatabaseConnection,
+        backend: &dyn Backend,
+    ) -> Result<Vec<HistoryRow>> {
+        if !backend
+            .has_table(db, &self.table)
+            .await
+            .map_err(Error::db("looking for the tracking table"))?
+        {
             return Ok(Vec::new());
         }
         self.read_existing(db).await
@@ -149,12 +197,25 @@ impl History {
     /// Every row of a table known to exist.
     pub async fn read_existing(&self, db: &impl ConnectionTrait) -> Result<Vec<HistoryRow>> {
         let select = Query::select()
-            .columns(["revision", "applied_at", "execution_ms", "checksum", "status", "error"].map(col))
+            .columns(
+                [
+                    "revision",
+                    "applied_at",
+                    "execution_ms",
+                    "checksum",
+                    "status",
+                    "error",
+                ]
+                .map(col),
+            )
             .from(col(&self.table))
             .order_by(col("applied_at"), Order::Asc)
             .order_by(col("revision"), Order::Asc)
             .to_owned();
-        let rows = db.query_all(&select).await.map_err(Error::db("reading the tracking table"))?;
+        let rows = db
+            .query_all(&select)
+            .await
+            .map_err(Error::db("reading the tracking table"))?;
         rows.into_iter()
             .map(|r| {
                 Ok(HistoryRow {
@@ -174,7 +235,17 @@ impl History {
     pub async fn insert(&self, db: &impl ConnectionTrait, row: &HistoryRow) -> Result<()> {
         let insert = Query::insert()
             .into_table(col(&self.table))
-            .columns(["revision", "applied_at", "execution_ms", "checksum", "status", "error"].map(col))
+            .columns(
+                [
+                    "revision",
+                    "applied_at",
+                    "execution_ms",
+                    "checksum",
+                    "status",
+                    "error",
+                ]
+                .map(col),
+            )
             .values_panic([
                 row.revision.clone().into(),
                 row.applied_at.clone().into(),
@@ -203,7 +274,12 @@ impl History {
     }
 
     /// Sets a revision's checksum.
-    pub async fn set_checksum(&self, db: &impl ConnectionTrait, revision: &str, checksum: &str) -> Result<()> {
+    pub async fn set_checksum(
+        &self,
+        db: &impl ConnectionTrait,
+        revision: &str,
+        checksum: &str,
+    ) -> Result<()> {
         let update = Query::update()
             .table(col(&self.table))
             .value(col("checksum"), checksum)
@@ -219,6 +295,13 @@ impl History {
     }
 }
 
-async fn exec<S: StatementBuilder>(db: &impl ConnectionTrait, stmt: &S, context: &str) -> Result<()> {
-    db.execute(stmt).await.map(|_| ()).map_err(Error::db(context))
+async fn exec<S: StatementBuilder>(
+    db: &impl ConnectionTrait,
+    stmt: &S,
+    context: &str,
+) -> Result<()> {
+    db.execute(stmt)
+        .await
+        .map(|_| ())
+        .map_err(Error::db(context))
 }

@@ -7,9 +7,11 @@
 
 pub mod backend;
 pub mod cli;
+pub mod embed;
 pub mod error;
 pub mod graph;
 pub mod history;
+pub mod offline;
 pub mod revision;
 pub mod runner;
 pub mod schema;

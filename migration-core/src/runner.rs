@@ -103,7 +103,9 @@ pub struct Changes {
 pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConnection> {
     let dialect = Dialect::from_url(url)?;
     if dialect == Dialect::Sqlite
-        && let Some(parent) = sqlite_path(url).as_deref().and_then(std::path::Path::parent)
+        && let Some(parent) = sqlite_path(url)
+            .as_deref()
+            .and_then(std::path::Path::parent)
         && !parent.as_os_str().is_empty()
     {
         std::fs::create_dir_all(parent).map_err(|source| Error::Io {
@@ -141,9 +143,19 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     }
 }
 
+/// Where the runner's statements go.
+enum Mode {
+    /// A live database.
+    Live,
+    /// A recording connection (offline SQL): no lock, no catalog reads; the
+    /// applied revisions are given instead of read.
+    Offline { applied: HashSet<String> },
+}
+
 /// Applies and reverts revisions against one database.
 pub struct Runner<'m> {
     migrator: &'m Migrator,
+    mode: Mode,
     db: DatabaseConnection,
     url: String,
     backend: Box<dyn Backend>,
@@ -157,7 +169,11 @@ impl<'m> Runner<'m> {
     ///
     /// # Errors
     /// See [`connect`].
-    pub async fn connect(migrator: &'m Migrator, url: &str, options: RunnerOptions) -> Result<Self> {
+    pub async fn connect(
+        migrator: &'m Migrator,
+        url: &str,
+        options: RunnerOptions,
+    ) -> Result<Self> {
         let db = connect(url, &options).await?;
         Self::with_connection(migrator, db, url, options)
     }
@@ -175,6 +191,7 @@ impl<'m> Runner<'m> {
         let backend = backend::for_dialect(Dialect::from_url(url)?);
         Ok(Self {
             migrator,
+            mode: Mode::Live,
             db,
             url: url.to_string(),
             backend,
@@ -182,6 +199,32 @@ impl<'m> Runner<'m> {
             options,
             progress: Box::new(|_| {}),
         })
+    }
+
+    /// A runner that records the SQL it would run instead of running it, as if
+    /// the database had exactly the `applied` revisions (`up --sql`).
+    pub fn offline(
+        migrator: &'m Migrator,
+        dialect: Dialect,
+        applied: HashSet<String>,
+    ) -> (Self, crate::offline::Script) {
+        let db_backend = match dialect {
+            Dialect::Sqlite => sea_orm::DbBackend::Sqlite,
+            Dialect::Postgres => sea_orm::DbBackend::Postgres,
+            Dialect::MySql => sea_orm::DbBackend::MySql,
+        };
+        let (db, script) = crate::offline::recording_connection(db_backend);
+        let runner = Self {
+            migrator,
+            mode: Mode::Offline { applied },
+            db,
+            url: String::new(),
+            backend: backend::for_dialect(dialect),
+            history: History::new(migrator.history_table()),
+            options: RunnerOptions::default(),
+            progress: Box::new(|_| {}),
+        };
+        (runner, script)
     }
 
     /// Reports progress to `progress` (the CLI prints it, the app logs it).
@@ -210,6 +253,21 @@ impl<'m> Runner<'m> {
     /// # Errors
     /// A database error.
     pub async fn state(&self) -> Result<State> {
+        if let Mode::Offline { applied } = &self.mode {
+            let rows = applied
+                .iter()
+                .map(|id| {
+                    HistoryRow::applied(
+                        id,
+                        0,
+                        self.migrator
+                            .revision(id)
+                            .map_or("", |r| r.checksum.as_str()),
+                    )
+                })
+                .collect();
+            return Ok(self.state_of(rows));
+        }
         let rows = self.history.read(&self.db, self.backend.as_ref()).await?;
         Ok(self.state_of(rows))
     }
@@ -241,7 +299,10 @@ impl<'m> Runner<'m> {
     /// A database error, or the database is ahead of the code.
     pub async fn pending(&self) -> Result<Vec<String>> {
         let state = self.state().await?;
-        Ok(self.migrator.graph().plan_upgrade(&state.applied, &Target::Heads)?)
+        Ok(self
+            .migrator
+            .graph()
+            .plan_upgrade(&state.applied, &Target::Heads)?)
     }
 
     /// Applies revisions up to `target`; returns the revisions applied.
@@ -250,7 +311,8 @@ impl<'m> Runner<'m> {
     /// An invalid target, a changed or failed revision, the lock timing out, or
     /// a migration failing (earlier revisions of the run stay applied).
     pub async fn upgrade(&self, target: &Target) -> Result<Vec<String>> {
-        self.locked(async || self.upgrade_locked(target).await).await
+        self.locked(async || self.upgrade_locked(target).await)
+            .await
     }
 
     /// Reverts revisions down to `target`; returns the revisions reverted.
@@ -258,7 +320,8 @@ impl<'m> Runner<'m> {
     /// # Errors
     /// As [`Runner::upgrade`].
     pub async fn downgrade(&self, target: &Target) -> Result<Vec<String>> {
-        self.locked(async || self.downgrade_locked(target).await).await
+        self.locked(async || self.downgrade_locked(target).await)
+            .await
     }
 
     /// Records the state `target` describes without running any migration.
@@ -276,7 +339,11 @@ impl<'m> Runner<'m> {
             }
             let wanted = self.migrator.graph().plan_stamp(target)?;
             let mut changes = Changes::default();
-            let txn = self.db.begin().await.map_err(Error::db("starting the stamp transaction"))?;
+            let txn = self
+                .db
+                .begin()
+                .await
+                .map_err(Error::db("starting the stamp transaction"))?;
             for row in &state.rows {
                 if !wanted.contains(&row.revision) || row.is_failed() {
                     self.history.delete(&txn, &row.revision).await?;
@@ -285,13 +352,20 @@ impl<'m> Runner<'m> {
             }
             for rev in self.migrator.graph().topo_order() {
                 let id = &rev.id;
-                if wanted.contains(id) && (!state.applied.contains(id) || state.failed.iter().any(|f| &f.revision == id)) {
+                if wanted.contains(id)
+                    && (!state.applied.contains(id)
+                        || state.failed.iter().any(|f| &f.revision == id))
+                {
                     let checksum = &self.revision(id)?.checksum;
-                    self.history.insert(&txn, &HistoryRow::applied(id, 0, checksum)).await?;
+                    self.history
+                        .insert(&txn, &HistoryRow::applied(id, 0, checksum))
+                        .await?;
                     changes.added.push(id.clone());
                 }
             }
-            txn.commit().await.map_err(Error::db("committing the stamp"))?;
+            txn.commit()
+                .await
+                .map_err(Error::db("committing the stamp"))?;
             Ok(changes)
         })
         .await
@@ -309,12 +383,24 @@ impl<'m> Runner<'m> {
             self.ensure_table().await?;
             let state = self.state().await?;
             let mut changes = Changes::default();
-            let txn = self.db.begin().await.map_err(Error::db("starting the repair transaction"))?;
+            let txn = self
+                .db
+                .begin()
+                .await
+                .map_err(Error::db("starting the repair transaction"))?;
             for failed in &state.failed {
                 self.history.delete(&txn, &failed.revision).await?;
-                if failed.error.as_deref().is_some_and(|e| e.starts_with(REVERTING)) {
-                    let checksum = self.revision(&failed.revision).map(|r| r.checksum.clone()).unwrap_or_default();
-                    let mut row = HistoryRow::applied(&failed.revision, failed.execution_ms, &checksum);
+                if failed
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(REVERTING))
+                {
+                    let checksum = self
+                        .revision(&failed.revision)
+                        .map(|r| r.checksum.clone())
+                        .unwrap_or_default();
+                    let mut row =
+                        HistoryRow::applied(&failed.revision, failed.execution_ms, &checksum);
                     row.applied_at.clone_from(&failed.applied_at);
                     self.history.insert(&txn, &row).await?;
                     changes.restored.push(failed.revision.clone());
@@ -323,10 +409,14 @@ impl<'m> Runner<'m> {
                 }
             }
             for id in &state.changed {
-                self.history.set_checksum(&txn, id, &self.revision(id)?.checksum).await?;
+                self.history
+                    .set_checksum(&txn, id, &self.revision(id)?.checksum)
+                    .await?;
                 changes.rechecksummed.push(id.clone());
             }
-            txn.commit().await.map_err(Error::db("committing the repair"))?;
+            txn.commit()
+                .await
+                .map_err(Error::db("committing the repair"))?;
             Ok(changes)
         })
         .await
@@ -338,7 +428,11 @@ impl<'m> Runner<'m> {
     /// As [`Runner::upgrade`].
     pub async fn fresh(&self, target: &Target) -> Result<(Vec<String>, Vec<String>)> {
         self.locked(async || {
-            let dropped = self.backend.drop_everything(&self.db).await.map_err(Error::db("dropping everything"))?;
+            let dropped = self
+                .backend
+                .drop_everything(&self.db)
+                .await
+                .map_err(Error::db("dropping everything"))?;
             let applied = self.upgrade_locked(target).await?;
             Ok((dropped, applied))
         })
@@ -373,12 +467,21 @@ impl<'m> Runner<'m> {
 
     /// Runs `body` while holding the migration lock, and releases it on every path.
     async fn locked<T>(&self, body: impl AsyncFnOnce() -> Result<T>) -> Result<T> {
+        if let Mode::Offline { .. } = self.mode {
+            // A script takes no lock: whoever runs it serializes it.
+            return body().await;
+        }
         // 1. Lock: one migrator per database at a time, from before we read the
         //    applied revisions until after the last one is recorded.
         let on_wait = |holder: &str| (self.progress)(Event::LockWaiting(holder));
         let lock = self
             .backend
-            .lock(&self.url, self.history.table(), self.options.lock_timeout, &on_wait)
+            .lock(
+                &self.url,
+                self.history.table(),
+                self.options.lock_timeout,
+                &on_wait,
+            )
             .await?;
         let result = body().await;
         // 7. Unlock on every path. (A panic that escapes drops `lock`, which closes
@@ -410,7 +513,10 @@ impl<'m> Runner<'m> {
         self.ensure_table().await?;
         let state = self.state().await?;
         verify(&state)?;
-        let plan = self.migrator.graph().plan_downgrade(&state.applied, target)?;
+        let plan = self
+            .migrator
+            .graph()
+            .plan_downgrade(&state.applied, target)?;
         for (done, id) in plan.iter().enumerate() {
             self.run(self.revision(id)?, Direction::Down, done).await?;
         }
@@ -418,12 +524,17 @@ impl<'m> Runner<'m> {
     }
 
     async fn ensure_table(&self) -> Result<()> {
+        if let Mode::Offline { .. } = self.mode {
+            return self.history.create(&self.db).await;
+        }
         let adopted = self.history.ensure(&self.db, self.backend.as_ref()).await?;
         if !adopted.is_empty() {
             // sea-orm-migration keeps no checksums: trust the code as it is now.
             for id in &adopted {
                 if let Some(rev) = self.migrator.revision(id) {
-                    self.history.set_checksum(&self.db, id, &rev.checksum).await?;
+                    self.history
+                        .set_checksum(&self.db, id, &rev.checksum)
+                        .await?;
                 }
             }
             (self.progress)(Event::Adopted(&adopted));
@@ -432,9 +543,11 @@ impl<'m> Runner<'m> {
     }
 
     fn revision(&self, id: &str) -> Result<&'m Revision> {
-        self.migrator
-            .revision(id)
-            .ok_or_else(|| Error::Usage(format!("revision `{id}` is in the graph but has no migration")))
+        self.migrator.revision(id).ok_or_else(|| {
+            Error::Usage(format!(
+                "revision `{id}` is in the graph but has no migration"
+            ))
+        })
     }
 
     /// Runs one revision and records it; `done` is how many revisions of this run
@@ -444,7 +557,11 @@ impl<'m> Runner<'m> {
         let started = Instant::now();
         let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         let outcome = if rev.use_transaction() {
-            let txn = self.db.begin().await.map_err(Error::db("starting the migration transaction"))?;
+            let txn = self
+                .db
+                .begin()
+                .await
+                .map_err(Error::db("starting the migration transaction"))?;
             match guarded(rev, direction, SchemaManager::new(&txn)).await {
                 Ok(()) => match self.record(&txn, rev, direction, started).await {
                     Ok(()) => txn.commit().await.map_err(|e| e.to_string()),
@@ -457,7 +574,10 @@ impl<'m> Runner<'m> {
             }
         } else {
             match guarded(rev, direction, SchemaManager::new(&self.db)).await {
-                Ok(()) => self.record(&self.db, rev, direction, started).await.map_err(|e| e.to_string()),
+                Ok(()) => self
+                    .record(&self.db, rev, direction, started)
+                    .await
+                    .map_err(|e| e.to_string()),
                 Err(cause) => Err(cause),
             }
         };
@@ -466,15 +586,25 @@ impl<'m> Runner<'m> {
                 (self.progress)(Event::Finished(rev, direction, started.elapsed()));
                 Ok(())
             }
-            Err(cause) => Err(self.failed(rev, direction, cause, atomic, done, started).await),
+            Err(cause) => Err(self
+                .failed(rev, direction, cause, atomic, done, started)
+                .await),
         }
     }
 
-    async fn record(&self, conn: &impl ConnectionTrait, rev: &Revision, direction: Direction, started: Instant) -> Result<()> {
+    async fn record(
+        &self,
+        conn: &impl ConnectionTrait,
+        rev: &Revision,
+        direction: Direction,
+        started: Instant,
+    ) -> Result<()> {
         match direction {
             Direction::Up => {
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                self.history.insert(conn, &HistoryRow::applied(&rev.id, ms, &rev.checksum)).await
+                self.history
+                    .insert(conn, &HistoryRow::applied(&rev.id, ms, &rev.checksum))
+                    .await
             }
             Direction::Down => self.history.delete(conn, &rev.id).await,
         }
@@ -500,19 +630,29 @@ impl<'m> Runner<'m> {
             n => format!("; the {n} revision(s) before it in this run stay applied"),
         };
         let state = if atomic {
-            format!("its transaction was rolled back: the database is exactly as before `{}`{earlier}", rev.id)
+            format!(
+                "its transaction was rolled back: the database is exactly as before `{}`{earlier}",
+                rev.id
+            )
         } else {
             let why = if self.backend.transactional_ddl() {
                 "it runs without a transaction (use_transaction() is Some(false))".to_string()
             } else {
-                format!("{} commits each DDL statement implicitly", self.backend.dialect().name())
+                format!(
+                    "{} commits each DDL statement implicitly",
+                    self.backend.dialect().name()
+                )
             };
             let recorded = self.record_failure(rev, direction, &cause, started).await;
             format!(
                 "{why}, so `{}` may be partly {}{earlier}. {recorded} Inspect the schema and fix it by hand, then \
                  run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand)",
                 rev.id,
-                if direction == Direction::Up { "applied" } else { "reverted" },
+                if direction == Direction::Up {
+                    "applied"
+                } else {
+                    "reverted"
+                },
             )
         };
         Error::MigrationFailed {
@@ -523,7 +663,13 @@ impl<'m> Runner<'m> {
         }
     }
 
-    async fn record_failure(&self, rev: &Revision, direction: Direction, cause: &str, started: Instant) -> String {
+    async fn record_failure(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        cause: &str,
+        started: Instant,
+    ) -> String {
         let prefix = match direction {
             Direction::Up => APPLYING,
             Direction::Down => REVERTING,
@@ -543,7 +689,9 @@ impl<'m> Runner<'m> {
         }
         .await;
         match recorded {
-            Ok(()) => format!("It is recorded as failed in `{table}`; `up` and `down` refuse to run until it is resolved."),
+            Ok(()) => format!(
+                "It is recorded as failed in `{table}`; `up` and `down` refuse to run until it is resolved."
+            ),
             Err(e) => format!("Recording the failure in `{table}` also failed ({e})."),
         }
     }
@@ -568,7 +716,11 @@ fn verify(state: &State) -> Result<()> {
 
 /// Runs a migration step, turning a panic into an error so the transaction is
 /// rolled back and the lock released like on any other failure.
-async fn guarded(rev: &Revision, direction: Direction, manager: SchemaManager<'_>) -> Result<(), String> {
+async fn guarded(
+    rev: &Revision,
+    direction: Direction,
+    manager: SchemaManager<'_>,
+) -> Result<(), String> {
     let step = async {
         match direction {
             Direction::Up => rev.migration.up(&manager).await,

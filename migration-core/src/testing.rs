@@ -35,8 +35,12 @@ pub fn admin_url(dialect: Dialect) -> String {
         Dialect::Sqlite => std::env::var("TEST_SQLITE_DIR")
             .map(|d| format!("sqlite://{d}"))
             .unwrap_or_else(|_| format!("sqlite://{}", std::env::temp_dir().display())),
-        Dialect::Postgres => std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into()),
-        Dialect::MySql => std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_MYSQL_URL.into()),
+        Dialect::Postgres => {
+            std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.into())
+        }
+        Dialect::MySql => {
+            std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| DEFAULT_MYSQL_URL.into())
+        }
     }
 }
 
@@ -57,7 +61,12 @@ impl TestDb {
         let admin_url = admin_url(dialect);
         let name = format!(
             "t_{}_{}_{}_{}",
-            label.chars().filter(char::is_ascii_alphanumeric).take(24).collect::<String>().to_lowercase(),
+            label
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(24)
+                .collect::<String>()
+                .to_lowercase(),
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed),
             chrono::Utc::now().timestamp_subsec_micros()
@@ -98,7 +107,9 @@ impl Drop for TestDb {
         // so the cleanup gets a thread and a runtime of its own.
         let (dialect, admin_url, name) = (self.dialect, self.admin_url.clone(), self.name.clone());
         let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(runtime) = runtime {
                 let backend = backend::for_dialect(dialect);
                 if let Err(e) = runtime.block_on(backend.drop_database(&admin_url, &name)) {

@@ -35,8 +35,12 @@ impl Dialect {
         let Some((scheme, rest)) = url.split_once(':') else {
             return Err(bad(url, "it has no scheme"));
         };
-        let dialect = Self::from_name(scheme)
-            .ok_or_else(|| bad(url, &format!("unknown scheme `{scheme}`; use sqlite, postgres or mysql")))?;
+        let dialect = Self::from_name(scheme).ok_or_else(|| {
+            bad(
+                url,
+                &format!("unknown scheme `{scheme}`; use sqlite, postgres or mysql"),
+            )
+        })?;
         if dialect != Self::Sqlite && !rest.starts_with("//") {
             return Err(bad(url, "expected `scheme://host/database`"));
         }
@@ -122,28 +126,57 @@ mod tests {
 
     #[test]
     fn masks_passwords() {
-        assert_eq!(mask("postgres://u:s3cr@t@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            mask("postgres://u:s3cr@t@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(mask("mysql://root@h/db"), "mysql://root@h/db");
-        assert_eq!(mask("postgres://h/db?user=u&password=x"), "postgres://h/db?user=u&password=***");
-        assert_eq!(mask("sqlite://data/dev.db?mode=rwc"), "sqlite://data/dev.db?mode=rwc");
+        assert_eq!(
+            mask("postgres://h/db?user=u&password=x"),
+            "postgres://h/db?user=u&password=***"
+        );
+        assert_eq!(
+            mask("sqlite://data/dev.db?mode=rwc"),
+            "sqlite://data/dev.db?mode=rwc"
+        );
     }
 
     #[test]
     fn detects_dialects_and_rejects_bad_urls() {
-        assert_eq!(Dialect::from_url("sqlite::memory:").unwrap(), Dialect::Sqlite);
-        assert_eq!(Dialect::from_url("postgresql://h/db").unwrap(), Dialect::Postgres);
+        assert_eq!(
+            Dialect::from_url("sqlite::memory:").unwrap(),
+            Dialect::Sqlite
+        );
+        assert_eq!(
+            Dialect::from_url("postgresql://h/db").unwrap(),
+            Dialect::Postgres
+        );
         assert_eq!(Dialect::from_url("mariadb://h/db").unwrap(), Dialect::MySql);
-        for bad in ["nonsense", "oracle://h/db", "postgres:h/db", "postgres:///db", "mysql://h:port/db"] {
+        for bad in [
+            "nonsense",
+            "oracle://h/db",
+            "postgres:h/db",
+            "postgres:///db",
+            "mysql://h:port/db",
+        ] {
             assert!(Dialect::from_url(bad).is_err(), "{bad}");
         }
-        let err = Dialect::from_url("postgres://u:pw@h:x/db").unwrap_err().to_string();
+        let err = Dialect::from_url("postgres://u:pw@h:x/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("pw"), "{err}");
     }
 
     #[test]
     fn sqlite_paths() {
-        assert_eq!(sqlite_path("sqlite://data/dev.db?mode=rwc").unwrap(), std::path::Path::new("data/dev.db"));
-        assert_eq!(sqlite_path("sqlite:///tmp/x.db").unwrap(), std::path::Path::new("/tmp/x.db"));
+        assert_eq!(
+            sqlite_path("sqlite://data/dev.db?mode=rwc").unwrap(),
+            std::path::Path::new("data/dev.db")
+        );
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/x.db").unwrap(),
+            std::path::Path::new("/tmp/x.db")
+        );
         assert!(sqlite_path("sqlite::memory:").is_none());
     }
 }

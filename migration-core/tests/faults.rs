@@ -39,7 +39,9 @@ fn command(url: &str, revisions: &str, args: &[&str]) -> Command {
 }
 
 fn run(url: &str, revisions: &str, args: &[&str]) -> Output {
-    let out = command(url, revisions, args).output().expect("run fixture_migrator");
+    let out = command(url, revisions, args)
+        .output()
+        .expect("run fixture_migrator");
     eprintln!(
         "$ [{revisions}] {}\n  exit {:?}\n  {}\n  {}",
         args.join(" "),
@@ -62,7 +64,10 @@ async fn connect(url: &str) -> sea_orm::DatabaseConnection {
 async fn recorded(url: &str) -> Vec<(String, String)> {
     let db = connect(url).await;
     let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
-    let rows = History::new(DEFAULT_HISTORY_TABLE).read(&db, backend.as_ref()).await.unwrap();
+    let rows = History::new(DEFAULT_HISTORY_TABLE)
+        .read(&db, backend.as_ref())
+        .await
+        .unwrap();
     db.close().await.ok();
     let mut rows: Vec<_> = rows.into_iter().map(|r| (r.revision, r.status)).collect();
     rows.sort();
@@ -72,7 +77,10 @@ async fn recorded(url: &str) -> Vec<(String, String)> {
 async fn tables(url: &str) -> Vec<String> {
     let db = connect(url).await;
     let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
-    let schema = backend.reflect(&db, &[DEFAULT_HISTORY_TABLE]).await.unwrap();
+    let schema = backend
+        .reflect(&db, &[DEFAULT_HISTORY_TABLE])
+        .await
+        .unwrap();
     db.close().await.ok();
     schema.tables.into_keys().collect()
 }
@@ -80,7 +88,10 @@ async fn tables(url: &str) -> Vec<String> {
 async fn count_items(url: &str) -> i64 {
     let db = connect(url).await;
     let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), "SELECT COUNT(*) FROM items"))
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM items",
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -93,7 +104,12 @@ fn assert_lock_free(url: &str, revisions: &str) {
     let out = run(url, revisions, &["--lock-timeout", "2", "status"]);
     assert_eq!(out.status.code(), Some(0), "{}", err(&out));
     let stamp = run(url, revisions, &["--lock-timeout", "2", "repair"]);
-    assert_eq!(stamp.status.code(), Some(0), "lock still held: {}", err(&stamp));
+    assert_eq!(
+        stamp.status.code(),
+        Some(0),
+        "lock still held: {}",
+        err(&stamp)
+    );
 }
 
 const ITEMS: &str = "m20250101_000001_items";
@@ -101,37 +117,70 @@ const ITEMS: &str = "m20250101_000001_items";
 #[tokio::test]
 async fn failing_migration_rolls_back_or_is_recorded_as_failed() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "fault_fail").await else { continue };
+        let Some(db) = TestDb::create(dialect, "fault_fail").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let out = run(url, "items,fail", &["up"]);
         assert_eq!(out.status.code(), Some(1));
         let e = err(&out);
-        assert!(e.contains("m20250101_000002_fail") && e.contains("while applying"), "{e}");
-        assert!(e.contains("no_such_table"), "the database error is shown: {e}");
+        assert!(
+            e.contains("m20250101_000002_fail") && e.contains("while applying"),
+            "{e}"
+        );
+        assert!(
+            e.contains("no_such_table"),
+            "the database error is shown: {e}"
+        );
         let rows = recorded(url).await;
         if dialect == Dialect::MySql {
             // DDL committed implicitly: the half-applied state is recorded and explained.
-            assert!(e.contains("may be partly applied") && e.contains("recorded as failed"), "{e}");
-            assert_eq!(rows, vec![(ITEMS.into(), "applied".into()), ("m20250101_000002_fail".into(), "failed".into())]);
+            assert!(
+                e.contains("may be partly applied") && e.contains("recorded as failed"),
+                "{e}"
+            );
+            assert_eq!(
+                rows,
+                vec![
+                    (ITEMS.into(), "applied".into()),
+                    ("m20250101_000002_fail".into(), "failed".into())
+                ]
+            );
             assert!(tables(url).await.contains(&"half_done".to_string()));
             let again = run(url, "items,fail", &["up"]);
             assert_eq!(again.status.code(), Some(1));
-            assert!(err(&again).contains("failed on an earlier run") && err(&again).contains("repair"), "{}", err(&again));
+            assert!(
+                err(&again).contains("failed on an earlier run") && err(&again).contains("repair"),
+                "{}",
+                err(&again)
+            );
             let status = run(url, "items,fail", &["status"]);
             assert!(String::from_utf8_lossy(&status.stdout).contains("FAILED"));
             // The operator fixes the schema by hand, then `repair` forgets the failed attempt.
             let conn = connect(url).await;
-            conn.execute_unprepared("DROP TABLE half_done").await.unwrap();
+            conn.execute_unprepared("DROP TABLE half_done")
+                .await
+                .unwrap();
             conn.close().await.unwrap();
             let repair = run(url, "items,fail", &["repair"]);
             assert_eq!(repair.status.code(), Some(0));
             assert!(String::from_utf8_lossy(&repair.stdout).contains("cleared the failed record"));
             assert_eq!(recorded(url).await, vec![(ITEMS.into(), "applied".into())]);
         } else {
-            assert!(e.contains("rolled back") && e.contains("exactly as before"), "{e}");
-            assert!(e.contains("1 revision(s) before it in this run stay applied"), "{e}");
+            assert!(
+                e.contains("rolled back") && e.contains("exactly as before"),
+                "{e}"
+            );
+            assert!(
+                e.contains("1 revision(s) before it in this run stay applied"),
+                "{e}"
+            );
             assert_eq!(rows, vec![(ITEMS.into(), "applied".into())]);
-            assert_eq!(tables(url).await, vec!["items".to_string()], "half_done was rolled back");
+            assert_eq!(
+                tables(url).await,
+                vec!["items".to_string()],
+                "half_done was rolled back"
+            );
         }
         assert_lock_free(url, "items,fail");
     }
@@ -140,11 +189,17 @@ async fn failing_migration_rolls_back_or_is_recorded_as_failed() {
 #[tokio::test]
 async fn panic_inside_a_migration_is_an_error_and_releases_the_lock() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "fault_panic").await else { continue };
+        let Some(db) = TestDb::create(dialect, "fault_panic").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let out = run(url, "items,panic", &["up"]);
         assert_eq!(out.status.code(), Some(1));
-        assert!(err(&out).contains("panicked: fixture panic inside a migration"), "{}", err(&out));
+        assert!(
+            err(&out).contains("panicked: fixture panic inside a migration"),
+            "{}",
+            err(&out)
+        );
         let rows = recorded(url).await;
         assert_eq!(rows[0], (ITEMS.into(), "applied".into()));
         if dialect != Dialect::MySql {
@@ -165,20 +220,30 @@ fn wait_for(marker: &std::path::Path, child: &mut Child) {
         if let Ok(Some(status)) = child.try_wait() {
             panic!("the migration ended ({status}) before it was under way");
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "the migration never started");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the migration never started"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
 
 #[tokio::test]
 async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
-    let rows: i64 = std::env::var("FAULT_FILL_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(200_000);
+    let rows: i64 = std::env::var("FAULT_FILL_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000);
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "fault_kill").await else { continue };
+        let Some(db) = TestDb::create(dialect, "fault_kill").await else {
+            continue;
+        };
         let url = db.url.as_str();
         assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
         let conn = connect(url).await;
-        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)").await.unwrap();
+        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)")
+            .await
+            .unwrap();
         conn.close().await.unwrap();
 
         let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
@@ -204,7 +269,11 @@ async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
             panic!("{}", err(&out));
         }
         assert_eq!(out.status.code(), Some(0), "{}", err(&out));
-        let expected = if dialect == Dialect::MySql { count_items(url).await.max(rows + 3) } else { rows + 3 };
+        let expected = if dialect == Dialect::MySql {
+            count_items(url).await.max(rows + 3)
+        } else {
+            rows + 3
+        };
         assert_eq!(count_items(url).await, expected);
         assert_eq!(recorded(url).await.len(), 2);
     }
@@ -249,7 +318,9 @@ async fn kill_sessions(url: &str, dialect: Dialect) -> usize {
 #[tokio::test]
 async fn server_dropping_the_connection_mid_migration() {
     for dialect in [Dialect::Postgres, Dialect::MySql] {
-        let Some(db) = TestDb::create(dialect, "fault_drop").await else { continue };
+        let Some(db) = TestDb::create(dialect, "fault_drop").await else {
+            continue;
+        };
         let url = db.url.as_str();
         assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
         let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
@@ -260,7 +331,10 @@ async fn server_dropping_the_connection_mid_migration() {
             .spawn()
             .unwrap();
         wait_for(&marker, &mut child);
-        assert!(kill_sessions(url, dialect).await >= 2, "the migration and lock connections");
+        assert!(
+            kill_sessions(url, dialect).await >= 2,
+            "the migration and lock connections"
+        );
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(1), "{}", err(&out));
         assert!(err(&out).contains("m20250101_000002_slow"), "{}", err(&out));
@@ -273,7 +347,9 @@ async fn server_dropping_the_connection_mid_migration() {
             assert_eq!(tables(url).await, vec!["items".to_string()]);
         } else {
             let conn = connect(url).await;
-            let _ = conn.execute_unprepared("DROP TABLE IF EXISTS slow_done").await;
+            let _ = conn
+                .execute_unprepared("DROP TABLE IF EXISTS slow_done")
+                .await;
             conn.close().await.ok();
             assert_eq!(run(url, "items,slow", &["repair"]).status.code(), Some(0));
         }
@@ -285,7 +361,9 @@ async fn server_dropping_the_connection_mid_migration() {
 #[tokio::test]
 async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "lock_wait").await else { continue };
+        let Some(db) = TestDb::create(dialect, "lock_wait").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
         std::fs::remove_file(&marker).unwrap();
@@ -300,7 +378,10 @@ async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
         let out = run(url, "slow,items", &["--lock-timeout", "1", "up"]);
         assert_eq!(out.status.code(), Some(1));
         let e = err(&out);
-        assert!(e.contains("timed out") && e.contains("waiting for the migration lock"), "{e}");
+        assert!(
+            e.contains("timed out") && e.contains("waiting for the migration lock"),
+            "{e}"
+        );
         assert!(e.contains("held by"), "says who holds it: {e}");
 
         // With the default timeout: waits, says so once, then applies the rest.
@@ -309,9 +390,19 @@ async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
         assert_eq!(holder_out.status.code(), Some(0), "{}", err(&holder_out));
         assert_eq!(out.status.code(), Some(0), "{}", err(&out));
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(stdout.matches("Waiting for the migration lock").count(), 1, "{stdout}");
-        assert!(stdout.contains("Applying m20250101_000002_items"), "{stdout}");
-        assert!(!stdout.contains("Applying m20250101_000001_slow"), "re-read after the lock: {stdout}");
+        assert_eq!(
+            stdout.matches("Waiting for the migration lock").count(),
+            1,
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("Applying m20250101_000002_items"),
+            "{stdout}"
+        );
+        assert!(
+            !stdout.contains("Applying m20250101_000001_slow"),
+            "re-read after the lock: {stdout}"
+        );
         assert_eq!(recorded(url).await.len(), 2);
     }
 }

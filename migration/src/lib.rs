@@ -15,5 +15,6 @@ pub use migration_core::{Error, Migrator, Result};
 /// # Errors
 /// The revision graph is invalid (a cycle, a missing parent, a duplicate id).
 pub fn migrator() -> Result<Migrator> {
-    Ok(Migrator::new(versions::revisions())?.with_versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/versions")))
+    Ok(Migrator::new(versions::revisions())?
+        .with_versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/versions")))
 }

@@ -9,7 +9,9 @@ use migration_core::url::Dialect;
 #[tokio::test]
 async fn up_down_status_and_json_on_every_backend() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "cli_updown").await else { continue };
+        let Some(db) = TestDb::create(dialect, "cli_updown").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let ids = project_ids();
         let head = ids.last().unwrap().clone();
@@ -19,7 +21,11 @@ async fn up_down_status_and_json_on_every_backend() {
         assert!(strings(&status["current"]).is_empty());
         let revisions = status["revisions"].as_array().unwrap();
         assert_eq!(revisions.len(), ids.len());
-        assert!(revisions.iter().all(|r| r["applied"] == false && r["applied_at"].is_null()));
+        assert!(
+            revisions
+                .iter()
+                .all(|r| r["applied"] == false && r["applied_at"].is_null())
+        );
 
         let up = cli(url, &["up"]);
         assert_eq!(up.status.code(), Some(0), "{dialect:?}: {}", stderr(&up));
@@ -31,8 +37,14 @@ async fn up_down_status_and_json_on_every_backend() {
             assert_eq!(r["applied"], true, "{r}");
             assert!(r["applied_at"].as_str().unwrap().ends_with('Z'));
         }
-        assert_eq!(strings(&cli_json(url, &["current", "--format", "json"])["current"]), vec![head.clone()]);
-        assert_eq!(strings(&cli_json(url, &["heads", "--format", "json"])["heads"]), vec![head.clone()]);
+        assert_eq!(
+            strings(&cli_json(url, &["current", "--format", "json"])["current"]),
+            vec![head.clone()]
+        );
+        assert_eq!(
+            strings(&cli_json(url, &["heads", "--format", "json"])["heads"]),
+            vec![head.clone()]
+        );
 
         // A no-op `up` succeeds and applies nothing.
         let again = cli(url, &["upgrade", "head"]);
@@ -53,16 +65,34 @@ async fn up_down_status_and_json_on_every_backend() {
 
         // `up` to a prefix, then relative steps, then to base and back.
         assert_eq!(cli(url, &["up", "+1"]).status.code(), Some(0));
-        assert_eq!(strings(&cli_json(url, &["current", "--format", "json"])["current"]), vec![merge_rev.id.clone()]);
-        assert_eq!(cli(url, &["downgrade", "--to", "base"]).status.code(), Some(0));
+        assert_eq!(
+            strings(&cli_json(url, &["current", "--format", "json"])["current"]),
+            vec![merge_rev.id.clone()]
+        );
+        assert_eq!(
+            cli(url, &["downgrade", "--to", "base"]).status.code(),
+            Some(0)
+        );
         assert!(strings(&cli_json(url, &["current", "--format", "json"])["current"]).is_empty());
         let (rows, _) = snapshot(url).await;
         assert!(rows.is_empty(), "{rows:?}");
         let first = &ids[0];
-        assert_eq!(cli(url, &["up", "--to", &first[..12]]).status.code(), Some(0));
-        assert_eq!(strings(&cli_json(url, &["current", "--format", "json"])["current"]), vec![first.clone()]);
-        assert_eq!(cli(url, &["up", &format!("{first}+1")]).status.code(), Some(0));
-        assert_eq!(strings(&cli_json(url, &["current", "--format", "json"])["current"]), vec![ids[1].clone()]);
+        assert_eq!(
+            cli(url, &["up", "--to", &first[..12]]).status.code(),
+            Some(0)
+        );
+        assert_eq!(
+            strings(&cli_json(url, &["current", "--format", "json"])["current"]),
+            vec![first.clone()]
+        );
+        assert_eq!(
+            cli(url, &["up", &format!("{first}+1")]).status.code(),
+            Some(0)
+        );
+        assert_eq!(
+            strings(&cli_json(url, &["current", "--format", "json"])["current"]),
+            vec![ids[1].clone()]
+        );
     }
 }
 
@@ -72,7 +102,11 @@ async fn refused(url: &str, args: &[&str], code: i32, message: &str) {
     let before = snapshot(url).await;
     let out = cli(url, args);
     assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
-    assert!(stderr(&out).contains(message), "{args:?}: expected `{message}` in: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(message),
+        "{args:?}: expected `{message}` in: {}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     let after = snapshot(url).await;
     assert_eq!(before.0, after.0, "{args:?} changed the tracking table");
@@ -82,12 +116,20 @@ async fn refused(url: &str, args: &[&str], code: i32, message: &str) {
 #[tokio::test]
 async fn bad_input_is_refused_and_changes_nothing() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "cli_bad").await else { continue };
+        let Some(db) = TestDb::create(dialect, "cli_bad").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let ids = project_ids();
         assert_eq!(cli(url, &["up", "--to", &ids[2]]).status.code(), Some(0));
 
-        refused(url, &["up", "--to", "m2099"], 1, "no revision matches `m2099`").await;
+        refused(
+            url,
+            &["up", "--to", "m2099"],
+            1,
+            "no revision matches `m2099`",
+        )
+        .await;
         refused(url, &["up", "--to", "m2025"], 1, "matches").await;
         refused(url, &["up", "-n", "0"], 2, "at least 1").await;
         refused(url, &["down", "-n", "0"], 2, "at least 1").await;
@@ -104,7 +146,14 @@ async fn bad_input_is_refused_and_changes_nothing() {
         let conn = sea_orm::Database::connect(url).await.unwrap();
         let history = migration_core::history::History::new("seaorm_revisions");
         history
-            .insert(&conn, &migration_core::history::HistoryRow::applied("m20990101_000000_from_the_future", 1, "x"))
+            .insert(
+                &conn,
+                &migration_core::history::HistoryRow::applied(
+                    "m20990101_000000_from_the_future",
+                    1,
+                    "x",
+                ),
+            )
             .await
             .unwrap();
         conn.close().await.unwrap();
@@ -113,7 +162,10 @@ async fn bad_input_is_refused_and_changes_nothing() {
         let status = cli(url, &["status"]);
         assert!(stdout(&status).contains("UNKNOWN"), "{}", stdout(&status));
         // `stamp --purge` is the way out.
-        assert_eq!(cli(url, &["stamp", "--purge", &ids[2]]).status.code(), Some(0));
+        assert_eq!(
+            cli(url, &["stamp", "--purge", &ids[2]]).status.code(),
+            Some(0)
+        );
         let (rows, _) = snapshot(url).await;
         assert_eq!(rows.len(), 3);
     }
@@ -123,13 +175,23 @@ async fn bad_input_is_refused_and_changes_nothing() {
 fn bad_urls_and_unreachable_servers_fail_clearly_without_leaking_passwords() {
     let out = cli("nonsense://x", &["status"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("invalid database URL"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid database URL"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = cli("postgres://app:hunter2@127.0.0.1:1/db", &["up"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("cannot connect") && err.contains("after 2 attempt"), "{err}");
-    assert!(!err.contains("hunter2") && err.contains("app:***@"), "{err}");
+    assert!(
+        err.contains("cannot connect") && err.contains("after 2 attempt"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hunter2") && err.contains("app:***@"),
+        "{err}"
+    );
 
     let out = cli("mysql://root:s3cret@127.0.0.1:1/db", &["status"]);
     assert_eq!(out.status.code(), Some(1));
@@ -139,7 +201,9 @@ fn bad_urls_and_unreachable_servers_fail_clearly_without_leaking_passwords() {
 #[tokio::test]
 async fn stamp_records_without_running_and_base_clears() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "cli_stamp").await else { continue };
+        let Some(db) = TestDb::create(dialect, "cli_stamp").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let ids = project_ids();
         let out = cli(url, &["stamp", "head"]);
@@ -158,23 +222,33 @@ async fn stamp_records_without_running_and_base_clears() {
 #[tokio::test]
 async fn fresh_refresh_and_reset() {
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "cli_fresh").await else { continue };
+        let Some(db) = TestDb::create(dialect, "cli_fresh").await else {
+            continue;
+        };
         let url = db.url.as_str();
         let n = project_ids().len();
         assert_eq!(cli(url, &["up"]).status.code(), Some(0));
         let (_, migrated) = snapshot(url).await;
         // A table no migration knows: `fresh` drops it too (it drops everything).
         let conn = sea_orm::Database::connect(url).await.unwrap();
-        sea_orm::ConnectionTrait::execute_unprepared(&conn, "CREATE TABLE stray (id INTEGER PRIMARY KEY)")
-            .await
-            .unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &conn,
+            "CREATE TABLE stray (id INTEGER PRIMARY KEY)",
+        )
+        .await
+        .unwrap();
         conn.close().await.unwrap();
 
         let out = cli(url, &["fresh", "--yes"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let (rows, schema) = snapshot(url).await;
         assert_eq!(rows.len(), n);
-        assert_eq!(schema, migrated, "{}", schema.diff_lines(&migrated).join("\n"));
+        assert_eq!(
+            schema,
+            migrated,
+            "{}",
+            schema.diff_lines(&migrated).join("\n")
+        );
 
         let out = cli(url, &["refresh", "--yes"]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -202,7 +276,10 @@ fn history_heads_show_work_without_a_database() {
     assert!(graph.contains("|\\") && graph.contains("|/"), "{graph}");
     let dot = stdout(&cli("", &["history", "--format", "dot"]));
     assert!(dot.starts_with("digraph"), "{dot}");
-    let json = cli_json("", &["history", "--format", "json", "-r", &format!("{}:", ids[3])]);
+    let json = cli_json(
+        "",
+        &["history", "--format", "json", "-r", &format!("{}:", ids[3])],
+    );
     assert!(json["revisions"].as_array().unwrap().len() < ids.len());
 
     let show = cli("", &["show", &ids[0][..12]]);
@@ -225,9 +302,22 @@ fn generate_writes_a_compilable_revision_on_the_head_and_merge_needs_two_heads()
     assert_eq!(files[0].message, "Add phone to users");
     let source = std::fs::read_to_string(&files[0].path).unwrap();
     let head = project_ids().last().unwrap().clone();
-    assert!(source.contains(&format!("pub const PARENTS: &[&str] = &[\"{head}\"];")), "{source}");
+    assert!(
+        source.contains(&format!("pub const PARENTS: &[&str] = &[\"{head}\"];")),
+        "{source}"
+    );
 
-    let out = cli("", &["generate", "add_index", "--dir", d, "--head", &project_ids()[0]]);
+    let out = cli(
+        "",
+        &[
+            "generate",
+            "add_index",
+            "--dir",
+            d,
+            "--head",
+            &project_ids()[0],
+        ],
+    );
     assert_eq!(out.status.code(), Some(0));
     let out = cli("", &["generate", "--dir", d]);
     assert_eq!(out.status.code(), Some(2));
@@ -235,5 +325,9 @@ fn generate_writes_a_compilable_revision_on_the_head_and_merge_needs_two_heads()
 
     let out = cli("", &["merge", "-m", "merge", "--dir", d]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("nothing to merge"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing to merge"),
+        "{}",
+        stderr(&out)
+    );
 }

@@ -34,8 +34,12 @@ async fn stairway_down_one_step_at_a_time_restores_each_schema() {
     let migrator = migration::migrator().unwrap();
     let steps = migrator.graph().len();
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "stairway").await else { continue };
-        let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default()).await.unwrap();
+        let Some(db) = TestDb::create(dialect, "stairway").await else {
+            continue;
+        };
+        let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default())
+            .await
+            .unwrap();
 
         let mut before = Vec::new();
         for _ in 0..steps {
@@ -54,7 +58,11 @@ async fn stairway_down_one_step_at_a_time_restores_each_schema() {
         assert!(runner.state().await.unwrap().applied.is_empty());
 
         runner.upgrade(&Target::Head).await.unwrap();
-        assert_same(&reflect(&runner).await, &head, &format!("{}: up again", dialect.name()));
+        assert_same(
+            &reflect(&runner).await,
+            &head,
+            &format!("{}: up again", dialect.name()),
+        );
     }
 }
 
@@ -70,7 +78,13 @@ async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
 #[tokio::test]
 async fn data_migration_and_not_null_default_keep_every_row() {
     let migrator = migration::migrator().unwrap();
-    let merge = migrator.graph().topo_order().find(|r| r.is_merge()).unwrap().id.clone();
+    let merge = migrator
+        .graph()
+        .topo_order()
+        .find(|r| r.is_merge())
+        .unwrap()
+        .id
+        .clone();
     let full_name = migrator
         .graph()
         .topo_order()
@@ -86,10 +100,17 @@ async fn data_migration_and_not_null_default_keep_every_row() {
         .id
         .clone();
     for dialect in ALL {
-        let Some(db) = TestDb::create(dialect, "datamig").await else { continue };
-        let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default()).await.unwrap();
+        let Some(db) = TestDb::create(dialect, "datamig").await else {
+            continue;
+        };
+        let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default())
+            .await
+            .unwrap();
         let conn = runner.connection();
-        runner.upgrade(&Target::Revision("m20250605".into())).await.unwrap();
+        runner
+            .upgrade(&Target::Revision("m20250605".into()))
+            .await
+            .unwrap();
         // Rows before the NOT NULL column with a default arrives.
         for i in 0..50 {
             conn.execute_unprepared(&format!(
@@ -98,12 +119,30 @@ async fn data_migration_and_not_null_default_keep_every_row() {
             .await
             .unwrap();
         }
-        runner.upgrade(&Target::Revision(featured.clone())).await.unwrap();
+        runner
+            .upgrade(&Target::Revision(featured.clone()))
+            .await
+            .unwrap();
         assert_eq!(count(conn, "SELECT COUNT(*) FROM products").await, 50);
-        assert_eq!(count(conn, "SELECT COUNT(*) FROM products WHERE is_featured = false").await, 50);
+        assert_eq!(
+            count(
+                conn,
+                "SELECT COUNT(*) FROM products WHERE is_featured = false"
+            )
+            .await,
+            50
+        );
 
-        runner.upgrade(&Target::Revision(merge.clone())).await.unwrap();
-        let users = [("Ada", "Lovelace"), ("Grace", "Hopper"), ("Linus", ""), ("Guido", "van Rossum")];
+        runner
+            .upgrade(&Target::Revision(merge.clone()))
+            .await
+            .unwrap();
+        let users = [
+            ("Ada", "Lovelace"),
+            ("Grace", "Hopper"),
+            ("Linus", ""),
+            ("Guido", "van Rossum"),
+        ];
         for (i, (first, last)) in users.iter().enumerate() {
             conn.execute_unprepared(&format!(
                 "INSERT INTO users (email, display_name, first_name, last_name) VALUES ('u{i}@example.com', 'u{i}', '{first}', '{last}')"
@@ -111,7 +150,10 @@ async fn data_migration_and_not_null_default_keep_every_row() {
             .await
             .unwrap();
         }
-        runner.upgrade(&Target::Revision(full_name.clone())).await.unwrap();
+        runner
+            .upgrade(&Target::Revision(full_name.clone()))
+            .await
+            .unwrap();
         let rows = conn
             .query_all_raw(Statement::from_string(
                 conn.get_database_backend(),
@@ -119,8 +161,16 @@ async fn data_migration_and_not_null_default_keep_every_row() {
             ))
             .await
             .unwrap();
-        let names: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
-        assert_eq!(names, ["Ada Lovelace", "Grace Hopper", "Linus", "Guido van Rossum"], "{}", dialect.name());
+        let names: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get_by_index(0).unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["Ada Lovelace", "Grace Hopper", "Linus", "Guido van Rossum"],
+            "{}",
+            dialect.name()
+        );
 
         // And back: first/last are split again at the first space.
         runner.downgrade(&Target::Relative(-1)).await.unwrap();
@@ -133,7 +183,14 @@ async fn data_migration_and_not_null_default_keep_every_row() {
             .unwrap();
         let split: Vec<(String, String)> = rows
             .iter()
-            .map(|r| (r.try_get_by_index(0).unwrap(), r.try_get_by_index::<Option<String>>(1).unwrap().unwrap_or_default()))
+            .map(|r| {
+                (
+                    r.try_get_by_index(0).unwrap(),
+                    r.try_get_by_index::<Option<String>>(1)
+                        .unwrap()
+                        .unwrap_or_default(),
+                )
+            })
             .collect();
         assert_eq!(split[0], ("Ada".to_string(), "Lovelace".to_string()));
         assert_eq!(split[3], ("Guido".to_string(), "van Rossum".to_string()));
@@ -145,14 +202,23 @@ async fn data_migration_and_not_null_default_keep_every_row() {
 async fn migrations_produce_exactly_the_entities_schema() {
     let migrator = migration::migrator().unwrap();
     for dialect in ALL {
-        let Some(migrated) = TestDb::create(dialect, "from_migrations").await else { continue };
-        let Some(declared) = TestDb::create(dialect, "from_entities").await else { continue };
-        let runner = Runner::connect(&migrator, &migrated.url, RunnerOptions::default()).await.unwrap();
+        let Some(migrated) = TestDb::create(dialect, "from_migrations").await else {
+            continue;
+        };
+        let Some(declared) = TestDb::create(dialect, "from_entities").await else {
+            continue;
+        };
+        let runner = Runner::connect(&migrator, &migrated.url, RunnerOptions::default())
+            .await
+            .unwrap();
         runner.upgrade(&Target::Head).await.unwrap();
         let from_migrations = reflect(&runner).await;
 
         let conn = sea_orm::Database::connect(&declared.url).await.unwrap();
-        entity::schema(conn.get_database_backend()).apply(&conn).await.unwrap();
+        entity::schema(conn.get_database_backend())
+            .apply(&conn)
+            .await
+            .unwrap();
         let from_entities = runner.backend().reflect(&conn, &[]).await.unwrap();
         conn.close().await.unwrap();
 
@@ -163,7 +229,12 @@ async fn migrations_produce_exactly_the_entities_schema() {
             .into_iter()
             .filter(|line| !line.contains("idx-print_jobs-status-created_at"))
             .collect();
-        assert!(diff.is_empty(), "{}: migrations and entities differ:\n{}", dialect.name(), diff.join("\n"));
+        assert!(
+            diff.is_empty(),
+            "{}: migrations and entities differ:\n{}",
+            dialect.name(),
+            diff.join("\n")
+        );
         assert_eq!(from_entities.tables.len(), from_migrations.tables.len());
     }
 }

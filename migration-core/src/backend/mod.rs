@@ -42,8 +42,13 @@ pub trait Backend: Send + Sync {
     /// The lock lives on its own connection (or file), never a pooled one, so it
     /// cannot be handed back to the pool while held, and the server releases it
     /// when the process dies.
-    async fn lock(&self, url: &str, key: &str, timeout: Duration, on_wait: OnWait<'_>)
-    -> Result<Box<dyn MigrationLock>>;
+    async fn lock(
+        &self,
+        url: &str,
+        key: &str,
+        timeout: Duration,
+        on_wait: OnWait<'_>,
+    ) -> Result<Box<dyn MigrationLock>>;
 
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;
@@ -84,7 +89,11 @@ fn lock_key(name: &str) -> i32 {
 }
 
 /// Runs a query that returns one integer.
-async fn query_i64(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Result<i64, DbErr> {
+async fn query_i64(
+    db: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<i64, DbErr> {
     let stmt = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
     let row = db
         .query_one_raw(stmt)
@@ -122,7 +131,11 @@ trait LockAttempt: Send {
 
 /// Polls until the lock is taken or `timeout` passes; describes the holder once
 /// when the lock is busy, and again on timeout.
-async fn poll_lock(attempt: &mut dyn LockAttempt, timeout: Duration, on_wait: OnWait<'_>) -> Result<()> {
+async fn poll_lock(
+    attempt: &mut dyn LockAttempt,
+    timeout: Duration,
+    on_wait: OnWait<'_>,
+) -> Result<()> {
     let started = std::time::Instant::now();
     let mut announced = false;
     loop {
@@ -153,7 +166,10 @@ mod tests {
             with_database("postgres://u:p@h:5432/postgres?sslmode=disable", "t1"),
             "postgres://u:p@h:5432/t1?sslmode=disable"
         );
-        assert_eq!(with_database("mysql://root@h:3306", "t2"), "mysql://root@h:3306/t2");
+        assert_eq!(
+            with_database("mysql://root@h:3306", "t2"),
+            "mysql://root@h:3306/t2"
+        );
     }
 
     #[test]

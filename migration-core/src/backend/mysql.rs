@@ -86,17 +86,20 @@ impl Backend for MySql {
         timeout: Duration,
         on_wait: OnWait<'_>,
     ) -> Result<Box<dyn MigrationLock>> {
-        let mut conn = MySqlConnection::connect(url).await.map_err(|e| Error::Connect {
-            url: mask(url),
-            attempts: 1,
-            source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
-        })?;
-        // Lock names are limited to 64 characters; a SHA1 of database + key fits.
-        let name: String = sqlx::query_scalar("SELECT SHA1(CONCAT('migration-lock:', DATABASE(), ':', ?))")
-            .bind(key)
-            .fetch_one(&mut conn)
+        let mut conn = MySqlConnection::connect(url)
             .await
-            .map_err(sqlx_err("naming the migration lock"))?;
+            .map_err(|e| Error::Connect {
+                url: mask(url),
+                attempts: 1,
+                source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
+            })?;
+        // Lock names are limited to 64 characters; a SHA1 of database + key fits.
+        let name: String =
+            sqlx::query_scalar("SELECT SHA1(CONCAT('migration-lock:', DATABASE(), ':', ?))")
+                .bind(key)
+                .fetch_one(&mut conn)
+                .await
+                .map_err(sqlx_err("naming the migration lock"))?;
         let mut lock = NamedLock { conn, name };
         poll_lock(&mut lock, timeout, on_wait).await?;
         Ok(Box::new(lock))
@@ -125,7 +128,8 @@ impl Backend for MySql {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
             let quoted = name.replace('`', "``");
-            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS `{quoted}`")).await?;
+            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS `{quoted}`"))
+                .await?;
             dropped.push(format!("{} {name}", kind.to_lowercase()));
         }
         txn.execute_unprepared("SET FOREIGN_KEY_CHECKS = 1").await?;
@@ -152,9 +156,11 @@ impl Backend for MySql {
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
         let admin = sea_orm::Database::connect(admin_url).await?;
         admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS `{}`", name.replace('`', "``")))
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS `{}`",
+                name.replace('`', "``")
+            ))
             .await?;
         admin.close().await
     }
 }
-

@@ -1,6 +1,8 @@
 //! PostgreSQL: transactional DDL, a session advisory lock on a dedicated connection.
 
-use super::{Backend, LockAttempt, MigrationLock, OnWait, lock_key, poll_lock, query_i64, with_database};
+use super::{
+    Backend, LockAttempt, MigrationLock, OnWait, lock_key, poll_lock, query_i64, with_database,
+};
 use crate::error::{Error, Result};
 use crate::schema::Schema;
 use crate::url::{Dialect, mask};
@@ -72,7 +74,9 @@ impl MigrationLock for AdvisoryLock {
             .await;
         // Closing the session releases the lock even if the unlock query failed.
         let _ = self.conn.close().await;
-        unlocked.map(|_| ()).map_err(|e| Error::db("releasing the migration lock")(DbErr::Custom(e.to_string())))
+        unlocked
+            .map(|_| ())
+            .map_err(|e| Error::db("releasing the migration lock")(DbErr::Custom(e.to_string())))
     }
 }
 
@@ -99,9 +103,15 @@ impl Backend for Postgres {
             source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
         };
         let options: PgConnectOptions = url.parse().map_err(connect_error)?;
-        let options = options.application_name(&format!("migration lock (pid {})", std::process::id()));
-        let conn = PgConnection::connect_with(&options).await.map_err(connect_error)?;
-        let mut lock = AdvisoryLock { conn, key: lock_key(key) };
+        let options =
+            options.application_name(&format!("migration lock (pid {})", std::process::id()));
+        let conn = PgConnection::connect_with(&options)
+            .await
+            .map_err(connect_error)?;
+        let mut lock = AdvisoryLock {
+            conn,
+            key: lock_key(key),
+        };
         poll_lock(&mut lock, timeout, on_wait).await?;
         Ok(Box::new(lock))
     }
@@ -133,7 +143,8 @@ impl Backend for Postgres {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
             let quoted = name.replace('"', "\"\"");
-            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS \"{quoted}\" CASCADE")).await?;
+            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS \"{quoted}\" CASCADE"))
+                .await?;
             dropped.push(format!("{} {name}", kind.to_lowercase()));
         }
         txn.commit().await?;
@@ -147,7 +158,10 @@ impl Backend for Postgres {
     async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
         let admin = sea_orm::Database::connect(admin_url).await?;
         admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\"")))
+            .execute_unprepared(&format!(
+                "CREATE DATABASE \"{}\"",
+                name.replace('"', "\"\"")
+            ))
             .await?;
         admin.close().await?;
         Ok(with_database(admin_url, name))

@@ -106,7 +106,10 @@ impl Backend for Sqlite {
             .write(true)
             .open(&lock_path)
             .map_err(io)?;
-        let mut lock = FileLock { file, path: lock_path };
+        let mut lock = FileLock {
+            file,
+            path: lock_path,
+        };
         poll_lock(&mut lock, timeout, on_wait).await?;
         Ok(Box::new(lock))
     }
@@ -121,7 +124,8 @@ impl Backend for Sqlite {
         // (https://www.sqlite.org/foreignkeys.html#fk_enable); deferring the checks
         // to COMMIT lets tables go in any order within one transaction instead.
         let txn = db.begin().await?;
-        txn.execute_unprepared("PRAGMA defer_foreign_keys = ON").await?;
+        txn.execute_unprepared("PRAGMA defer_foreign_keys = ON")
+            .await?;
         let rows = txn
             .query_all_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
@@ -134,8 +138,11 @@ impl Backend for Sqlite {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
             let quoted = name.replace('"', "\"\"");
-            txn.execute_unprepared(&format!("DROP {} IF EXISTS \"{quoted}\"", kind.to_uppercase()))
-                .await?;
+            txn.execute_unprepared(&format!(
+                "DROP {} IF EXISTS \"{quoted}\"",
+                kind.to_uppercase()
+            ))
+            .await?;
             dropped.push(format!("{kind} {name}"));
         }
         txn.commit().await?;

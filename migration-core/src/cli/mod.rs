@@ -21,19 +21,40 @@ use std::time::Duration;
 #[command(name = "migration", version, propagate_version = true)]
 pub struct Cli {
     /// Database URL [default: sqlite://data/dev.db?mode=rwc, or DATABASE_URL, or .env].
-    #[arg(short = 'u', long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    #[arg(
+        short = 'u',
+        long,
+        env = "DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: Option<String>,
 
     /// Seconds to wait for another migration run to release the lock.
-    #[arg(long, env = "MIGRATION_LOCK_TIMEOUT", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATION_LOCK_TIMEOUT",
+        default_value_t = 60,
+        global = true
+    )]
     pub lock_timeout: u64,
 
     /// How many times to try connecting before giving up.
-    #[arg(long, env = "MIGRATION_CONNECT_ATTEMPTS", default_value_t = 3, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATION_CONNECT_ATTEMPTS",
+        default_value_t = 3,
+        global = true
+    )]
     pub connect_attempts: u32,
 
     /// Seconds one connection attempt may take.
-    #[arg(long, env = "MIGRATION_CONNECT_TIMEOUT", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "MIGRATION_CONNECT_TIMEOUT",
+        default_value_t = 5,
+        global = true
+    )]
     pub connect_timeout: u64,
 
     /// What to do; `up` when omitted (as in sea-orm-migration).
@@ -62,6 +83,12 @@ pub enum Command {
     Show {
         /// A revision id, a unique prefix, `head` or `base`.
         revision: String,
+        /// Print the revision's SQL (its `up`, run offline; Django's `sqlmigrate`).
+        #[arg(long)]
+        sql: bool,
+        /// With --sql: the SQL dialect [default: the URL's scheme].
+        #[arg(long, requires = "sql", value_parser = ["sqlite", "postgres", "mysql"])]
+        dialect: Option<String>,
     },
     /// Record a revision as the database's state without running migrations.
     Stamp {
@@ -112,6 +139,16 @@ pub struct StepArgs {
     /// Target revision (same forms as TARGET).
     #[arg(long, allow_hyphen_values = true)]
     pub to: Option<String>,
+    /// Print the SQL instead of running it (no connection is made).
+    #[arg(long)]
+    pub sql: bool,
+    /// With --sql: the revision the database is assumed to be at
+    /// [default: base for `up`, the heads for `down`].
+    #[arg(long, requires = "sql")]
+    pub from: Option<String>,
+    /// With --sql: the SQL dialect [default: the URL's scheme].
+    #[arg(long, requires = "sql", value_parser = ["sqlite", "postgres", "mysql"])]
+    pub dialect: Option<String>,
 }
 
 /// Output format of listing commands.
@@ -183,10 +220,14 @@ pub struct ConfirmArg {
 /// `migrator` builds the project's migrator (it fails if the revision graph is
 /// invalid, which is reported like any other error).
 pub fn main(migrator: impl FnOnce() -> Result<Migrator>) -> ExitCode {
+    quiet_broken_pipe();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
     init_tracing();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -201,6 +242,25 @@ pub fn main(migrator: impl FnOnce() -> Result<Migrator>) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `migration history | head` closes stdout early; that is not a crash, so exit
+/// quietly instead of printing a panic (Rust ignores SIGPIPE, and `println!`
+/// panics on the broken pipe).
+fn quiet_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn init_tracing() {
@@ -228,7 +288,11 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
         ..RunnerOptions::default()
     };
-    let ctx = Ctx { migrator, url, options };
+    let ctx = Ctx {
+        migrator,
+        url,
+        options,
+    };
     match cli.command.unwrap_or(Command::Up(StepArgs::default())) {
         Command::Up(args) => ctx.up(args).await,
         Command::Down(args) => ctx.down(args).await,
@@ -239,16 +303,56 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
             let applied = ctx.applied_if_reachable().await;
             history(migrator, &args, applied.as_ref())
         }
-        Command::Show { revision } => show(migrator, &revision),
+        Command::Show {
+            revision,
+            sql: false,
+            ..
+        } => show(migrator, &revision),
+        Command::Show {
+            revision,
+            sql: true,
+            dialect,
+        } => {
+            let id = migrator.graph().resolve(&revision)?.to_string();
+            let parents: Vec<String> = migrator
+                .graph()
+                .get(&id)
+                .map(|r| r.parents.clone())
+                .unwrap_or_default();
+            let mut applied = HashSet::new();
+            for parent in &parents {
+                applied.extend(
+                    migrator
+                        .graph()
+                        .plan_stamp(&Target::Revision(parent.clone()))?,
+                );
+            }
+            ctx.offline(
+                dialect.as_deref(),
+                applied,
+                &Target::Revision(id),
+                Direction::Up,
+            )
+            .await
+        }
         Command::Stamp { target, purge } => ctx.stamp(&target, purge).await,
         Command::Generate(args) => generate(migrator, args),
-        Command::Merge { revisions, message, dir } => merge(migrator, &revisions, &message, dir),
+        Command::Merge {
+            revisions,
+            message,
+            dir,
+        } => merge(migrator, &revisions, &message, dir),
         Command::Fresh(c) => ctx.fresh(c.yes).await,
         Command::Refresh(c) => ctx.refresh(c.yes).await,
         Command::Reset(c) => ctx.reset(c.yes).await,
         Command::Repair => ctx.repair().await,
         Command::Completions { shell } => {
-            clap_complete::generate(shell, &mut Cli::command(), "migration", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "migration",
+                &mut std::io::stdout(),
+            );
             Ok(())
         }
     }
@@ -269,8 +373,12 @@ fn print_progress(event: Event<'_>) {
             "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again.",
             ids.len()
         ),
-        Event::Started(rev, Direction::Up) => write!(out, "Applying {} ({}) ... ", rev.id, rev.message),
-        Event::Started(rev, Direction::Down) => write!(out, "Reverting {} ({}) ... ", rev.id, rev.message),
+        Event::Started(rev, Direction::Up) => {
+            write!(out, "Applying {} ({}) ... ", rev.id, rev.message)
+        }
+        Event::Started(rev, Direction::Down) => {
+            write!(out, "Reverting {} ({}) ... ", rev.id, rev.message)
+        }
         Event::Finished(_, _, took) => writeln!(out, "done in {} ms", took.as_millis()),
     };
     let _ = out.flush();
@@ -278,9 +386,86 @@ fn print_progress(event: Event<'_>) {
 
 impl<'m> Ctx<'m> {
     async fn runner(&self) -> Result<Runner<'m>> {
-        Ok(Runner::connect(self.migrator, &self.url, self.options.clone())
-            .await?
-            .on_progress(print_progress))
+        Ok(
+            Runner::connect(self.migrator, &self.url, self.options.clone())
+                .await?
+                .on_progress(print_progress),
+        )
+    }
+
+    /// The revisions an offline run assumes applied: `--from REV` and its ancestors;
+    /// without it, nothing for `up` and everything for `down`.
+    fn assumed_applied(&self, from: Option<&str>, direction: Direction) -> Result<HashSet<String>> {
+        let graph = self.migrator.graph();
+        match (from, direction) {
+            (Some(spec), _) => Ok(graph.plan_stamp(&Target::parse(spec)?)?),
+            (None, Direction::Up) => Ok(HashSet::new()),
+            (None, Direction::Down) => Ok(graph.plan_stamp(&Target::Heads)?),
+        }
+    }
+
+    /// Runs the plan against a recording connection and prints the script.
+    async fn offline(
+        &self,
+        dialect: Option<&str>,
+        applied: HashSet<String>,
+        target: &Target,
+        direction: Direction,
+    ) -> Result<()> {
+        let dialect = match dialect {
+            Some(name) => Dialect::from_name(name)
+                .ok_or_else(|| Error::Usage(format!("unknown dialect `{name}`")))?,
+            None => Dialect::from_url(&self.url)?,
+        };
+        let from = self.migrator.graph().current(&applied);
+        let (runner, script) = Runner::offline(self.migrator, dialect, applied);
+        let notes = script.clone();
+        let runner = runner.on_progress(move |event| {
+            if let Event::Started(rev, dir) = event {
+                let verb = if dir == Direction::Up {
+                    "Applying"
+                } else {
+                    "Reverting"
+                };
+                notes.comment(format!("{verb} {}: {}", rev.id, rev.message));
+            }
+        });
+        let done = match direction {
+            Direction::Up => runner.upgrade(target).await?,
+            Direction::Down => runner.downgrade(target).await?,
+        };
+        let unrenderable = script.unrenderable();
+        println!(
+            "-- Offline SQL ({}) from `migration {} --sql`, generated {}.",
+            dialect.name(),
+            if direction == Direction::Up {
+                "up"
+            } else {
+                "down"
+            },
+            crate::history::now()
+        );
+        println!(
+            "-- From {} to {}; {} revision(s). Review it, then run it with psql -f, mysql < or sqlite3.\n",
+            if from.is_empty() {
+                "base".to_string()
+            } else {
+                from.join(", ")
+            },
+            target,
+            done.len()
+        );
+        print!("{}", script.render());
+        if unrenderable > 0 {
+            println!(
+                "-- {unrenderable} part(s) could not be rendered offline (marked OFFLINE above)."
+            );
+            eprintln!(
+                "note: {unrenderable} part(s) of this script read the database and could not be rendered offline; \
+                 they are marked `-- OFFLINE:` in the output"
+            );
+        }
+        Ok(())
     }
 
     /// The applied revisions, if the database can be read without creating
@@ -295,17 +480,27 @@ impl<'m> Ctx<'m> {
             connect_attempts: 1,
             ..self.options.clone()
         };
-        let runner = Runner::connect(self.migrator, &self.url, options).await.ok()?;
+        let runner = Runner::connect(self.migrator, &self.url, options)
+            .await
+            .ok()?;
         runner.state().await.ok().map(|s| s.applied)
     }
 
     fn database_line(&self) -> String {
-        let dialect = Dialect::from_url(&self.url).map(Dialect::name).unwrap_or("?");
+        let dialect = Dialect::from_url(&self.url)
+            .map(Dialect::name)
+            .unwrap_or("?");
         format!("Database: {} ({dialect})", mask(&self.url))
     }
 
     async fn up(&self, args: StepArgs) -> Result<()> {
         let target = step_target(&args, Direction::Up)?;
+        if args.sql {
+            let applied = self.assumed_applied(args.from.as_deref(), Direction::Up)?;
+            return self
+                .offline(args.dialect.as_deref(), applied, &target, Direction::Up)
+                .await;
+        }
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let applied = runner.upgrade(&target).await;
@@ -314,14 +509,26 @@ impl<'m> Ctx<'m> {
         }
         let applied = applied?;
         match applied.len() {
-            0 => println!("Nothing to apply: the database is at {}.", describe_current(&runner.state().await?, self.migrator)),
-            n => println!("Applied {n} revision(s); the database is at {}.", describe_current(&runner.state().await?, self.migrator)),
+            0 => println!(
+                "Nothing to apply: the database is at {}.",
+                describe_current(&runner.state().await?, self.migrator)
+            ),
+            n => println!(
+                "Applied {n} revision(s); the database is at {}.",
+                describe_current(&runner.state().await?, self.migrator)
+            ),
         }
         Ok(())
     }
 
     async fn down(&self, args: StepArgs) -> Result<()> {
         let target = step_target(&args, Direction::Down)?;
+        if args.sql {
+            let applied = self.assumed_applied(args.from.as_deref(), Direction::Down)?;
+            return self
+                .offline(args.dialect.as_deref(), applied, &target, Direction::Down)
+                .await;
+        }
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let reverted = runner.downgrade(&target).await;
@@ -344,7 +551,9 @@ impl<'m> Ctx<'m> {
         let graph = self.migrator.graph();
         let current = graph.current(&state.applied);
         let heads: Vec<&str> = graph.heads();
-        let pending = graph.plan_upgrade(&state.applied, &Target::Heads).unwrap_or_default();
+        let pending = graph
+            .plan_upgrade(&state.applied, &Target::Heads)
+            .unwrap_or_default();
         if format == Format::Json {
             let revisions: Vec<_> = graph
                 .topo_order()
@@ -374,8 +583,16 @@ impl<'m> Ctx<'m> {
             return Ok(());
         }
         println!("{}", self.database_line());
-        let width = graph.topo_order().map(|r| r.id.len()).max().unwrap_or(8).max(8);
-        println!("{:<width$}  {:<8}  {:<24}  Message", "Revision", "Status", "Applied at (UTC)");
+        let width = graph
+            .topo_order()
+            .map(|r| r.id.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        println!(
+            "{:<width$}  {:<8}  {:<24}  Message",
+            "Revision", "Status", "Applied at (UTC)"
+        );
         for info in graph.topo_order() {
             let row = state.row(&info.id);
             let (status, at) = match row {
@@ -391,15 +608,32 @@ impl<'m> Ctx<'m> {
             if info.is_merge() {
                 marks.push("merge");
             }
-            let marks = if marks.is_empty() { String::new() } else { format!(" ({})", marks.join(", ")) };
-            println!("{:<width$}  {status:<8}  {at:<24}  {}{marks}", info.id, info.message);
+            let marks = if marks.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", marks.join(", "))
+            };
+            println!(
+                "{:<width$}  {status:<8}  {at:<24}  {}{marks}",
+                info.id, info.message
+            );
         }
         for id in &state.unknown {
-            println!("{id:<width$}  {:<8}  {:<24}  not defined by any migration file", "UNKNOWN", "");
+            println!(
+                "{id:<width$}  {:<8}  {:<24}  not defined by any migration file",
+                "UNKNOWN", ""
+            );
         }
         println!();
         println!("Current: {}", describe_current(&state, self.migrator));
-        println!("Heads:   {}", if heads.is_empty() { "(none)".to_string() } else { heads.join(", ") });
+        println!(
+            "Heads:   {}",
+            if heads.is_empty() {
+                "(none)".to_string()
+            } else {
+                heads.join(", ")
+            }
+        );
         println!("Pending: {}", pending.len());
         if !state.changed.is_empty() {
             println!(
@@ -432,8 +666,16 @@ impl<'m> Ctx<'m> {
         } else {
             let heads = self.migrator.graph().heads();
             for id in current {
-                let head = if heads.contains(&id.as_str()) { " (head)" } else { "" };
-                let unknown = if state.unknown.contains(&id) { " (unknown to this code)" } else { "" };
+                let head = if heads.contains(&id.as_str()) {
+                    " (head)"
+                } else {
+                    ""
+                };
+                let unknown = if state.unknown.contains(&id) {
+                    " (unknown to this code)"
+                } else {
+                    ""
+                };
                 println!("{id}{head}{unknown}");
             }
         }
@@ -472,7 +714,10 @@ impl<'m> Ctx<'m> {
         for id in &changes.restored {
             println!("marked {id} applied again (its `down` had failed)");
         }
-        if changes.rechecksummed.is_empty() && changes.removed.is_empty() && changes.restored.is_empty() {
+        if changes.rechecksummed.is_empty()
+            && changes.removed.is_empty()
+            && changes.restored.is_empty()
+        {
             println!("Nothing to repair.");
         }
         Ok(())
@@ -482,12 +727,19 @@ impl<'m> Ctx<'m> {
         confirm(
             "fresh",
             yes,
-            &format!("This DROPS EVERY TABLE in {} and re-applies all migrations.", mask(&self.url)),
+            &format!(
+                "This DROPS EVERY TABLE in {} and re-applies all migrations.",
+                mask(&self.url)
+            ),
         )?;
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let (dropped, applied) = runner.fresh(&default_up_target(self.migrator)).await?;
-        println!("Dropped {} object(s); applied {} revision(s).", dropped.len(), applied.len());
+        println!(
+            "Dropped {} object(s); applied {} revision(s).",
+            dropped.len(),
+            applied.len()
+        );
         Ok(())
     }
 
@@ -495,12 +747,19 @@ impl<'m> Ctx<'m> {
         confirm(
             "refresh",
             yes,
-            &format!("This reverts every revision in {} (data in dropped tables is lost) and re-applies them.", mask(&self.url)),
+            &format!(
+                "This reverts every revision in {} (data in dropped tables is lost) and re-applies them.",
+                mask(&self.url)
+            ),
         )?;
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let (reverted, applied) = runner.refresh(&default_up_target(self.migrator)).await?;
-        println!("Reverted {} and applied {} revision(s).", reverted.len(), applied.len());
+        println!(
+            "Reverted {} and applied {} revision(s).",
+            reverted.len(),
+            applied.len()
+        );
         Ok(())
     }
 
@@ -508,12 +767,18 @@ impl<'m> Ctx<'m> {
         confirm(
             "reset",
             yes,
-            &format!("This reverts every revision in {} and drops the tracking table.", mask(&self.url)),
+            &format!(
+                "This reverts every revision in {} and drops the tracking table.",
+                mask(&self.url)
+            ),
         )?;
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let reverted = runner.reset().await?;
-        println!("Reverted {} revision(s) and dropped the tracking table.", reverted.len());
+        println!(
+            "Reverted {} revision(s) and dropped the tracking table.",
+            reverted.len()
+        );
         Ok(())
     }
 }
@@ -558,7 +823,9 @@ fn confirm(command: &'static str, yes: bool, what: &str) -> Result<()> {
     if answer.trim() == "yes" {
         Ok(())
     } else {
-        Err(Error::Usage(format!("{command} cancelled; nothing was changed")))
+        Err(Error::Usage(format!(
+            "{command} cancelled; nothing was changed"
+        )))
     }
 }
 
@@ -567,7 +834,11 @@ fn describe_current(state: &State, migrator: &Migrator) -> String {
     if current.is_empty() && state.unknown.is_empty() {
         return "base (nothing applied)".to_string();
     }
-    current.into_iter().chain(state.unknown.iter().cloned()).collect::<Vec<_>>().join(", ")
+    current
+        .into_iter()
+        .chain(state.unknown.iter().cloned())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn heads(migrator: &Migrator, format: Format) -> Result<()> {
@@ -580,18 +851,29 @@ fn heads(migrator: &Migrator, format: Format) -> Result<()> {
         println!("(no revisions yet)");
     }
     for head in &heads {
-        let message = migrator.graph().get(head).map(|r| r.message.as_str()).unwrap_or_default();
+        let message = migrator
+            .graph()
+            .get(head)
+            .map(|r| r.message.as_str())
+            .unwrap_or_default();
         println!("{head} (head)  {message}");
     }
     if heads.len() > 1 {
-        println!("The history has {} heads: run `merge` to join them.", heads.len());
+        println!(
+            "The history has {} heads: run `merge` to join them.",
+            heads.len()
+        );
     }
     Ok(())
 }
 
 /// `history` works without a database; when one is reachable, applied revisions
 /// are marked (`--graph`, `dot`, `json`).
-fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<String>>) -> Result<()> {
+fn history(
+    migrator: &Migrator,
+    args: &HistoryArgs,
+    applied: Option<&HashSet<String>>,
+) -> Result<()> {
     let graph = migrator.graph();
     let none = HashSet::new();
     let marks = applied.unwrap_or(&none);
@@ -601,7 +883,12 @@ fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<Str
     }
     let revisions: Vec<&RevisionInfo> = match &args.rev_range {
         Some(range) => graph.history_range(range, marks)?,
-        None => graph.topo_order().collect::<Vec<_>>().into_iter().rev().collect(),
+        None => graph
+            .topo_order()
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect(),
     };
     if args.format == Format::Json {
         let heads = graph.heads();
@@ -622,7 +909,10 @@ fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<Str
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({ "revisions": list })).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "revisions": list })).unwrap_or_default()
+        );
         return Ok(());
     }
     if args.graph {
@@ -637,7 +927,11 @@ fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<Str
     }
     let heads = graph.heads();
     for r in revisions {
-        let parents = if r.parents.is_empty() { "<base>".to_string() } else { r.parents.join(", ") };
+        let parents = if r.parents.is_empty() {
+            "<base>".to_string()
+        } else {
+            r.parents.join(", ")
+        };
         let mut marks = Vec::new();
         if heads.contains(&r.id.as_str()) {
             marks.push("head");
@@ -648,7 +942,11 @@ fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<Str
         if graph.children(&r.id).len() > 1 {
             marks.push("branchpoint");
         }
-        let marks = if marks.is_empty() { String::new() } else { format!(" ({})", marks.join(", ")) };
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", marks.join(", "))
+        };
         println!("{parents} -> {}{marks}, {}", r.id, r.message);
         if args.verbose
             && let Some(rev) = migrator.revision(&r.id)
@@ -662,14 +960,25 @@ fn history(migrator: &Migrator, args: &HistoryArgs, applied: Option<&HashSet<Str
 fn show(migrator: &Migrator, spec: &str) -> Result<()> {
     let graph = migrator.graph();
     let id = match Target::parse(spec)? {
-        Target::Head | Target::Heads => graph.heads().first().map(|s| (*s).to_string()).ok_or_else(|| Error::Usage("there are no revisions yet".into()))?,
+        Target::Head | Target::Heads => graph
+            .heads()
+            .first()
+            .map(|s| (*s).to_string())
+            .ok_or_else(|| Error::Usage("there are no revisions yet".into()))?,
         Target::Revision(spec) => graph.resolve(&spec)?.to_string(),
-        _ => return Err(Error::Usage(format!("`show` takes one revision, not `{spec}`"))),
+        _ => {
+            return Err(Error::Usage(format!(
+                "`show` takes one revision, not `{spec}`"
+            )));
+        }
     };
-    if matches!(Target::parse(spec)?, Target::Heads) || (spec == "head" && graph.heads().len() > 1) {
+    if matches!(Target::parse(spec)?, Target::Heads) || (spec == "head" && graph.heads().len() > 1)
+    {
         graph.plan_upgrade(&HashSet::new(), &Target::Head)?;
     }
-    let info = graph.get(&id).ok_or_else(|| Error::Usage(format!("no revision `{id}`")))?;
+    let info = graph
+        .get(&id)
+        .ok_or_else(|| Error::Usage(format!("no revision `{id}`")))?;
     let rev = migrator.revision(&id);
     let mut kinds = Vec::new();
     if info.is_base() {
@@ -681,22 +990,52 @@ fn show(migrator: &Migrator, spec: &str) -> Result<()> {
     if graph.heads().contains(&id.as_str()) {
         kinds.push("head");
     }
-    println!("Revision: {id}{}", if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) });
-    println!("Parents:  {}", if info.parents.is_empty() { "<base>".into() } else { info.parents.join(", ") });
+    println!(
+        "Revision: {id}{}",
+        if kinds.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", kinds.join(", "))
+        }
+    );
+    println!(
+        "Parents:  {}",
+        if info.parents.is_empty() {
+            "<base>".into()
+        } else {
+            info.parents.join(", ")
+        }
+    );
     let children = graph.children(&id);
-    println!("Children: {}", if children.is_empty() { "<none>".into() } else { children.join(", ") });
+    println!(
+        "Children: {}",
+        if children.is_empty() {
+            "<none>".into()
+        } else {
+            children.join(", ")
+        }
+    );
     println!("Message:  {}", info.message);
     if let Some(rev) = rev {
         println!("Path:     {}", rev.path);
         println!("Checksum: {}", rev.checksum);
-        println!("Transaction: {}", if rev.use_transaction() { "yes" } else { "no (use_transaction() is Some(false))" });
+        println!(
+            "Transaction: {}",
+            if rev.use_transaction() {
+                "yes"
+            } else {
+                "no (use_transaction() is Some(false))"
+            }
+        );
     }
     Ok(())
 }
 
 fn versions_dir(migrator: &Migrator, dir: Option<PathBuf>) -> Result<PathBuf> {
     dir.or_else(|| migrator.versions_dir().map(std::path::Path::to_path_buf))
-        .ok_or_else(|| Error::Usage("no migrations folder is known; pass --dir or set MIGRATION_DIR".into()))
+        .ok_or_else(|| {
+            Error::Usage("no migrations folder is known; pass --dir or set MIGRATION_DIR".into())
+        })
 }
 
 fn taken(migrator: &Migrator, dir: &std::path::Path) -> impl Fn(&str) -> bool {
@@ -733,12 +1072,25 @@ fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     let dir = versions_dir(migrator, args.dir)?;
     let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
     let path = scaffold::write(&dir, &id, &scaffold::render(&id, &message, &parents, false))?;
-    println!("Created {} (parent: {})", path.display(), if parents.is_empty() { "<base>".into() } else { parents.join(", ") });
+    println!(
+        "Created {} (parent: {})",
+        path.display(),
+        if parents.is_empty() {
+            "<base>".into()
+        } else {
+            parents.join(", ")
+        }
+    );
     println!("Write its `up` and `down`, then apply it with `up`; the next build picks it up.");
     Ok(())
 }
 
-fn merge(migrator: &Migrator, revisions: &[String], message: &str, dir: Option<PathBuf>) -> Result<()> {
+fn merge(
+    migrator: &Migrator,
+    revisions: &[String],
+    message: &str,
+    dir: Option<PathBuf>,
+) -> Result<()> {
     let graph = migrator.graph();
     let parents: Vec<String> = if revisions.is_empty() {
         graph.heads().into_iter().map(str::to_string).collect()
@@ -757,6 +1109,10 @@ fn merge(migrator: &Migrator, revisions: &[String], message: &str, dir: Option<P
     let dir = versions_dir(migrator, dir)?;
     let id = scaffold::new_id(message, chrono::Utc::now(), taken(migrator, &dir))?;
     let path = scaffold::write(&dir, &id, &scaffold::render(&id, message, &parents, true))?;
-    println!("Created merge revision {} joining {}", path.display(), parents.join(", "));
+    println!(
+        "Created merge revision {} joining {}",
+        path.display(),
+        parents.join(", ")
+    );
     Ok(())
 }

@@ -23,7 +23,11 @@ pub fn slug(message: &str) -> String {
 
 /// Picks a revision id `mYYYYMMDD_HHMMSS_slug` that is not taken, moving the
 /// time forward a second at a time on a clash.
-pub fn new_id(message: &str, now: chrono::DateTime<chrono::Utc>, taken: impl Fn(&str) -> bool) -> Result<String> {
+pub fn new_id(
+    message: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    taken: impl Fn(&str) -> bool,
+) -> Result<String> {
     let slug = slug(message);
     if slug.is_empty() {
         return Err(Error::Usage(format!(
@@ -53,7 +57,11 @@ pub fn render(id: &str, message: &str, parents: &[String], merge: bool) -> Strin
             format!(
                 "Merge revision: joins {} so the history has one head again. It usually\n//! needs no code; \
                  add some only if the branches conflict.",
-                parents.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ")
+                parents
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
             ),
             "        Ok(())\n".to_string(),
             "        Ok(())\n".to_string(),
@@ -110,12 +118,17 @@ mod tests {
     fn slugs() {
         assert_eq!(slug("Add phone to users!"), "add_phone_to_users");
         assert_eq!(slug("  --  "), "");
-        assert_eq!(slug("Rename user.username -> display_name"), "rename_user_username_display_name");
+        assert_eq!(
+            slug("Rename user.username -> display_name"),
+            "rename_user_username_display_name"
+        );
     }
 
     #[test]
     fn ids_skip_taken_ones() {
-        let now = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z").unwrap().to_utc();
+        let now = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+            .unwrap()
+            .to_utc();
         let id = new_id("add phone", now, |id| id == "m20250601_120000_add_phone").unwrap();
         assert_eq!(id, "m20250601_120001_add_phone");
         assert!(migration_build::is_valid_id(&id));
@@ -124,7 +137,12 @@ mod tests {
 
     #[test]
     fn rendered_files_are_valid_revisions() {
-        let source = render("m20250601_120000_x", "Add phone", &["m1".into(), "m2".into()], true);
+        let source = render(
+            "m20250601_120000_x",
+            "Add phone",
+            &["m1".into(), "m2".into()],
+            true,
+        );
         assert!(source.contains("pub const PARENTS: &[&str] = &[\"m1\", \"m2\"];"));
         assert_eq!(migration_build::message_of(&source), "Add phone");
         assert!(migration_build::checksum(&source).is_ok());

@@ -83,5 +83,9 @@ pub async fn snapshot(url: &str) -> (Vec<HistoryRow>, Schema) {
 /// Revision ids of the project, in topological order.
 pub fn project_ids() -> Vec<String> {
     let migrator = migration::migrator().expect("valid graph");
-    migrator.graph().topo_order().map(|r| r.id.clone()).collect()
+    migrator
+        .graph()
+        .topo_order()
+        .map(|r| r.id.clone())
+        .collect()
 }

@@ -1,0 +1,420 @@
+//! Trustworthy under concurrency and edits: 8 processes racing `up`, edited
+//! migrations caught by checksums (in a scratch copy of this crate, rebuilt),
+//! branches and merges made with the CLI, and adopting a database that
+//! sea-orm-migration's own runner migrated.
+
+mod common;
+
+use common::*;
+use migration_core::testing::{ALL, TestDb};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Rounds of the concurrency test per backend: CI runs a few; `just test-heavy`
+/// (`CONCURRENCY_ROUNDS=20`) runs the full count.
+fn rounds() -> usize {
+    std::env::var("CONCURRENCY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+#[tokio::test]
+async fn eight_processes_racing_up_apply_each_revision_exactly_once() {
+    let ids = project_ids();
+    for dialect in ALL {
+        let Some(reference) = TestDb::create(dialect, "race_ref").await else {
+            continue;
+        };
+        assert_eq!(cli(&reference.url, &["up"]).status.code(), Some(0));
+        let (_, expected) = snapshot(&reference.url).await;
+        let rounds = rounds();
+        for round in 0..rounds {
+            let db = TestDb::create(dialect, "race")
+                .await
+                .expect("server was reachable a moment ago");
+            let cwd = tempfile::tempdir().unwrap();
+            let children: Vec<_> = (0..8)
+                .map(|_| {
+                    Command::new(BIN)
+                        .args(["-u", &db.url, "up"])
+                        .current_dir(cwd.path())
+                        .stdin(Stdio::null())
+                        .stdout(Stdio::piped())
+                        .stderr(Stdio::piped())
+                        .spawn()
+                        .unwrap()
+                })
+                .collect();
+            let mut applied_lines = 0;
+            for child in children {
+                let out = child.wait_with_output().unwrap();
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{} round {round}: {}",
+                    dialect.name(),
+                    stderr(&out)
+                );
+                applied_lines += stdout(&out).matches("Applying ").count();
+            }
+            assert_eq!(
+                applied_lines,
+                ids.len(),
+                "{} round {round}: each revision applied once",
+                dialect.name()
+            );
+            let (rows, schema) = snapshot(&db.url).await;
+            let mut recorded: Vec<_> = rows.iter().map(|r| r.revision.clone()).collect();
+            recorded.sort();
+            let mut all = ids.clone();
+            all.sort();
+            assert_eq!(recorded, all);
+            assert_eq!(
+                schema,
+                expected,
+                "{}",
+                schema.diff_lines(&expected).join("\n")
+            );
+        }
+        eprintln!(
+            "concurrency: {} x 8 processes on {}: all exited 0",
+            rounds,
+            dialect.name()
+        );
+    }
+}
+
+/// A copy of this crate in its own workspace (sharing the target folder, so only
+/// the copy compiles), for tests that edit migration files and rebuild.
+struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::read_to_string(main.join("Cargo.toml")).unwrap();
+        let mut manifest = String::new();
+        let mut skip = false;
+        for line in root.lines() {
+            if line.starts_with("members") || line.starts_with("default-members") {
+                if line.starts_with("members") {
+                    manifest.push_str("members = [\"migration\"]\n");
+                }
+                skip = !line.trim_end().ends_with(']');
+                continue;
+            }
+            if skip {
+                skip = !line.trim_end().ends_with(']');
+                continue;
+            }
+            manifest.push_str(&line.replace("path = \"", &format!("path = \"{}/", main.display())));
+            manifest.push('\n');
+        }
+        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        std::fs::copy(main.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        let crate_dir = dir.path().join("migration");
+        copy_dir(&main.join("migration/src"), &crate_dir.join("src"));
+        std::fs::copy(main.join("migration/build.rs"), crate_dir.join("build.rs")).unwrap();
+        // A package of its own name, so its binary does not overwrite the real one.
+        let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
+            .unwrap()
+            .replace("name = \"migration\"", "name = \"migration-scratch\"")
+            .replace(
+                "[dependencies]",
+                "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"migration-scratch\"\npath = \"src/main.rs\"\n\n[dependencies]",
+            );
+        std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
+        Scratch { dir }
+    }
+
+    fn versions(&self) -> PathBuf {
+        self.dir.path().join("migration/src/versions")
+    }
+
+    fn target_dir() -> PathBuf {
+        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+            return PathBuf::from(dir);
+        }
+        let mut exe = std::env::current_exe().unwrap();
+        while exe
+            .file_name()
+            .is_some_and(|n| n != "debug" && n != "release")
+        {
+            exe.pop();
+        }
+        exe.pop();
+        exe
+    }
+
+    fn build(&self) -> PathBuf {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "build",
+                "--offline",
+                "-p",
+                "migration-scratch",
+                "--bin",
+                "migration-scratch",
+            ])
+            .current_dir(self.dir.path())
+            .env("CARGO_TARGET_DIR", Self::target_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scratch build failed: {}",
+            stderr(&out)
+        );
+        Self::target_dir().join("debug/migration-scratch")
+    }
+
+    fn edit(&self, file_prefix: &str, edit: impl Fn(&str) -> String) -> String {
+        let path = std::fs::read_dir(self.versions())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(file_prefix)
+            })
+            .unwrap();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let edited = edit(&source);
+        assert_ne!(source, edited, "the edit changed nothing");
+        std::fs::write(&path, edited).unwrap();
+        path.file_stem().unwrap().to_string_lossy().into_owned()
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+fn run(bin: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin)
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        stdout(&out),
+        stderr(&out)
+    );
+    out
+}
+
+#[tokio::test]
+async fn edited_applied_migrations_are_caught_and_repair_accepts_them() {
+    let scratch = Scratch::new();
+    let bin = scratch.build();
+    let mut dbs = Vec::new();
+    for dialect in ALL {
+        if let Some(db) = TestDb::create(dialect, "checksum").await {
+            assert_eq!(run(&bin, &db.url, &["up"]).status.code(), Some(0));
+            dbs.push(db);
+        }
+    }
+
+    // Comments and formatting are not edits.
+    scratch.edit("m20250607", |s| {
+        s.replace(
+            "impl MigrationTrait for Migration {",
+            "// Reviewed in PR #42.\nimpl   MigrationTrait   for Migration\n{",
+        )
+    });
+    let bin = scratch.build();
+    for db in &dbs {
+        let status = run(&bin, &db.url, &["status"]);
+        assert!(!stdout(&status).contains("CHANGED"), "{}", stdout(&status));
+        assert_eq!(run(&bin, &db.url, &["up"]).status.code(), Some(0));
+    }
+
+    // A change to the code is.
+    let edited = scratch.edit("m20250607", |s| {
+        s.replacen("Ok(())", "{ let _edited = 1; Ok(()) }", 1)
+    });
+    let bin = scratch.build();
+    for db in &dbs {
+        let status = run(&bin, &db.url, &["status"]);
+        assert_eq!(status.status.code(), Some(0));
+        assert!(
+            stdout(&status).contains("CHANGED") && stdout(&status).contains(&edited),
+            "{}",
+            stdout(&status)
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&run(&bin, &db.url, &["status", "--format", "json"]).stdout)
+                .unwrap();
+        let changed: Vec<_> = json["revisions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["checksum_changed"] == true)
+            .map(|r| r["revision"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(changed, vec![edited.clone()]);
+
+        let before = snapshot(&db.url).await;
+        let up = run(&bin, &db.url, &["up"]);
+        assert_eq!(up.status.code(), Some(1));
+        assert!(
+            stderr(&up).contains(&edited) && stderr(&up).contains("repair"),
+            "{}",
+            stderr(&up)
+        );
+        assert_eq!(snapshot(&db.url).await, before);
+
+        let repair = run(&bin, &db.url, &["repair"]);
+        assert_eq!(repair.status.code(), Some(0));
+        assert!(
+            stdout(&repair).contains(&format!("re-recorded the checksum of {edited}")),
+            "{}",
+            stdout(&repair)
+        );
+        assert_eq!(run(&bin, &db.url, &["up"]).status.code(), Some(0));
+        assert!(!stdout(&run(&bin, &db.url, &["status"])).contains("CHANGED"));
+    }
+}
+
+#[tokio::test]
+async fn two_branches_show_as_two_heads_until_merged() {
+    let scratch = Scratch::new();
+    let versions = scratch.versions();
+    let v = versions.to_str().unwrap();
+    let bin = scratch.build();
+    let head = project_ids().last().unwrap().clone();
+    // Two developers branch from the same head.
+    for name in ["add phone to users", "add printer location"] {
+        let out = Command::new(&bin)
+            .args(["generate", name, "--dir", v])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let bin = scratch.build();
+    let heads: serde_json::Value = serde_json::from_slice(
+        &Command::new(&bin)
+            .args(["heads", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(strings(&heads["heads"]).len(), 2);
+    for db in [
+        TestDb::create(migration_core::url::Dialect::Sqlite, "branches").await,
+        TestDb::create(migration_core::url::Dialect::Postgres, "branches").await,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let up = run(&bin, &db.url, &["up"]);
+        assert_eq!(up.status.code(), Some(1));
+        assert!(
+            stderr(&up).contains("merge") && stderr(&up).contains("heads"),
+            "{}",
+            stderr(&up)
+        );
+        assert_eq!(run(&bin, &db.url, &["up", "heads"]).status.code(), Some(0));
+    }
+    let out = Command::new(&bin)
+        .args(["merge", "-m", "merge phone and location", "--dir", v])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bin = scratch.build();
+    let heads: serde_json::Value = serde_json::from_slice(
+        &Command::new(&bin)
+            .args(["heads", "--format", "json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let heads = strings(&heads["heads"]);
+    assert_eq!(heads.len(), 1);
+    assert!(heads[0].ends_with("_merge_phone_and_location"));
+    let history = stdout(&Command::new(&bin).args(["history"]).output().unwrap());
+    assert!(history.contains(&format!("{head} -> ")), "{history}");
+    if let Some(db) = TestDb::create(migration_core::url::Dialect::MySql, "branches").await {
+        let up = run(&bin, &db.url, &["up"]);
+        assert_eq!(up.status.code(), Some(0));
+        assert!(stdout(&up).contains(&format!("Applied {} revision(s)", project_ids().len() + 3)));
+    }
+}
+
+/// sea-orm-migration's own runner over the same migration files.
+struct SeaOrmMigrator;
+
+impl sea_orm_migration::MigratorTrait for SeaOrmMigrator {
+    fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+        let migrator = migration::migrator().unwrap();
+        let order: Vec<String> = migrator
+            .graph()
+            .topo_order()
+            .map(|r| r.id.clone())
+            .collect();
+        let mut revisions = migration::versions::revisions();
+        order
+            .iter()
+            .map(|id| {
+                let at = revisions.iter().position(|r| &r.id == id).unwrap();
+                revisions.remove(at).migration
+            })
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_sea_orm_migration_is_adopted() {
+    use sea_orm_migration::MigratorTrait;
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "adopt").await else {
+            continue;
+        };
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        SeaOrmMigrator::up(&conn, None).await.unwrap();
+        conn.close().await.unwrap();
+        let (_, schema_before) = snapshot(&db.url).await;
+
+        let up = cli(&db.url, &["up"]);
+        assert_eq!(up.status.code(), Some(0), "{}", stderr(&up));
+        let out = stdout(&up);
+        assert!(
+            out.contains(&format!("Adopted {} revision(s)", project_ids().len())),
+            "{out}"
+        );
+        assert!(
+            out.contains("Nothing to apply") && !out.contains("Applying"),
+            "{out}"
+        );
+        let (rows, schema_after) = snapshot(&db.url).await;
+        assert_eq!(rows.len(), project_ids().len());
+        assert!(rows.iter().all(|r| r.checksum.is_some()));
+        // Nothing ran: the schema is untouched (seaql_migrations stays, for rollbacks to the old runner).
+        assert_eq!(schema_after, schema_before);
+        // A second run adopts nothing more.
+        assert!(!stdout(&cli(&db.url, &["up"])).contains("Adopted"));
+    }
+}
