@@ -27,6 +27,8 @@ pub struct MigrationFile {
     pub message: String,
     /// Hex SHA-256 of the file's normalized token stream (see [`checksum`]).
     pub checksum: String,
+    /// Lint findings acknowledged in the file (see [`lint_allows`]).
+    pub lint_allow: Vec<(String, String)>,
 }
 
 /// Checksum of a migration's source: SHA-256 over its tokens, without comments.
@@ -120,6 +122,29 @@ pub fn message_of(source: &str) -> String {
         .to_string()
 }
 
+/// Lint acknowledgements: lines `// lint: allow RULE -- reason` (a comment, so
+/// adding one does not change the checksum). The reason is required.
+pub fn lint_allows(source: &str) -> Result<Vec<(String, String)>, String> {
+    let mut found = Vec::new();
+    for (n, line) in source.lines().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix("// lint: allow ") else {
+            continue;
+        };
+        match rest.split_once(" -- ") {
+            Some((rule, reason)) if !rule.trim().is_empty() && !reason.trim().is_empty() => {
+                found.push((rule.trim().to_string(), reason.trim().to_string()));
+            }
+            _ => {
+                return Err(format!(
+                    "line {}: `// lint: allow` needs a rule and a reason: `// lint: allow drop-column -- the column was unused since v2`",
+                    n + 1
+                ));
+            }
+        }
+    }
+    Ok(found)
+}
+
 /// Whether `stem` is a valid revision file stem: `m` + `YYYYMMDD_HHMMSS_` + a slug of
 /// lowercase letters, digits and underscores (it becomes a Rust module name).
 pub fn is_valid_id(stem: &str) -> bool {
@@ -171,8 +196,10 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>, String> {
         let source = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let checksum = checksum(&source).map_err(|e| format!("{}: {e}", path.display()))?;
+        let lint_allow = lint_allows(&source).map_err(|e| format!("{}: {e}", path.display()))?;
         files.push(MigrationFile {
             id: stem,
+            lint_allow,
             message: message_of(&source),
             path: std::fs::canonicalize(&path).unwrap_or(path),
             checksum,
@@ -203,10 +230,20 @@ pub fn render(files: &[MigrationFile]) -> String {
          pub fn revisions() -> ::std::vec::Vec<::migration_core::Revision> {\n    ::std::vec![\n",
     );
     for file in files {
+        let allow: Vec<String> = file
+            .lint_allow
+            .iter()
+            .map(|(rule, reason)| format!("({rule:?}, {reason:?})"))
+            .collect();
+        let allow = if allow.is_empty() {
+            String::new()
+        } else {
+            format!(".with_lint_allow(&[{}])", allow.join(", "))
+        };
         let _ = writeln!(
             out,
             "        ::migration_core::Revision::new({id:?}, {id}::PARENTS, {msg:?}, {sum:?}, {path:?}, \
-             ::std::boxed::Box::new({id}::Migration)),",
+             ::std::boxed::Box::new({id}::Migration)){allow},",
             id = file.id,
             msg = file.message,
             sum = file.checksum,
@@ -271,6 +308,17 @@ mod tests {
     fn message_is_first_inner_doc_line() {
         assert_eq!(message_of(BODY), "Add phone.");
         assert_eq!(message_of("use x;"), "");
+    }
+
+    #[test]
+    fn lint_acknowledgements_need_a_reason() {
+        let ok = "// lint: allow drop-column -- unused since v2\nfn f() {}";
+        assert_eq!(
+            lint_allows(ok).unwrap(),
+            vec![("drop-column".to_string(), "unused since v2".to_string())]
+        );
+        assert!(lint_allows("    // lint: allow drop-column").is_err());
+        assert_eq!(checksum(ok).unwrap(), checksum("fn f() {}").unwrap());
     }
 
     #[test]

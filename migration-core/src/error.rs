@@ -107,6 +107,13 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The lint found problems that are not acknowledged.
+    #[error(
+        "{0} lint finding(s) fail (see above); use the safe alternative, or acknowledge one on purpose \
+         with a line `// lint: allow RULE -- reason` in the migration"
+    )]
+    Lint(usize),
+
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),

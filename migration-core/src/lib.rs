@@ -11,6 +11,7 @@ pub mod embed;
 pub mod error;
 pub mod graph;
 pub mod history;
+pub mod lint;
 pub mod offline;
 pub mod revision;
 pub mod runner;

@@ -26,6 +26,9 @@ pub struct Revision {
     pub path: String,
     /// The migration itself.
     pub migration: Box<dyn MigrationTrait>,
+    /// Lint findings the migration acknowledges on purpose: (rule, reason), from
+    /// `// lint: allow RULE -- reason` lines in its file.
+    pub lint_allow: Vec<(String, String)>,
 }
 
 impl Revision {
@@ -45,7 +48,19 @@ impl Revision {
             checksum: checksum.to_string(),
             path: path.to_string(),
             migration,
+            lint_allow: Vec::new(),
         }
+    }
+
+    /// Acknowledges lint findings: each (rule, reason) is reported as accepted,
+    /// with its reason, instead of failing `lint` and `check`.
+    #[must_use]
+    pub fn with_lint_allow(mut self, allow: &[(&str, &str)]) -> Self {
+        self.lint_allow = allow
+            .iter()
+            .map(|(r, why)| ((*r).to_string(), (*why).to_string()))
+            .collect();
+        self
     }
 
     /// Whether the runner wraps this revision in a transaction.

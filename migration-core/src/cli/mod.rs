@@ -120,6 +120,8 @@ pub enum Command {
     Reset(ConfirmArg),
     /// Accept edited migrations' new checksums and clear failed records.
     Repair,
+    /// Check what migrations will execute for data loss, long locks and breaking changes.
+    Lint(LintArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -205,6 +207,25 @@ pub struct GenerateArgs {
     /// Folder to write the file into [default: the migration crate's src/versions].
     #[arg(long, env = "MIGRATION_DIR")]
     pub dir: Option<PathBuf>,
+}
+
+/// `lint` options.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Revisions to lint [default: those pending in the database].
+    pub revisions: Vec<String>,
+    /// Lint every revision.
+    #[arg(long, conflicts_with = "revisions")]
+    pub all: bool,
+    /// Backend to render for: sqlite, postgres, mysql or all [default: the URL's].
+    #[arg(long, value_parser = ["sqlite", "postgres", "mysql", "all"])]
+    pub dialect: Option<String>,
+    /// Fail on warnings too, not only on errors.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 /// `--yes`.
@@ -346,6 +367,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         Command::Refresh(c) => ctx.refresh(c.yes).await,
         Command::Reset(c) => ctx.reset(c.yes).await,
         Command::Repair => ctx.repair().await,
+        Command::Lint(args) => ctx.lint(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(
                 shell,
@@ -698,6 +720,46 @@ impl<'m> Ctx<'m> {
             changes.added.len(),
             changes.removed.len()
         );
+        Ok(())
+    }
+
+    async fn lint(&self, args: LintArgs) -> Result<()> {
+        let graph = self.migrator.graph();
+        let revisions: Vec<String> = if args.all {
+            graph.topo_order().map(|r| r.id.clone()).collect()
+        } else if !args.revisions.is_empty() {
+            args.revisions
+                .iter()
+                .map(|spec| graph.resolve(spec).map(str::to_string))
+                .collect::<Result<_, _>>()?
+        } else {
+            self.runner().await?.pending().await?
+        };
+        let dialects = match args.dialect.as_deref() {
+            Some("all") => crate::testing::ALL.to_vec(),
+            Some(name) => vec![
+                Dialect::from_name(name)
+                    .ok_or_else(|| Error::Usage(format!("unknown dialect `{name}`")))?,
+            ],
+            None => vec![Dialect::from_url(&self.url)?],
+        };
+        let findings = crate::lint::lint(self.migrator, &revisions, &dialects).await?;
+        if args.format == Format::Json {
+            let doc = json!({
+                "revisions": revisions,
+                "findings": findings,
+                "failing": findings.iter().filter(|f| f.fails(args.strict)).count(),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        } else if revisions.is_empty() {
+            println!("Nothing to lint: no revision is pending (use --all or name revisions).");
+        } else {
+            print!("{}", crate::lint::render(&findings, args.strict));
+        }
+        let failing = findings.iter().filter(|f| f.fails(args.strict)).count();
+        if failing > 0 {
+            return Err(Error::Lint(failing));
+        }
         Ok(())
     }
 

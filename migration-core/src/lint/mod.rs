@@ -1,0 +1,149 @@
+//! A safety lint for migrations: what each revision will execute, per backend,
+//! checked for data loss, long locks and changes that break running code.
+//!
+//! The lint runs a revision through the offline executor (the same statements
+//! `up --sql` prints) and matches the statements against [`rules`]. A migration
+//! acknowledges a finding on purpose with a comment line in its file,
+//! `// lint: allow RULE -- reason` (like strong_migrations' `safety_assured`);
+//! the finding is then reported as accepted, with the reason.
+
+pub mod rules;
+
+use crate::error::Result;
+use crate::graph::Target;
+use crate::offline::Entry;
+use crate::revision::Migrator;
+use crate::runner::Runner;
+use crate::url::Dialect;
+use std::collections::HashSet;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth a look (locks, renames): `lint` passes unless `--strict`.
+    Warning,
+    /// Loses data or fails on real data: `lint` and `check` fail.
+    Error,
+}
+
+/// One problem in one statement of one revision, on one backend.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Finding {
+    /// Rule id, e.g. `drop-column`.
+    pub rule: &'static str,
+    /// How bad it is.
+    pub severity: Severity,
+    /// The revision.
+    pub revision: String,
+    /// The backend the statement was rendered for.
+    pub dialect: &'static str,
+    /// The statement.
+    pub statement: String,
+    /// What goes wrong.
+    pub message: String,
+    /// The safe alternative.
+    pub safe: &'static str,
+    /// The reason given in the migration, if it acknowledges this rule.
+    pub acknowledged: Option<String>,
+}
+
+impl Finding {
+    /// Whether this finding fails the lint: an unacknowledged error (or, when
+    /// `strict`, an unacknowledged warning).
+    pub fn fails(&self, strict: bool) -> bool {
+        self.acknowledged.is_none() && (self.severity == Severity::Error || strict)
+    }
+}
+
+/// The statements one revision executes on `dialect` (tracking-table statements
+/// left out), rendered offline from what the migration declares.
+///
+/// # Errors
+/// The revision is unknown, or running it offline fails.
+pub async fn statements(
+    migrator: &Migrator,
+    revision: &str,
+    dialect: Dialect,
+) -> Result<Vec<String>> {
+    let graph = migrator.graph();
+    let id = graph.resolve(revision)?.to_string();
+    let mut applied = HashSet::new();
+    for parent in graph
+        .get(&id)
+        .map(|r| r.parents.clone())
+        .unwrap_or_default()
+    {
+        applied.extend(graph.plan_stamp(&Target::Revision(parent))?);
+    }
+    let (runner, script) = Runner::offline(migrator, dialect, applied);
+    runner.upgrade(&Target::Revision(id)).await?;
+    let table = migrator.history_table();
+    Ok(script
+        .entries()
+        .into_iter()
+        .filter_map(|e| match e {
+            Entry::Execute(sql) if !sql.contains(table) => Some(sql),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Lints revisions on each of `dialects`.
+///
+/// # Errors
+/// As [`statements`].
+pub async fn lint(
+    migrator: &Migrator,
+    revisions: &[String],
+    dialects: &[Dialect],
+) -> Result<Vec<Finding>> {
+    let mut findings = Vec::new();
+    for id in revisions {
+        let rev = migrator
+            .revision(migrator.graph().resolve(id)?)
+            .ok_or_else(|| crate::Error::Usage(format!("no migration for `{id}`")))?;
+        for &dialect in dialects {
+            let stmts = statements(migrator, &rev.id, dialect).await?;
+            for mut finding in rules::check(&rev.id, dialect, &stmts) {
+                finding.acknowledged = rev
+                    .lint_allow
+                    .iter()
+                    .find(|(rule, _)| rule == finding.rule)
+                    .map(|(_, why)| why.clone());
+                findings.push(finding);
+            }
+        }
+    }
+    Ok(findings)
+}
+
+/// The findings as text, one block each, and a summary line.
+pub fn render(findings: &[Finding], strict: bool) -> String {
+    let mut out = String::new();
+    for f in findings {
+        let label = match (&f.acknowledged, f.severity) {
+            (Some(_), _) => "acknowledged",
+            (None, Severity::Error) => "error",
+            (None, Severity::Warning) => "warning",
+        };
+        out.push_str(&format!(
+            "{label}[{}] {} ({})\n",
+            f.rule, f.revision, f.dialect
+        ));
+        out.push_str(&format!("  statement: {}\n", f.statement));
+        out.push_str(&format!("  problem:   {}\n", f.message));
+        out.push_str(&format!("  instead:   {}\n", f.safe));
+        if let Some(why) = &f.acknowledged {
+            out.push_str(&format!("  accepted:  {why}\n"));
+        }
+        out.push('\n');
+    }
+    let failing = findings.iter().filter(|f| f.fails(strict)).count();
+    let acknowledged = findings.iter().filter(|f| f.acknowledged.is_some()).count();
+    out.push_str(&format!(
+        "{} finding(s): {failing} failing, {acknowledged} acknowledged.\n",
+        findings.len()
+    ));
+    out
+}

@@ -1,0 +1,460 @@
+//! The lint rules: patterns over the SQL a revision executes, per backend.
+//!
+//! The SQL comes from sea-query (or the migration's raw statements), so the
+//! patterns match its shapes: `ALTER TABLE "t" DROP COLUMN "c"`, `` MODIFY COLUMN ``,
+//! and so on. Lock-related rules skip tables the same revision creates: a new
+//! table has no rows to lock or rewrite.
+
+use super::{Finding, Severity};
+use crate::url::Dialect;
+use regex::Regex;
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+/// One rule: id, severity, which backends, the pattern, the problem, the fix.
+struct Rule {
+    id: &'static str,
+    severity: Severity,
+    dialects: &'static [Dialect],
+    /// Matches the statement; group `table` names the table it touches.
+    pattern: &'static LazyLock<Regex>,
+    /// A further condition on the statement (e.g. "no DEFAULT").
+    unless: Option<&'static LazyLock<Regex>>,
+    /// Skipped for tables created in the same revision.
+    only_existing_tables: bool,
+    problem: &'static str,
+    safe: &'static str,
+}
+
+const ALL: &[Dialect] = &[Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
+const PG: &[Dialect] = &[Dialect::Postgres];
+const MYSQL: &[Dialect] = &[Dialect::MySql];
+
+/// An identifier as sea-query quotes it (or bare).
+macro_rules! re {
+    ($name:ident, $pattern:expr) => {
+        static $name: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(&$pattern.replace("IDENT", r#"(?:"(?:[^"]|"")*"|`(?:[^`]|``)*`|[\w.]+)"#))
+                .expect("lint pattern")
+        });
+    };
+}
+
+re!(
+    CREATE_TABLE,
+    r"(?i)^\s*CREATE TABLE (?:IF NOT EXISTS )?(?P<table>IDENT)"
+);
+re!(
+    DROP_TABLE,
+    r"(?i)^\s*DROP TABLE (?:IF EXISTS )?(?P<table>IDENT)"
+);
+re!(TRUNCATE, r"(?i)^\s*TRUNCATE (?:TABLE )?(?P<table>IDENT)");
+re!(
+    DROP_COLUMN,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bDROP (?:COLUMN )?IDENT"
+);
+re!(
+    RENAME_COLUMN,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bRENAME COLUMN "
+);
+re!(
+    RENAME_TABLE,
+    r"(?i)^\s*(?:ALTER TABLE (?P<table>IDENT) RENAME TO (?P<to>IDENT)|RENAME TABLE (?P<table2>IDENT) TO (?P<to2>IDENT))"
+);
+re!(
+    ADD_NOT_NULL,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bADD (?:COLUMN )?IDENT [^,]*\bNOT NULL"
+);
+re!(HAS_DEFAULT, r"(?i)\bDEFAULT\b|\bGENERATED\b|AUTO_INCREMENT");
+re!(
+    PG_TYPE_CHANGE,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bALTER COLUMN IDENT (?:SET DATA )?TYPE "
+);
+re!(
+    MYSQL_MODIFY,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\b(?:MODIFY|CHANGE) (?:COLUMN )?IDENT"
+);
+re!(
+    MYSQL_COPY,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\b(?:MODIFY |CHANGE |DROP PRIMARY KEY|ADD PRIMARY KEY|CONVERT TO CHARACTER SET)"
+);
+re!(
+    CREATE_INDEX,
+    r"(?i)^\s*CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?IDENT ON (?P<table>IDENT)"
+);
+re!(CONCURRENTLY, r"(?i)\bCONCURRENTLY\b");
+re!(
+    ADD_FK,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bADD (?:CONSTRAINT IDENT )?FOREIGN KEY"
+);
+re!(
+    ADD_CHECK,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bADD (?:CONSTRAINT IDENT )?CHECK\b"
+);
+re!(NOT_VALID, r"(?i)\bNOT VALID\b");
+re!(
+    SET_NOT_NULL,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bALTER COLUMN IDENT SET NOT NULL"
+);
+re!(
+    VOLATILE_DEFAULT,
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bADD (?:COLUMN )?IDENT .*\bDEFAULT\s*\(?\s*(?:random|gen_random_uuid|uuid_generate_v4|clock_timestamp|timeofday|nextval)\s*\("
+);
+
+static RULES: &[Rule] = &[
+    Rule {
+        id: "drop-table",
+        severity: Severity::Error,
+        dialects: ALL,
+        pattern: &DROP_TABLE,
+        unless: None,
+        only_existing_tables: true,
+        problem: "dropping a table loses every row in it",
+        safe: "keep the table until no release uses it and a backup exists; then acknowledge with `// lint: allow drop-table -- <why>`",
+    },
+    Rule {
+        id: "drop-column",
+        severity: Severity::Error,
+        dialects: ALL,
+        pattern: &DROP_COLUMN,
+        unless: None,
+        only_existing_tables: true,
+        problem: "dropping a column loses its data, and running code that still reads it breaks",
+        safe: "stop using the column first (deploy), drop it in a later release, and acknowledge with `// lint: allow drop-column -- <why>`",
+    },
+    Rule {
+        id: "truncate",
+        severity: Severity::Error,
+        dialects: ALL,
+        pattern: &TRUNCATE,
+        unless: None,
+        only_existing_tables: true,
+        problem: "TRUNCATE deletes every row",
+        safe: "delete only what must go, in batches, or acknowledge with `// lint: allow truncate -- <why>`",
+    },
+    Rule {
+        id: "add-not-null-without-default",
+        severity: Severity::Error,
+        dialects: ALL,
+        pattern: &ADD_NOT_NULL,
+        unless: Some(&HAS_DEFAULT),
+        only_existing_tables: true,
+        problem: "a NOT NULL column without a default cannot be added to a table that has rows",
+        safe: "add it nullable, backfill it, then make it NOT NULL; or give it a default",
+    },
+    Rule {
+        id: "column-type-change",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &PG_TYPE_CHANGE,
+        unless: None,
+        only_existing_tables: true,
+        problem: "changing a column's type rewrites the table under an ACCESS EXCLUSIVE lock, and a narrowing change can lose data",
+        safe: "add a new column, backfill it in batches, switch the code, then drop the old one",
+    },
+    Rule {
+        id: "column-type-change",
+        severity: Severity::Warning,
+        dialects: MYSQL,
+        pattern: &MYSQL_MODIFY,
+        unless: None,
+        only_existing_tables: true,
+        problem: "MODIFY/CHANGE COLUMN can narrow the type and lose data",
+        safe: "add a new column, backfill it in batches, switch the code, then drop the old one",
+    },
+    Rule {
+        id: "mysql-table-copy",
+        severity: Severity::Warning,
+        dialects: MYSQL,
+        pattern: &MYSQL_COPY,
+        unless: None,
+        only_existing_tables: true,
+        problem: "this ALTER needs ALGORITHM=COPY: the table is copied and writes are blocked meanwhile",
+        safe: "run it in a maintenance window or with an online schema change tool (gh-ost, pt-online-schema-change)",
+    },
+    Rule {
+        id: "create-index-blocking",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &CREATE_INDEX,
+        unless: Some(&CONCURRENTLY),
+        only_existing_tables: true,
+        problem: "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
+        safe: "CREATE INDEX CONCURRENTLY in a migration whose use_transaction() returns Some(false)",
+    },
+    Rule {
+        id: "foreign-key-not-valid",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &ADD_FK,
+        unless: Some(&NOT_VALID),
+        only_existing_tables: true,
+        problem: "adding a foreign key checks every row while holding locks on both tables",
+        safe: "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+    },
+    Rule {
+        id: "check-not-valid",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &ADD_CHECK,
+        unless: Some(&NOT_VALID),
+        only_existing_tables: true,
+        problem: "adding a CHECK scans the table under an ACCESS EXCLUSIVE lock",
+        safe: "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+    },
+    Rule {
+        id: "set-not-null",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &SET_NOT_NULL,
+        unless: None,
+        only_existing_tables: true,
+        problem: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+        safe: "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan)",
+    },
+    Rule {
+        id: "volatile-default",
+        severity: Severity::Warning,
+        dialects: PG,
+        pattern: &VOLATILE_DEFAULT,
+        unless: None,
+        only_existing_tables: true,
+        problem: "a volatile default (random(), clock_timestamp(), ...) rewrites the whole table",
+        safe: "add the column without a default, set the default, and backfill in batches",
+    },
+    Rule {
+        id: "rename-column",
+        severity: Severity::Warning,
+        dialects: ALL,
+        pattern: &RENAME_COLUMN,
+        unless: None,
+        only_existing_tables: true,
+        problem: "running code that uses the old column name breaks the moment this commits",
+        safe: "expand and contract: add the new column, write both, backfill, switch reads, then drop the old one",
+    },
+    Rule {
+        id: "rename-table",
+        severity: Severity::Warning,
+        dialects: ALL,
+        pattern: &RENAME_TABLE,
+        unless: None,
+        only_existing_tables: true,
+        problem: "running code that uses the old table name breaks the moment this commits",
+        safe: "rename in a release that no longer uses the old name, or leave a view with the old name",
+    },
+];
+
+fn unquote(ident: &str) -> String {
+    let trimmed = ident.trim();
+    if (trimmed.starts_with('"') && trimmed.ends_with('"'))
+        || (trimmed.starts_with('`') && trimmed.ends_with('`'))
+    {
+        let quote = &trimmed[..1];
+        trimmed[1..trimmed.len() - 1].replace(&format!("{quote}{quote}"), quote)
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn table_of(caps: &regex::Captures<'_>) -> Option<String> {
+    caps.name("table")
+        .or_else(|| caps.name("table2"))
+        .map(|m| unquote(m.as_str()))
+}
+
+/// The findings for one revision's statements on one backend.
+pub fn check(revision: &str, dialect: Dialect, statements: &[String]) -> Vec<Finding> {
+    // Tables this revision creates have no rows yet.
+    let mut created: HashSet<String> = HashSet::new();
+    // A table dropped and then replaced by a rename is a rebuild (SQLite batch
+    // alter), not data loss: remember rename targets.
+    let renamed_into: HashSet<String> = statements
+        .iter()
+        .filter_map(|s| RENAME_TABLE.captures(s))
+        .filter_map(|c| {
+            c.name("to")
+                .or_else(|| c.name("to2"))
+                .map(|m| unquote(m.as_str()))
+        })
+        .collect();
+    let mut findings = Vec::new();
+    for stmt in statements {
+        let stmt = stmt.trim();
+        if let Some(caps) = CREATE_TABLE.captures(stmt) {
+            created.extend(table_of(&caps));
+            continue;
+        }
+        for rule in RULES.iter().filter(|r| r.dialects.contains(&dialect)) {
+            let Some(caps) = rule.pattern.captures(stmt) else {
+                continue;
+            };
+            if rule.unless.is_some_and(|u| u.is_match(stmt)) {
+                continue;
+            }
+            let table = table_of(&caps).unwrap_or_default();
+            if rule.only_existing_tables && created.contains(&table) {
+                continue;
+            }
+            let rebuild = (rule.id == "drop-table" && renamed_into.contains(&table))
+                || (rule.id == "rename-table" && created.contains(&table));
+            if rebuild {
+                continue;
+            }
+            findings.push(Finding {
+                rule: rule.id,
+                severity: rule.severity,
+                revision: revision.to_string(),
+                dialect: dialect.name(),
+                statement: stmt.to_string(),
+                message: format!("table `{table}`: {}", rule.problem),
+                safe: rule.safe,
+                acknowledged: None,
+            });
+        }
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules_hit(dialect: Dialect, sql: &[&str]) -> Vec<&'static str> {
+        let stmts: Vec<String> = sql.iter().map(|s| (*s).to_string()).collect();
+        check("r", dialect, &stmts)
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
+    }
+
+    #[test]
+    fn data_loss_rules() {
+        assert_eq!(
+            rules_hit(Dialect::Postgres, &[r#"DROP TABLE "users""#]),
+            ["drop-table"]
+        );
+        assert_eq!(
+            rules_hit(Dialect::MySql, &["ALTER TABLE `users` DROP COLUMN `email`"]),
+            ["drop-column"]
+        );
+        assert_eq!(
+            rules_hit(Dialect::Sqlite, &[r#"TRUNCATE TABLE "jobs""#]),
+            ["truncate"]
+        );
+        assert!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"CREATE TABLE "t" (id int)"#, r#"DROP TABLE "t""#]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn not_null_needs_a_default() {
+        let bad = r#"ALTER TABLE "p" ADD COLUMN "f" bool NOT NULL"#;
+        let ok = r#"ALTER TABLE "p" ADD COLUMN "f" bool NOT NULL DEFAULT FALSE"#;
+        assert_eq!(
+            rules_hit(Dialect::Sqlite, &[bad]),
+            ["add-not-null-without-default"]
+        );
+        assert!(rules_hit(Dialect::Sqlite, &[ok]).is_empty());
+        assert!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"ALTER TABLE "p" ADD COLUMN "n" text NULL"#]
+            )
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn postgres_locking_rules() {
+        assert_eq!(
+            rules_hit(Dialect::Postgres, &[r#"CREATE INDEX "i" ON "t" ("a")"#]),
+            ["create-index-blocking"]
+        );
+        assert!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"CREATE INDEX CONCURRENTLY "i" ON "t" ("a")"#]
+            )
+            .is_empty()
+        );
+        assert!(rules_hit(Dialect::MySql, &["CREATE INDEX `i` ON `t` (`a`)"]).is_empty());
+        assert_eq!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"ALTER TABLE "a" ADD CONSTRAINT "fk" FOREIGN KEY ("b") REFERENCES "b" ("id")"#]
+            ),
+            ["foreign-key-not-valid"]
+        );
+        assert_eq!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"ALTER TABLE "a" ALTER COLUMN "b" SET NOT NULL"#]
+            ),
+            ["set-not-null"]
+        );
+        assert_eq!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"ALTER TABLE "a" ALTER COLUMN "b" TYPE bigint"#]
+            ),
+            ["column-type-change"]
+        );
+        assert_eq!(
+            rules_hit(
+                Dialect::Postgres,
+                &[r#"ALTER TABLE "a" ADD COLUMN "u" uuid NULL DEFAULT gen_random_uuid()"#]
+            ),
+            ["volatile-default"]
+        );
+    }
+
+    #[test]
+    fn mysql_copy_and_renames() {
+        assert_eq!(
+            rules_hit(
+                Dialect::MySql,
+                &["ALTER TABLE `a` MODIFY COLUMN `b` bigint NOT NULL"]
+            ),
+            ["column-type-change", "mysql-table-copy"]
+        );
+        assert_eq!(
+            rules_hit(
+                Dialect::Sqlite,
+                &[r#"ALTER TABLE "u" RENAME COLUMN "a" TO "b""#]
+            ),
+            ["rename-column"]
+        );
+        assert_eq!(
+            rules_hit(Dialect::MySql, &["RENAME TABLE `a` TO `b`"]),
+            ["rename-table"]
+        );
+    }
+
+    #[test]
+    fn a_sqlite_rebuild_is_not_data_loss() {
+        let rebuild = [
+            r#"CREATE TABLE "_batch_tmp_t" ("id" integer)"#,
+            r#"INSERT INTO "_batch_tmp_t" SELECT "id" FROM "t""#,
+            r#"DROP TABLE "t""#,
+            r#"ALTER TABLE "_batch_tmp_t" RENAME TO "t""#,
+        ];
+        assert!(rules_hit(Dialect::Sqlite, &rebuild).is_empty());
+    }
+
+    #[test]
+    fn quoted_identifiers_are_read() {
+        let findings = check(
+            "r",
+            Dialect::Postgres,
+            &[r#"DROP TABLE "odd ""name""""#.to_string()],
+        );
+        assert_eq!(
+            findings[0].message,
+            r#"table `odd "name"`: dropping a table loses every row in it"#
+        );
+    }
+}
