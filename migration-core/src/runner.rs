@@ -644,9 +644,10 @@ impl<'m> Runner<'m> {
                 )
             };
             let recorded = self.record_failure(rev, direction, &cause, started).await;
+            let statements = self.statement_list(rev, direction).await;
             format!(
                 "{why}, so `{}` may be partly {}{earlier}. {recorded} Inspect the schema and fix it by hand, then \
-                 run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand)",
+                 run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand).{statements}",
                 rev.id,
                 if direction == Direction::Up {
                     "applied"
@@ -661,6 +662,38 @@ impl<'m> Runner<'m> {
             cause,
             state,
         }
+    }
+
+    /// The statements a revision runs, rendered offline, so the operator can see
+    /// which ones may have committed before the failure (MySQL reports the
+    /// error, not the statement).
+    async fn statement_list(&self, rev: &Revision, direction: Direction) -> String {
+        if direction == Direction::Down {
+            return String::new();
+        }
+        // Run just this revision's `up` against a recording connection.
+        let (db, script) = crate::offline::recording_connection(self.db.get_database_backend());
+        if guarded(rev, Direction::Up, SchemaManager::new(&db))
+            .await
+            .is_err()
+        {
+            return String::new();
+        }
+        let statements: Vec<String> = script
+            .entries()
+            .into_iter()
+            .filter_map(|e| match e {
+                crate::offline::Entry::Execute(sql) => Some(sql),
+                _ => None,
+            })
+            .collect();
+        let mut out = String::from(
+            "\n  Its statements, in order (each DDL statement before the failing one has committed):",
+        );
+        for (n, stmt) in statements.iter().enumerate() {
+            out.push_str(&format!("\n    {}. {stmt}", n + 1));
+        }
+        out
     }
 
     async fn record_failure(

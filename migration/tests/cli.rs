@@ -220,6 +220,33 @@ async fn stamp_records_without_running_and_base_clears() {
 }
 
 #[tokio::test]
+async fn stamp_baselines_a_schema_created_by_hand() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "cli_baseline").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        // A schema that exists without any record of how it got there.
+        assert_eq!(cli(url, &["up"]).status.code(), Some(0));
+        let conn = sea_orm::Database::connect(url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(&conn, "DROP TABLE seaorm_revisions")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        let (rows, schema) = snapshot(url).await;
+        assert!(rows.is_empty());
+
+        let out = cli(url, &["stamp", "head"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let up = cli(url, &["up"]);
+        assert!(stdout(&up).contains("Nothing to apply"), "{}", stdout(&up));
+        let (rows, after) = snapshot(url).await;
+        assert_eq!(rows.len(), project_ids().len());
+        assert_eq!(after, schema);
+    }
+}
+
+#[tokio::test]
 async fn fresh_refresh_and_reset() {
     for dialect in ALL {
         let Some(db) = TestDb::create(dialect, "cli_fresh").await else {
