@@ -98,9 +98,10 @@ pub async fn on_start(
         OnStart::Check => {
             let pending = migrator
                 .graph()
-                .plan_upgrade(&state.applied, &Target::Heads)?;
+                // Same target as `Upgrade`: an unmerged history fails both the same way.
+                .plan_upgrade(&state.applied, &Target::Head)?;
             if !pending.is_empty() {
-                return Err(Error::Usage(format!(
+                return Err(Error::NotAtHead(format!(
                     "MIGRATE_ON_START=check: {} migration(s) are pending ({}); apply them with \
                      `cargo run -p migration -- up` (or `just migrate`), or start with MIGRATE_ON_START=upgrade",
                     pending.len(),

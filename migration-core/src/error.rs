@@ -107,12 +107,20 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The database is not at head where it must be (`MIGRATE_ON_START=check`, `check -u`).
+    #[error("{0}")]
+    NotAtHead(String),
+
     /// The lint found problems that are not acknowledged.
     #[error(
         "{0} lint finding(s) fail (see above); use the safe alternative, or acknowledge one on purpose \
          with a line `// lint: allow RULE -- reason` in the migration"
     )]
     Lint(usize),
+
+    /// `check` found differences, or autogenerate refused a change (the details were printed).
+    #[error("{0}")]
+    CheckFailed(String),
 
     /// The command line asked for something impossible.
     #[error("{0}")]

@@ -95,6 +95,11 @@ impl TestDb {
         }
     }
 
+    /// The database's name on its server (the file stem for SQLite).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The backend implementation.
     pub fn backend(&self) -> Box<dyn Backend> {
         backend::for_dialect(self.dialect)

@@ -1,0 +1,7 @@
+//! The `app` binary as a process against real databases (SQLite, PostgreSQL,
+//! MariaDB/MySQL; unreachable servers are skipped unless `REQUIRE_ALL_BACKENDS=1`).
+
+mod crud;
+mod replicas;
+mod startup;
+mod support;
