@@ -130,6 +130,8 @@ impl Config {
             connect_attempts: self.connect_attempts,
             connect_timeout: self.connect_timeout,
             connect_backoff: self.connect_backoff,
+            // The same pool serves the HTTP handlers.
+            max_connections: 10,
         }
     }
 }

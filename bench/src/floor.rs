@@ -7,7 +7,9 @@
 
 use crate::synthetic;
 use migration_core::url::Dialect;
-use sea_orm::sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, QueryBuilder, SchemaBuilder, SqliteQueryBuilder};
+use sea_orm::sea_query::{
+    MysqlQueryBuilder, PostgresQueryBuilder, QueryBuilder, SchemaBuilder, SqliteQueryBuilder,
+};
 use sea_orm::sqlx::mysql::MySqlConnection;
 use sea_orm::sqlx::postgres::PgConnection;
 use sea_orm::sqlx::sqlite::SqliteConnection;
@@ -30,9 +32,15 @@ pub enum Mode {
 /// A connection or SQL error.
 pub async fn run(url: &str, revisions: usize, mode: Mode) -> Result<(), Box<dyn Error>> {
     match Dialect::from_url(url)? {
-        Dialect::Sqlite => run_with::<SqliteConnection, SqliteQueryBuilder>(url, revisions, mode).await,
-        Dialect::Postgres => run_with::<PgConnection, PostgresQueryBuilder>(url, revisions, mode).await,
-        Dialect::MySql => run_with::<MySqlConnection, MysqlQueryBuilder>(url, revisions, mode).await,
+        Dialect::Sqlite => {
+            run_with::<SqliteConnection, SqliteQueryBuilder>(url, revisions, mode).await
+        }
+        Dialect::Postgres => {
+            run_with::<PgConnection, PostgresQueryBuilder>(url, revisions, mode).await
+        }
+        Dialect::MySql => {
+            run_with::<MySqlConnection, MysqlQueryBuilder>(url, revisions, mode).await
+        }
     }
 }
 
@@ -46,18 +54,26 @@ where
     let mut conn = C::connect_with(&options.disable_statement_logging()).await?;
     match mode {
         Mode::Read => {
-            let rows = conn.fetch_all(sql(synthetic::tracking_select().to_string(B::default()))).await?;
+            let rows = conn
+                .fetch_all(sql(synthetic::tracking_select().to_string(B::default())))
+                .await?;
             drop(rows);
         }
         Mode::Apply => {
-            conn.execute(sql(synthetic::tracking_table().to_string(B::default()))).await?;
+            conn.execute(sql(synthetic::tracking_table().to_string(B::default())))
+                .await?;
             for i in 0..revisions {
                 let started = Instant::now();
                 conn.execute("BEGIN").await?;
-                conn.execute(sql(synthetic::create_table(i).to_string(B::default()))).await?;
-                conn.execute(sql(synthetic::create_index(i).to_string(B::default()))).await?;
+                conn.execute(sql(synthetic::create_table(i).to_string(B::default())))
+                    .await?;
+                conn.execute(sql(synthetic::create_index(i).to_string(B::default())))
+                    .await?;
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                conn.execute(sql(synthetic::tracking_insert(i, ms).to_string(B::default()))).await?;
+                conn.execute(sql(
+                    synthetic::tracking_insert(i, ms).to_string(B::default())
+                ))
+                .await?;
                 conn.execute("COMMIT").await?;
             }
         }

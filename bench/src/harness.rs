@@ -22,25 +22,56 @@ pub struct Config {
     /// Revisions in the W1 history; W2 also uses a tenth and ten times as many.
     #[arg(long, default_value_t = 300)]
     pub revisions: usize,
-    /// Backends, comma-separated: sqlite, postgres, mysql (MariaDB).
-    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,mysql", value_parser = parse_dialect)]
-    pub backends: Vec<Dialect>,
+    /// Backends, comma-separated: `sqlite`, `postgres` and `mysql` (MariaDB) on
+    /// their default servers, or `LABEL=URL` for another server (a PostgreSQL or
+    /// MySQL admin URL, or `sqlite:///dir` for the folder the SQLite files go in).
+    #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres,mysql", value_parser = Target::parse)]
+    pub backends: Vec<Target>,
     /// Rounds per measurement; the tables show medians.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
     /// Smoke run: 30 revisions, 2 rounds.
     #[arg(long)]
     pub quick: bool,
-    /// Server for the PostgreSQL scratch databases (trust auth).
-    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
-    pub postgres_url: String,
-    /// Server for the MySQL/MariaDB scratch databases.
-    #[arg(long, default_value = "mysql://root@127.0.0.1:3306/")]
-    pub mysql_url: String,
 }
 
-fn parse_dialect(name: &str) -> Result<Dialect, String> {
-    Dialect::from_name(name).ok_or_else(|| format!("unknown backend `{name}`; use sqlite, postgres or mysql"))
+/// Default PostgreSQL server (trust auth).
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// Default MySQL/MariaDB server.
+pub const DEFAULT_MYSQL_URL: &str = "mysql://root@127.0.0.1:3306/";
+
+/// A backend to measure, and the server its scratch databases live on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The name in the tables.
+    pub label: String,
+    /// Which backend.
+    pub dialect: Dialect,
+    /// The admin URL; `None` for the default server (SQLite: a temporary folder).
+    pub admin_url: Option<String>,
+}
+
+impl Target {
+    /// Parses `sqlite`, `postgres`, `mysql` or `LABEL=URL`.
+    ///
+    /// # Errors
+    /// An unknown backend name or a URL naming none.
+    pub fn parse(spec: &str) -> Result<Self, String> {
+        match spec.split_once('=') {
+            Some((label, url)) => Ok(Self {
+                label: label.to_string(),
+                dialect: Dialect::from_url(url).map_err(|e| e.to_string())?,
+                admin_url: Some(url.to_string()),
+            }),
+            None => Ok(Self {
+                label: spec.to_string(),
+                dialect: Dialect::from_name(spec).ok_or_else(|| {
+                    format!("unknown backend `{spec}`; use sqlite, postgres, mysql or LABEL=URL")
+                })?,
+                admin_url: None,
+            }),
+        }
+    }
 }
 
 /// One process the benchmark times.
@@ -64,8 +95,24 @@ impl Job {
         let args: &[&str] = match self {
             Job::FloorApply => &["floor", "--revisions", &n, "--url", url],
             Job::FloorRead => &["floor", "--read", "--revisions", &n, "--url", url],
-            Job::EngineUp => &["migrator", "--revisions", &n, "--", "--database-url", url, "up"],
-            Job::EngineStatus => &["migrator", "--revisions", &n, "--", "--database-url", url, "status"],
+            Job::EngineUp => &[
+                "migrator",
+                "--revisions",
+                &n,
+                "--",
+                "--database-url",
+                url,
+                "up",
+            ],
+            Job::EngineStatus => &[
+                "migrator",
+                "--revisions",
+                &n,
+                "--",
+                "--database-url",
+                url,
+                "status",
+            ],
             Job::ReferenceUp => &["reference", "--revisions", &n, "--url", url],
         };
         args.iter().map(|s| (*s).to_string()).collect()
@@ -77,34 +124,51 @@ impl Job {
 struct Samples(Vec<Duration>);
 
 impl Samples {
+    fn ms(&self) -> Vec<f64> {
+        self.0.iter().map(|d| d.as_secs_f64() * 1000.0).collect()
+    }
+
     fn median_ms(&self) -> f64 {
-        let mut ms: Vec<f64> = self.0.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
-        ms.sort_by(f64::total_cmp);
-        match ms.len() {
-            0 => f64::NAN,
-            n if n % 2 == 1 => ms[n / 2],
-            n => (ms[n / 2 - 1] + ms[n / 2]) / 2.0,
-        }
+        median(self.ms())
     }
 
-    /// Half the min-max range, relative to the median.
-    fn spread(&self) -> f64 {
-        let ms = self.0.iter().map(|d| d.as_secs_f64() * 1000.0);
-        let (min, max) = ms.fold((f64::INFINITY, 0.0_f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
-        (max - min) / 2.0 / self.median_ms()
+    /// The median of the per-round ratios `self / base` (the runs of a round are
+    /// back to back, so this cancels slow drifts of the machine).
+    fn ratio(&self, base: &Samples) -> f64 {
+        median(
+            self.ms()
+                .iter()
+                .zip(base.ms())
+                .map(|(a, b)| a / b)
+                .collect(),
+        )
     }
 
+    /// `median (min–max)` in ms.
     fn cell(&self) -> String {
-        if self.0.is_empty() {
-            return "–".to_string();
+        let ms = self.ms();
+        let (min, max) = ms.iter().fold((f64::INFINITY, 0.0_f64), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+        match ms.len() {
+            0 => "–".to_string(),
+            1 => format!("{min:.0}"),
+            _ => format!("{:.0} ({min:.0}–{max:.0})", self.median_ms()),
         }
-        format!("{:.0} ±{:.0}%", self.median_ms(), self.spread() * 100.0)
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => f64::midpoint(values[n / 2 - 1], values[n / 2]),
     }
 }
 
 /// One backend's server, where scratch databases are made and dropped.
 struct Server {
-    dialect: Dialect,
     admin_url: String,
     backend: Box<dyn Backend>,
 }
@@ -146,7 +210,9 @@ pub fn run(mut config: Config) -> Result<(), BoxError> {
     let bench = Bench {
         exe: std::env::current_exe()?,
         rounds: config.rounds.max(1),
-        runtime: tokio::runtime::Builder::new_current_thread().enable_all().build()?,
+        runtime: tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?,
         sqlite_dir: tempfile::tempdir()?,
         created: std::cell::Cell::new(0),
     };
@@ -155,17 +221,18 @@ pub fn run(mut config: Config) -> Result<(), BoxError> {
     let mut w1 = Vec::new();
     let mut w2 = Vec::new();
     let mut skipped = Vec::new();
-    for &dialect in &config.backends {
-        let server = bench.server(dialect, &config);
+    for target in &config.backends {
+        let label = target.label.as_str();
+        let server = bench.server(target);
         if let Err(e) = bench.with_database(&server, |_| Ok(())) {
-            skipped.push(format!("{}: server not reachable ({e})", dialect.name()));
+            skipped.push(format!("{label}: server not reachable ({e})"));
             continue;
         }
-        progress(&format!("{}: W1, up from empty, N={n}", dialect.name()));
-        w1.push((dialect, bench.up_from_empty(&server, n)?));
+        progress(&format!("{label}: W1, up from empty, N={n}"));
+        w1.push((label, bench.up_from_empty(&server, n)?));
         for size in sizes {
-            progress(&format!("{}: W2, no-op commands, N={size}", dialect.name()));
-            w2.push((dialect, bench.no_op(&server, size, size == n)?));
+            progress(&format!("{label}: W2, no-op commands, N={size}"));
+            w2.push((label, bench.no_op(&server, size, size == n)?));
         }
     }
     print!("{}", report(&config, n, bench.rounds, &w1, &w2, &skipped));
@@ -177,27 +244,37 @@ fn progress(what: &str) {
 }
 
 impl Bench {
-    fn server(&self, dialect: Dialect, config: &Config) -> Server {
-        let admin_url = match dialect {
-            Dialect::Sqlite => format!("sqlite://{}", self.sqlite_dir.path().display()),
-            Dialect::Postgres => config.postgres_url.clone(),
-            Dialect::MySql => config.mysql_url.clone(),
-        };
+    fn server(&self, target: &Target) -> Server {
+        let admin_url = target
+            .admin_url
+            .clone()
+            .unwrap_or_else(|| match target.dialect {
+                Dialect::Sqlite => format!("sqlite://{}", self.sqlite_dir.path().display()),
+                Dialect::Postgres => DEFAULT_POSTGRES_URL.to_string(),
+                Dialect::MySql => DEFAULT_MYSQL_URL.to_string(),
+            });
         Server {
-            dialect,
             admin_url,
-            backend: backend::for_dialect(dialect),
+            backend: backend::for_dialect(target.dialect),
         }
     }
 
     /// Makes a scratch database, runs `body` with its URL, and drops it (also on failure).
-    fn with_database<T>(&self, server: &Server, body: impl FnOnce(&str) -> Result<T, BoxError>) -> Result<T, BoxError> {
+    fn with_database<T>(
+        &self,
+        server: &Server,
+        body: impl FnOnce(&str) -> Result<T, BoxError>,
+    ) -> Result<T, BoxError> {
         let id = self.created.get() + 1;
         self.created.set(id);
         let name = format!("bench_{}_{id}", std::process::id());
-        let url = self.runtime.block_on(server.backend.create_database(&server.admin_url, &name))?;
+        let url = self
+            .runtime
+            .block_on(server.backend.create_database(&server.admin_url, &name))?;
         let result = body(&url);
-        let dropped = self.runtime.block_on(server.backend.drop_database(&server.admin_url, &name));
+        let dropped = self
+            .runtime
+            .block_on(server.backend.drop_database(&server.admin_url, &name));
         let value = result?;
         dropped?;
         Ok(value)
@@ -205,7 +282,13 @@ impl Bench {
 
     /// Runs one job as a whole process and returns its wall time; fails if the
     /// process fails or its output lacks `expect`.
-    fn time(&self, job: Job, revisions: usize, url: &str, expect: &str) -> Result<Duration, BoxError> {
+    fn time(
+        &self,
+        job: Job,
+        revisions: usize,
+        url: &str,
+        expect: &str,
+    ) -> Result<Duration, BoxError> {
         let mut command = Command::new(&self.exe);
         command.args(job.args(revisions, url)).stdin(Stdio::null());
         let started = Instant::now();
@@ -216,7 +299,7 @@ impl Bench {
             return Err(format!(
                 "{job:?} (N={revisions}) on {url} failed ({}):\n{}\n{}",
                 output.status,
-                stdout.lines().rev().take(5).collect::<Vec<_>>().join("\n"),
+                tail(&stdout, 5),
                 String::from_utf8_lossy(&output.stderr)
             )
             .into());
@@ -272,15 +355,32 @@ impl Bench {
             reference_up: seaql_url.map(|_| Samples::default()),
         };
         for _ in 0..self.rounds {
-            result.floor_read.0.push(self.time(Job::FloorRead, n, url, "")?);
-            result.engine_up.0.push(self.time(Job::EngineUp, n, url, "Nothing to apply")?);
-            result.engine_status.0.push(self.time(Job::EngineStatus, n, url, "Pending: 0")?);
+            result
+                .floor_read
+                .0
+                .push(self.time(Job::FloorRead, n, url, "")?);
+            result
+                .engine_up
+                .0
+                .push(self.time(Job::EngineUp, n, url, "Nothing to apply")?);
+            result
+                .engine_status
+                .0
+                .push(self.time(Job::EngineStatus, n, url, "Pending: 0")?);
             if let (Some(seaql_url), Some(samples)) = (seaql_url, result.reference_up.as_mut()) {
-                samples.0.push(self.time(Job::ReferenceUp, n, seaql_url, "")?);
+                samples
+                    .0
+                    .push(self.time(Job::ReferenceUp, n, seaql_url, "")?);
             }
         }
         Ok(result)
     }
+}
+
+/// The last `n` lines of `text`.
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The tables, as Markdown.
@@ -288,16 +388,16 @@ fn report(
     config: &Config,
     n: usize,
     rounds: usize,
-    w1: &[(Dialect, UpFromEmpty)],
-    w2: &[(Dialect, NoOp)],
+    w1: &[(&str, UpFromEmpty)],
+    w2: &[(&str, NoOp)],
     skipped: &[String],
 ) -> String {
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "bench engine: {} (UTC), {cores} cores, {rounds} rounds{}; times are the median wall time of a whole \
-         process in ms, ± half the min-max range\n",
+        "bench engine: {} (UTC), {cores} cores, {rounds} rounds{}; times are the median (min–max) wall time \
+         of a whole process in ms; ratios are the median of the per-round ratios\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M"),
         if config.quick { " (--quick)" } else { "" },
     );
@@ -307,17 +407,15 @@ fn report(
         "| backend | floor (sqlx) | engine `up` | engine/floor | sea-orm-migration `up` | sea-orm-migration/floor |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    for (dialect, r) in w1 {
-        let floor = r.floor.median_ms();
+    for (label, r) in w1 {
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.2}x | {} | {:.2}x |",
-            dialect.name(),
+            "| {label} | {} | {} | {:.2}x | {} | {:.2}x |",
             r.floor.cell(),
             r.engine.cell(),
-            r.engine.median_ms() / floor,
+            r.engine.ratio(&r.floor),
             r.reference.cell(),
-            r.reference.median_ms() / floor,
+            r.reference.ratio(&r.floor),
         );
     }
     let _ = writeln!(out, "\nW2: no-op commands with every revision applied\n");
@@ -326,12 +424,14 @@ fn report(
         "| backend | N | floor (connect + read tracking table) | engine no-op `up` | engine `status` | sea-orm-migration no-op `up` |"
     );
     let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
-    for (dialect, r) in w2 {
-        let reference = r.reference_up.as_ref().map_or_else(|| "–".to_string(), Samples::cell);
+    for (label, r) in w2 {
+        let reference = r
+            .reference_up
+            .as_ref()
+            .map_or_else(|| "–".to_string(), Samples::cell);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {reference} |",
-            dialect.name(),
+            "| {label} | {} | {} | {} | {} | {reference} |",
             r.revisions,
             r.floor_read.cell(),
             r.engine_up.cell(),
@@ -339,18 +439,23 @@ fn report(
         );
     }
     let _ = writeln!(out);
-    for dialect in &config.backends {
-        let rows: Vec<&NoOp> = w2.iter().filter(|(d, _)| d == dialect).map(|(_, r)| r).collect();
+    for target in &config.backends {
+        let rows: Vec<&NoOp> = w2
+            .iter()
+            .filter(|(l, _)| *l == target.label)
+            .map(|(_, r)| r)
+            .collect();
         if let (Some(first), Some(last)) = (rows.first(), rows.last())
             && last.revisions > first.revisions
         {
             let per_1k = |s: fn(&NoOp) -> &Samples| {
-                (s(last).median_ms() - s(first).median_ms()) * 1000.0 / (last.revisions - first.revisions) as f64
+                (s(last).median_ms() - s(first).median_ms()) * 1000.0
+                    / (last.revisions - first.revisions) as f64
             };
             let _ = writeln!(
                 out,
                 "W2 growth on {} from N={} to N={}: floor {:+.1}, engine up {:+.1}, status {:+.1} ms per 1000 revisions",
-                dialect.name(),
+                target.label,
                 first.revisions,
                 last.revisions,
                 per_1k(|r| &r.floor_read),

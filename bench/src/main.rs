@@ -4,6 +4,7 @@
 //! it times: the engine's real `migration` CLI over a synthetic history
 //! (`migrator`), the floor (`floor`) and sea-orm-migration's runner (`reference`).
 
+mod batch;
 mod floor;
 mod harness;
 mod reference;
@@ -25,6 +26,15 @@ struct Args {
 enum Command {
     /// Time the engine's `up` and `status` against the floor and sea-orm-migration; prints tables.
     Engine(harness::Config),
+    /// W4 (SQLite batch alter) and W5 (backfill, row transform) against raw-SQL floors.
+    Data {
+        /// Rows in the benchmark tables.
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Runs per measurement (the median is reported).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// The `migration` CLI over a synthetic history: `bench migrator --revisions N -- up`.
     #[command(hide = true)]
     Migrator {
@@ -62,15 +72,40 @@ enum Command {
 
 fn main() -> ExitCode {
     match Args::parse().command {
-        Command::Engine(config) => report(harness::run(config)),
+        Command::Engine(config) => exit_code(harness::run(config)),
+        Command::Data { rows, runs } => exit_code(block_on(async move {
+            let w4 = batch::w4(rows, runs).await.map_err(|e| e.to_string())?;
+            println!("{w4}");
+            let dialects = [
+                migration_core::url::Dialect::Sqlite,
+                migration_core::url::Dialect::Postgres,
+            ];
+            let w5 = batch::w5(rows, runs, &dialects)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{w5}");
+            if w4.passed() && w5.passed() {
+                Ok(())
+            } else {
+                Err("a workload missed its target (see the tables)".into())
+            }
+        })),
         Command::Migrator { revisions, args } => migrator(revisions, args),
-        Command::Floor { revisions, url, read } => {
-            let mode = if read { floor::Mode::Read } else { floor::Mode::Apply };
-            report(block_on(floor::run(&url, revisions, mode)))
+        Command::Floor {
+            revisions,
+            url,
+            read,
+        } => {
+            let mode = if read {
+                floor::Mode::Read
+            } else {
+                floor::Mode::Apply
+            };
+            exit_code(block_on(floor::run(&url, revisions, mode)))
         }
-        Command::Reference { revisions, url } => {
-            report(block_on(async { Ok(reference::up(&url, revisions).await?) }))
-        }
+        Command::Reference { revisions, url } => exit_code(block_on(async {
+            Ok(reference::up(&url, revisions).await?)
+        })),
     }
 }
 
@@ -79,9 +114,11 @@ fn migrator(revisions: usize, args: Vec<String>) -> ExitCode {
     let cli = Cli::parse_from(std::iter::once("migration".to_string()).chain(args));
     let runtime = match runtime() {
         Ok(rt) => rt,
-        Err(e) => return report(Err(format!("cannot start the async runtime: {e}").into())),
+        Err(e) => return exit_code(Err(format!("cannot start the async runtime: {e}").into())),
     };
-    match synthetic::migrator(revisions).and_then(|m| runtime.block_on(migration_core::cli::run(&m, cli))) {
+    match synthetic::migrator(revisions)
+        .and_then(|m| runtime.block_on(migration_core::cli::run(&m, cli)))
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -92,14 +129,18 @@ fn migrator(revisions: usize, args: Vec<String>) -> ExitCode {
 
 /// The runtime every timed process uses: the one `migration_core::cli::main` builds.
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
-fn block_on(work: impl Future<Output = Result<(), harness::BoxError>>) -> Result<(), harness::BoxError> {
+fn block_on(
+    work: impl Future<Output = Result<(), harness::BoxError>>,
+) -> Result<(), harness::BoxError> {
     runtime()?.block_on(work)
 }
 
-fn report(result: Result<(), harness::BoxError>) -> ExitCode {
+fn exit_code(result: Result<(), harness::BoxError>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

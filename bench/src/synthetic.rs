@@ -28,9 +28,20 @@ pub fn create_table(i: usize) -> TableCreateStatement {
     let mut create = Table::create();
     create
         .table(table(i))
-        .col(ColumnDef::new("id").integer().not_null().auto_increment().primary_key())
+        .col(
+            ColumnDef::new("id")
+                .integer()
+                .not_null()
+                .auto_increment()
+                .primary_key(),
+        )
         .col(ColumnDef::new("prev_id").integer().null())
-        .col(ColumnDef::new("counter").big_integer().not_null().default(0))
+        .col(
+            ColumnDef::new("counter")
+                .big_integer()
+                .not_null()
+                .default(0),
+        )
         .col(ColumnDef::new("name").string_len(64).not_null())
         .col(ColumnDef::new("body").text().null())
         .col(ColumnDef::new("active").boolean().not_null().default(true))
@@ -50,7 +61,11 @@ pub fn create_table(i: usize) -> TableCreateStatement {
 
 /// `CREATE INDEX idx_t{i}_name ON t{i} (name)`.
 pub fn create_index(i: usize) -> IndexCreateStatement {
-    Index::create().name(format!("idx_t{i}_name")).table(table(i)).col("name").to_owned()
+    Index::create()
+        .name(format!("idx_t{i}_name"))
+        .table(table(i))
+        .col("name")
+        .to_owned()
 }
 
 /// `DROP TABLE t{i}`.
@@ -64,16 +79,33 @@ pub fn tracking_table() -> TableCreateStatement {
     Table::create()
         .table(Alias::new(DEFAULT_HISTORY_TABLE))
         .if_not_exists()
-        .col(ColumnDef::new("revision").string_len(255).not_null().primary_key())
+        .col(
+            ColumnDef::new("revision")
+                .string_len(255)
+                .not_null()
+                .primary_key(),
+        )
         .col(ColumnDef::new("applied_at").string_len(40).not_null())
         .col(ColumnDef::new("execution_ms").big_integer().not_null())
         .col(ColumnDef::new("checksum").string_len(64).null())
-        .col(ColumnDef::new("status").string_len(16).not_null().default(STATUS_APPLIED))
+        .col(
+            ColumnDef::new("status")
+                .string_len(16)
+                .not_null()
+                .default(STATUS_APPLIED),
+        )
         .col(ColumnDef::new("error").text().null())
         .to_owned()
 }
 
-const TRACKING_COLUMNS: [&str; 6] = ["revision", "applied_at", "execution_ms", "checksum", "status", "error"];
+const TRACKING_COLUMNS: [&str; 6] = [
+    "revision",
+    "applied_at",
+    "execution_ms",
+    "checksum",
+    "status",
+    "error",
+];
 
 /// The row the engine records when migration `i` is applied (same columns and values).
 pub fn tracking_insert(i: usize, execution_ms: i64) -> InsertStatement {
@@ -111,7 +143,10 @@ pub struct CreateTable {
 impl CreateTable {
     /// Migration `i` of the history.
     pub fn new(index: usize) -> Self {
-        Self { index, name: id(index) }
+        Self {
+            index,
+            name: id(index),
+        }
     }
 }
 
@@ -141,7 +176,9 @@ impl MigrationTrait for CreateTable {
 
 /// The first `n` migrations, oldest first.
 pub fn migrations(n: usize) -> Vec<Box<dyn MigrationTrait>> {
-    (0..n).map(|i| Box::new(CreateTable::new(i)) as Box<dyn MigrationTrait>).collect()
+    (0..n)
+        .map(|i| Box::new(CreateTable::new(i)) as Box<dyn MigrationTrait>)
+        .collect()
 }
 
 /// The engine's [`Migrator`] over the first `n` migrations, as a linear chain.

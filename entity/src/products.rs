@@ -20,8 +20,8 @@ pub struct Model {
     /// Long description.
     #[sea_orm(column_type = "Text", nullable)]
     pub description: Option<String>,
-    /// Unit price.
-    #[sea_orm(column_type = "Decimal(Some((10, 2)))")]
+    /// Unit price (widened from DECIMAL(10, 2) by `m20250614_090000_widen_products_price`).
+    #[sea_orm(column_type = "Decimal(Some((12, 2)))")]
     pub price: Decimal,
     /// Filament needed for one item.
     #[sea_orm(column_type = "Decimal(Some((10, 3)))", nullable)]

@@ -5,8 +5,11 @@
 //! [`backend`] (everything that differs per database), [`history`] (the
 //! tracking table), [`schema`] (reflecting a database), [`cli`] (the commands).
 
+pub mod autogen;
 pub mod backend;
+pub mod batch;
 pub mod cli;
+pub mod data;
 pub mod embed;
 pub mod error;
 pub mod graph;
@@ -27,4 +30,12 @@ pub use runner::{Runner, RunnerOptions};
 /// What a migration file needs: sea-orm-migration's prelude.
 pub mod prelude {
     pub use sea_orm_migration::prelude::*;
+
+    pub use crate::batch::{
+        AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec, batch_alter_table,
+    };
+    pub use crate::data::{
+        backfill, column, has_column, has_index, has_table, on, table, transform,
+    };
+    pub use crate::url::Dialect;
 }

@@ -28,6 +28,27 @@ pub enum Entry {
     Read(String),
     /// A comment (e.g. which revision runs next).
     Comment(String),
+    /// A part a helper could not render offline, and why.
+    Unrenderable(String),
+}
+
+tokio::task_local! {
+    /// The script being recorded, while a migration runs offline.
+    static RECORDING: Script;
+}
+
+/// The offline script, if the current migration runs offline (`up --sql`).
+///
+/// Helpers that must read the live database (a SQLite table rebuild reflects
+/// the table) call this first and, offline, record why they cannot be rendered
+/// with [`Script::unrenderable_part`] instead of failing.
+pub fn recording() -> Option<Script> {
+    RECORDING.try_with(Clone::clone).ok()
+}
+
+/// Runs `fut` with [`recording`] returning `script`.
+pub(crate) async fn with_recording<F: std::future::Future>(script: Script, fut: F) -> F::Output {
+    RECORDING.scope(script, fut).await
 }
 
 /// The statements recorded so far, shared with the recording driver.
@@ -53,11 +74,16 @@ impl Script {
         self.entries.lock().map(|e| e.clone()).unwrap_or_default()
     }
 
-    /// How many reads the script could not answer (each is a marked comment).
+    /// Records a part that cannot be rendered offline, and why.
+    pub fn unrenderable_part(&self, why: impl Into<String>) {
+        self.push(Entry::Unrenderable(why.into()));
+    }
+
+    /// How many parts the script could not render (each is a marked comment).
     pub fn unrenderable(&self) -> usize {
         self.entries()
             .iter()
-            .filter(|e| matches!(e, Entry::Read(_)))
+            .filter(|e| matches!(e, Entry::Read(_) | Entry::Unrenderable(_)))
             .count()
     }
 
@@ -79,6 +105,14 @@ impl Script {
                         "-- statement that depends on what it reads is missing from this script:\n",
                     );
                     for line in sql.lines() {
+                        out.push_str("--   ");
+                        out.push_str(line);
+                        out.push('\n');
+                    }
+                }
+                Entry::Unrenderable(why) => {
+                    out.push_str("-- OFFLINE: not rendered, it needs the live database:\n");
+                    for line in why.lines() {
                         out.push_str("--   ");
                         out.push_str(line);
                         out.push('\n');

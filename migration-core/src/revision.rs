@@ -92,6 +92,7 @@ pub struct Migrator {
     graph: RevisionGraph,
     versions_dir: Option<PathBuf>,
     table: String,
+    entities: Option<crate::autogen::Entities>,
 }
 
 impl Migrator {
@@ -120,6 +121,7 @@ impl Migrator {
             graph,
             versions_dir: None,
             table: DEFAULT_HISTORY_TABLE.to_string(),
+            entities: None,
         })
     }
 
@@ -127,6 +129,30 @@ impl Migrator {
     pub fn with_versions_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.versions_dir = Some(dir.into());
         self
+    }
+
+    /// Registers the entities `revision --autogenerate` and `check` compare the
+    /// migrations with (this project: `entity::schema`, which finds every entity
+    /// through SeaORM's entity registry).
+    pub fn with_entities(
+        mut self,
+        schema: impl Fn(sea_orm::DbBackend) -> sea_orm::SchemaBuilder + Send + Sync + 'static,
+    ) -> Self {
+        self.entities = Some(crate::autogen::Entities::new(schema));
+        self
+    }
+
+    /// Declares an index the entities cannot express (entities cannot declare a
+    /// composite non-unique index); autogenerate adds it to the entities' side.
+    /// Call after [`Migrator::with_entities`].
+    pub fn with_entity_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
+        self.entities = self.entities.map(|e| e.with_index(table, name, columns));
+        self
+    }
+
+    /// The registered entities, if any.
+    pub fn entities(&self) -> Option<&crate::autogen::Entities> {
+        self.entities.as_ref()
     }
 
     /// Renames the tracking table.

@@ -45,6 +45,9 @@ pub struct RunnerOptions {
     pub connect_attempts: u32,
     /// How long one connection attempt may take.
     pub connect_timeout: Duration,
+    /// Size of the connection pool. The runner itself needs one connection
+    /// (the lock has its own); a service serving requests wants more.
+    pub max_connections: u32,
     /// Pause before the second attempt; doubles each time (capped at 5 s).
     pub connect_backoff: Duration,
 }
@@ -55,6 +58,7 @@ impl Default for RunnerOptions {
             lock_timeout: Duration::from_secs(60),
             connect_attempts: 3,
             connect_timeout: Duration::from_secs(5),
+            max_connections: 1,
             connect_backoff: Duration::from_millis(500),
         }
     }
@@ -73,12 +77,14 @@ pub struct State {
     pub unknown: Vec<String>,
     /// Applied revisions whose code changed since they were applied.
     pub changed: Vec<String>,
+    /// Position of each revision's row in `rows`.
+    index: std::collections::HashMap<String, usize>,
 }
 
 impl State {
     /// The row for a revision.
     pub fn row(&self, id: &str) -> Option<&HistoryRow> {
-        self.rows.iter().find(|r| r.revision == id)
+        self.index.get(id).map(|&i| &self.rows[i])
     }
 }
 
@@ -119,7 +125,12 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
         .connect_timeout(options.connect_timeout)
         // sqlx keeps retrying a refused connection until the acquire timeout, so
         // this bounds one attempt; our own loop adds the retries and the backoff.
-        .acquire_timeout(options.connect_timeout);
+        .acquire_timeout(options.connect_timeout)
+        .max_connections(options.max_connections.max(1))
+        // A ping before every acquire races sqlx's own ping on release and makes
+        // the pool open extra connections (measured: 2-4 per command instead of
+        // 1; ~100 ms each over TCP with TLS). A dead connection still errors.
+        .test_before_acquire(false);
     let attempts = options.connect_attempts.max(1);
     let mut backoff = options.connect_backoff;
     let mut attempt = 1;
@@ -149,7 +160,10 @@ enum Mode {
     Live,
     /// A recording connection (offline SQL): no lock, no catalog reads; the
     /// applied revisions are given instead of read.
-    Offline { applied: HashSet<String> },
+    Offline {
+        applied: HashSet<String>,
+        script: crate::offline::Script,
+    },
 }
 
 /// Applies and reverts revisions against one database.
@@ -216,7 +230,10 @@ impl<'m> Runner<'m> {
         let (db, script) = crate::offline::recording_connection(db_backend);
         let runner = Self {
             migrator,
-            mode: Mode::Offline { applied },
+            mode: Mode::Offline {
+                applied,
+                script: script.clone(),
+            },
             db,
             url: String::new(),
             backend: backend::for_dialect(dialect),
@@ -253,7 +270,7 @@ impl<'m> Runner<'m> {
     /// # Errors
     /// A database error.
     pub async fn state(&self) -> Result<State> {
-        if let Mode::Offline { applied } = &self.mode {
+        if let Mode::Offline { applied, .. } = &self.mode {
             let rows = applied
                 .iter()
                 .map(|id| {
@@ -289,6 +306,11 @@ impl<'m> Runner<'m> {
                 }
             }
         }
+        state.index = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.revision.clone(), i))
+            .collect();
         state.rows = rows;
         state
     }
@@ -562,7 +584,7 @@ impl<'m> Runner<'m> {
                 .begin()
                 .await
                 .map_err(Error::db("starting the migration transaction"))?;
-            match guarded(rev, direction, SchemaManager::new(&txn)).await {
+            match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
                 Ok(()) => match self.record(&txn, rev, direction, started).await {
                     Ok(()) => txn.commit().await.map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),
@@ -573,7 +595,10 @@ impl<'m> Runner<'m> {
                 }
             }
         } else {
-            match guarded(rev, direction, SchemaManager::new(&self.db)).await {
+            match self
+                .guarded(rev, direction, SchemaManager::new(&self.db))
+                .await
+            {
                 Ok(()) => self
                     .record(&self.db, rev, direction, started)
                     .await
@@ -589,6 +614,23 @@ impl<'m> Runner<'m> {
             Err(cause) => Err(self
                 .failed(rev, direction, cause, atomic, done, started)
                 .await),
+        }
+    }
+
+    /// Runs a step; offline, with the script visible to helpers that must
+    /// mark what they cannot render ([`crate::offline::recording`]).
+    async fn guarded(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        manager: SchemaManager<'_>,
+    ) -> Result<(), String> {
+        match &self.mode {
+            Mode::Live => guarded(rev, direction, manager).await,
+            Mode::Offline { script, .. } => {
+                crate::offline::with_recording(script.clone(), guarded(rev, direction, manager))
+                    .await
+            }
         }
     }
 

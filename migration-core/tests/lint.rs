@@ -37,12 +37,14 @@ fn q(backend: DbBackend, ident: &str) -> String {
     }
 }
 
-/// (name, acknowledged rule, statements)
-fn fixtures() -> Vec<(
+/// A fixture: its name, the finding it acknowledges, its statements per backend.
+type FixtureSpec = (
     &'static str,
     Option<(&'static str, &'static str)>,
     fn(DbBackend) -> Vec<String>,
-)> {
+);
+
+fn fixtures() -> Vec<FixtureSpec> {
     vec![
         ("base", None, |b| {
             vec![

@@ -10,11 +10,21 @@ pub mod versions {
 
 pub use migration_core::{Error, Migrator, Result};
 
-/// The project's migrator: every revision in `src/versions`, new files going there too.
+/// The project's migrator: every revision in `src/versions`, new files going there too,
+/// and the entities `revision --autogenerate` and `check` compare them with.
 ///
 /// # Errors
 /// The revision graph is invalid (a cycle, a missing parent, a duplicate id).
 pub fn migrator() -> Result<Migrator> {
     Ok(Migrator::new(versions::revisions())?
-        .with_versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/versions")))
+        .with_versions_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/versions"))
+        // Every entity of the `entity` crate, found through SeaORM's entity registry.
+        .with_entities(entity::schema)
+        // Entities cannot declare a composite non-unique index: this one lives
+        // only in the migrations (m20250612_100000), so declare it here.
+        .with_entity_index(
+            "print_jobs",
+            "idx-print_jobs-status-created_at",
+            &["status", "created_at"],
+        ))
 }

@@ -16,11 +16,18 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 enum Step {
     /// Shell commands, run in order.
-    Commands { lines: Vec<String>, expect_failure: Option<String> },
+    Commands {
+        lines: Vec<String>,
+        expect_failure: Option<String>,
+    },
     /// `cargo run -p app`: start the app, wait for /health, stop it.
     App,
     /// Insert `text` after the first line of `file` containing `anchor`.
-    Insert { file: String, anchor: String, text: String },
+    Insert {
+        file: String,
+        anchor: String,
+        text: String,
+    },
     /// Write a new file.
     NewFile { file: String, text: String },
     /// Replace the newest migration's `impl MigrationTrait` with `text`.
@@ -32,11 +39,17 @@ fn parse(markdown: &str) -> Vec<Step> {
     let mut marker: Option<String> = None;
     let mut lines = markdown.lines();
     while let Some(line) = lines.next() {
-        if let Some(m) = line.trim().strip_prefix("<!-- guide: ").and_then(|m| m.strip_suffix(" -->")) {
+        if let Some(m) = line
+            .trim()
+            .strip_prefix("<!-- guide: ")
+            .and_then(|m| m.strip_suffix(" -->"))
+        {
             marker = Some(m.to_string());
             continue;
         }
-        let Some(lang) = line.trim().strip_prefix("```") else { continue };
+        let Some(lang) = line.trim().strip_prefix("```") else {
+            continue;
+        };
         if lang.is_empty() {
             continue;
         }
@@ -55,24 +68,35 @@ fn parse(markdown: &str) -> Vec<Step> {
                 let expect_failure = m
                     .and_then(|m| m.strip_prefix("expect-failure "))
                     .map(|s| s.trim_matches('"').to_string());
-                assert!(m.is_none() || expect_failure.is_some(), "unknown marker {m:?}");
+                assert!(
+                    m.is_none() || expect_failure.is_some(),
+                    "unknown marker {m:?}"
+                );
                 let lines = block
                     .into_iter()
                     .map(|l| l.trim().to_string())
                     .filter(|l| !l.is_empty() && !l.starts_with('#'))
                     .collect();
-                steps.push(Step::Commands { lines, expect_failure });
+                steps.push(Step::Commands {
+                    lines,
+                    expect_failure,
+                });
             }
             ("rust", Some(m)) => {
                 if let Some(rest) = m.strip_prefix("insert ") {
-                    let (file, anchor) = rest.split_once(" after ").expect("insert FILE after \"ANCHOR\"");
+                    let (file, anchor) = rest
+                        .split_once(" after ")
+                        .expect("insert FILE after \"ANCHOR\"");
                     steps.push(Step::Insert {
                         file: file.to_string(),
                         anchor: anchor.trim_matches('"').to_string(),
                         text,
                     });
                 } else if let Some(file) = m.strip_prefix("new-file ") {
-                    steps.push(Step::NewFile { file: file.to_string(), text });
+                    steps.push(Step::NewFile {
+                        file: file.to_string(),
+                        text,
+                    });
                 } else if m == "write-latest-migration" {
                     steps.push(Step::WriteLatestMigration { text });
                 } else {
@@ -108,12 +132,18 @@ fn copy_dir(from: &Path, to: &Path) {
 
 impl Workspace {
     fn new() -> Workspace {
-        let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path();
         let mut manifest = String::new();
         let mut skip = false;
-        for line in std::fs::read_to_string(main.join("Cargo.toml")).unwrap().lines() {
+        for line in std::fs::read_to_string(main.join("Cargo.toml"))
+            .unwrap()
+            .lines()
+        {
             if line.starts_with("members") || line.starts_with("default-members") {
                 if line.starts_with("members") {
                     manifest.push_str("members = [\"entity\", \"migration\", \"app\"]\n");
@@ -139,9 +169,17 @@ impl Workspace {
         std::fs::copy(main.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
         std::fs::copy(main.join("justfile"), root.join("justfile")).unwrap();
         copy_dir(&main.join("entity/src"), &root.join("entity/src"));
-        std::fs::copy(main.join("entity/Cargo.toml"), root.join("entity/Cargo.toml")).unwrap();
+        std::fs::copy(
+            main.join("entity/Cargo.toml"),
+            root.join("entity/Cargo.toml"),
+        )
+        .unwrap();
         copy_dir(&main.join("migration/src"), &root.join("migration/src"));
-        std::fs::copy(main.join("migration/build.rs"), root.join("migration/build.rs")).unwrap();
+        std::fs::copy(
+            main.join("migration/build.rs"),
+            root.join("migration/build.rs"),
+        )
+        .unwrap();
         copy_dir(&main.join("app/src"), &root.join("app/src"));
         // Own package and binary names, so the shared target folder keeps the real ones.
         for (krate, package) in [("migration", "guide-migration"), ("app", "guide-app")] {
@@ -156,21 +194,39 @@ impl Workspace {
                 );
             std::fs::write(root.join(krate).join("Cargo.toml"), own).unwrap();
         }
-        let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-            let mut exe = std::env::current_exe().unwrap();
-            while exe.file_name().is_some_and(|n| n != "debug") {
+        let target = std::env::var("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| {
+                let mut exe = std::env::current_exe().unwrap();
+                while exe.file_name().is_some_and(|n| n != "debug") {
+                    exe.pop();
+                }
                 exe.pop();
-            }
-            exe.pop();
-            exe
-        });
+                exe
+            });
         let ws = Workspace { dir, target };
         for args in [
             &["init", "-q", "-b", "main"][..],
             &["add", "-A"],
-            &["-c", "user.name=guide", "-c", "user.email=guide@example.com", "commit", "-q", "-m", "start"],
+            &[
+                "-c",
+                "user.name=guide",
+                "-c",
+                "user.email=guide@example.com",
+                "commit",
+                "-q",
+                "-m",
+                "start",
+            ],
         ] {
-            assert!(Command::new("git").args(args).current_dir(root).status().unwrap().success());
+            assert!(
+                Command::new("git")
+                    .args(args)
+                    .current_dir(ws.root())
+                    .status()
+                    .unwrap()
+                    .success()
+            );
         }
         ws
     }
@@ -187,7 +243,11 @@ impl Workspace {
             .env("CARGO_TARGET_DIR", &self.target)
             .output()
             .unwrap();
-        assert!(out.status.success(), "building the guide's {package} failed:\n{}", stderr(&out));
+        assert!(
+            out.status.success(),
+            "building the guide's {package} failed:\n{}",
+            stderr(&out)
+        );
         self.target.join("debug").join(package)
     }
 
@@ -239,14 +299,24 @@ just() { command just --set migration "$GUIDE_MIGRATION" "$@"; }
         let mut line = String::new();
         let addr = loop {
             line.clear();
-            assert!(reader.read_line(&mut line).unwrap() > 0, "the app exited before listening");
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "the app exited before listening"
+            );
             if let Some(addr) = line.trim().strip_prefix("listening on http://") {
                 break addr.to_string();
             }
-            assert!(started.elapsed() < Duration::from_secs(60), "the app never listened");
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the app never listened"
+            );
         };
         let mut stream = std::net::TcpStream::connect(&addr).unwrap();
-        write!(stream, "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         let _ = child.kill();
@@ -260,14 +330,24 @@ just() { command just --set migration "$GUIDE_MIGRATION" "$@"; }
 /// every database.
 fn runs_once(line: &str) -> bool {
     line.starts_with("git ")
-        || ["migrate-create", "migrate-empty", "migrate-merge", " revision", " generate", " merge"]
-            .iter()
-            .any(|w| line.contains(w))
+        || [
+            "migrate-create",
+            "migrate-empty",
+            "migrate-merge",
+            " revision",
+            " generate",
+            " merge",
+        ]
+        .iter()
+        .any(|w| line.contains(w))
 }
 
 #[tokio::test]
 async fn the_migrations_guide_runs_end_to_end_on_sqlite_and_postgres() {
-    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/migrations.md")).unwrap();
+    let guide = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/migrations.md"),
+    )
+    .unwrap();
     let steps = parse(&guide);
     assert!(steps.len() > 20, "the guide has {} steps", steps.len());
     let ws = Workspace::new();
@@ -279,18 +359,34 @@ async fn the_migrations_guide_runs_end_to_end_on_sqlite_and_postgres() {
     let mut commands = 0;
     for step in &steps {
         match step {
-            Step::Commands { lines, expect_failure } => {
+            Step::Commands {
+                lines,
+                expect_failure,
+            } => {
                 for line in lines {
-                    let targets = if runs_once(line) { &urls[..1] } else { &urls[..] };
+                    let targets = if runs_once(line) {
+                        &urls[..1]
+                    } else {
+                        &urls[..]
+                    };
                     for url in targets {
                         let out = ws.run(line, url);
                         commands += 1;
                         match expect_failure {
-                            None => assert!(out.status.success(), "`{line}` failed:\n{}", stderr(&out)),
+                            None => {
+                                assert!(out.status.success(), "`{line}` failed:\n{}", stderr(&out))
+                            }
                             Some(text) => {
                                 assert!(!out.status.success(), "`{line}` was expected to fail");
-                                let all = format!("{}{}", stderr(&out), String::from_utf8_lossy(&out.stdout));
-                                assert!(all.contains(text.as_str()), "`{line}`: expected `{text}` in:\n{all}");
+                                let all = format!(
+                                    "{}{}",
+                                    stderr(&out),
+                                    String::from_utf8_lossy(&out.stdout)
+                                );
+                                assert!(
+                                    all.contains(text.as_str()),
+                                    "`{line}`: expected `{text}` in:\n{all}"
+                                );
                             }
                         }
                     }
@@ -305,22 +401,36 @@ async fn the_migrations_guide_runs_end_to_end_on_sqlite_and_postgres() {
             Step::Insert { file, anchor, text } => {
                 let path = ws.root().join(file);
                 let source = std::fs::read_to_string(&path).unwrap();
-                let at = source.find(anchor.as_str()).unwrap_or_else(|| panic!("`{anchor}` not in {file}"));
+                let at = source
+                    .find(anchor.as_str())
+                    .unwrap_or_else(|| panic!("`{anchor}` not in {file}"));
                 let line_end = at + source[at..].find('\n').unwrap() + 1;
-                std::fs::write(&path, format!("{}{text}{}", &source[..line_end], &source[line_end..])).unwrap();
+                std::fs::write(
+                    &path,
+                    format!("{}{text}{}", &source[..line_end], &source[line_end..]),
+                )
+                .unwrap();
             }
             Step::NewFile { file, text } => std::fs::write(ws.root().join(file), text).unwrap(),
             Step::WriteLatestMigration { text } => {
                 let versions = ws.root().join("migration/src/versions");
-                let mut files: Vec<PathBuf> =
-                    std::fs::read_dir(&versions).unwrap().map(|e| e.unwrap().path()).collect();
+                let mut files: Vec<PathBuf> = std::fs::read_dir(&versions)
+                    .unwrap()
+                    .map(|e| e.unwrap().path())
+                    .collect();
                 files.sort();
                 let latest = files.last().unwrap();
                 let source = std::fs::read_to_string(latest).unwrap();
-                let at = source.find("#[async_trait::async_trait]").expect("an impl to replace");
+                let at = source
+                    .find("#[async_trait::async_trait]")
+                    .expect("an impl to replace");
                 std::fs::write(latest, format!("{}{text}", &source[..at])).unwrap();
             }
         }
     }
-    eprintln!("guide: {} steps, {commands} command runs on {} database(s)", steps.len(), urls.len());
+    eprintln!(
+        "guide: {} steps, {commands} command runs on {} database(s)",
+        steps.len(),
+        urls.len()
+    );
 }

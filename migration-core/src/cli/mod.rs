@@ -120,6 +120,9 @@ pub enum Command {
     Reset(ConfirmArg),
     /// Accept edited migrations' new checksums and clear failed records.
     Repair,
+    /// Fail (exit 1) if the entities and the migrations differ, the history has
+    /// several heads, or (with -u/DATABASE_URL) that database is not at head.
+    Check(CheckArgs),
     /// Check what migrations will execute for data loss, long locks and breaking changes.
     Lint(LintArgs),
     /// Print a shell completion script.
@@ -207,6 +210,58 @@ pub struct GenerateArgs {
     /// Folder to write the file into [default: the migration crate's src/versions].
     #[arg(long, env = "MIGRATION_DIR")]
     pub dir: Option<PathBuf>,
+    /// Where `--autogenerate` compares.
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+/// Where autogenerate and `check` build their scratch databases.
+#[derive(Debug, Args, Default)]
+pub struct ScratchArgs {
+    /// Backend to compare on: sqlite (in memory, the default), postgres or mysql
+    /// (a temporary database on --scratch-url's server, dropped afterwards).
+    #[arg(long, value_parser = parse_dialect)]
+    pub dialect: Option<Dialect>,
+    /// Server for the temporary databases, e.g. postgres://postgres@localhost:5432/postgres
+    /// [default: the local test server: TEST_POSTGRES_URL / TEST_MYSQL_URL or 127.0.0.1].
+    #[arg(long, env = "MIGRATION_SCRATCH_URL", hide_env_values = true)]
+    pub scratch_url: Option<String>,
+}
+
+/// `check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Where to compare.
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+fn parse_dialect(s: &str) -> std::result::Result<Dialect, String> {
+    Dialect::from_name(s)
+        .ok_or_else(|| format!("unknown dialect `{s}`; use sqlite, postgres or mysql"))
+}
+
+impl ScratchArgs {
+    fn scratch(&self) -> Result<crate::autogen::Scratch> {
+        let dialect = match (&self.dialect, &self.scratch_url) {
+            (Some(d), _) => *d,
+            (None, Some(url)) => Dialect::from_url(url)?,
+            (None, None) => Dialect::Sqlite,
+        };
+        if let Some(url) = &self.scratch_url
+            && Dialect::from_url(url)? != dialect
+        {
+            return Err(Error::Usage(format!(
+                "--scratch-url {} is not a {} server; pass one that matches --dialect",
+                mask(url),
+                dialect.name()
+            )));
+        }
+        Ok(crate::autogen::Scratch {
+            dialect,
+            server_url: self.scratch_url.clone(),
+        })
+    }
 }
 
 /// `lint` options.
@@ -357,7 +412,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
             .await
         }
         Command::Stamp { target, purge } => ctx.stamp(&target, purge).await,
-        Command::Generate(args) => generate(migrator, args),
+        Command::Generate(args) => generate(migrator, args).await,
         Command::Merge {
             revisions,
             message,
@@ -367,6 +422,10 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         Command::Refresh(c) => ctx.refresh(c.yes).await,
         Command::Reset(c) => ctx.reset(c.yes).await,
         Command::Repair => ctx.repair().await,
+        Command::Check(args) => {
+            let named = cli.database_url.as_deref().filter(|u| !u.trim().is_empty());
+            check(&ctx, args, named).await
+        }
         Command::Lint(args) => ctx.lint(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -1106,13 +1165,7 @@ fn taken(migrator: &Migrator, dir: &std::path::Path) -> impl Fn(&str) -> bool {
     move |id| known.contains(id) || dir.join(format!("{id}.rs")).exists()
 }
 
-fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
-    if args.autogenerate {
-        return Err(Error::Usage(
-            "--autogenerate is not implemented yet; create an empty revision without it and write `up`/`down` by hand"
-                .into(),
-        ));
-    }
+async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     let message = args.name.or(args.message).ok_or_else(|| {
         Error::Usage("name the migration: `generate add_phone_to_users` or `revision -m \"add phone to users\"`".into())
     })?;
@@ -1132,19 +1185,222 @@ fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
         },
     };
     let dir = versions_dir(migrator, args.dir)?;
-    let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
-    let path = scaffold::write(&dir, &id, &scaffold::render(&id, &message, &parents, false))?;
+    let parent_text = if parents.is_empty() {
+        "<base>".to_string()
+    } else {
+        parents.join(", ")
+    };
+    if !args.autogenerate {
+        let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
+        let path = scaffold::write(&dir, &id, &scaffold::render(&id, &message, &parents, false))?;
+        println!("Created {} (parent: {parent_text})", path.display());
+        println!("Write its `up` and `down`, then apply it with `up`; the next build picks it up.");
+        return Ok(());
+    }
+
+    // --autogenerate: compare what the migrations produce (up to the parent)
+    // with what the entities declare, on scratch databases.
+    let entities = registered_entities(migrator)?;
+    let scratch = args.scratch.scratch()?;
+    let target = match parents.first() {
+        Some(p) => Target::Revision(p.clone()),
+        None => Target::Base,
+    };
     println!(
-        "Created {} (parent: {})",
-        path.display(),
-        if parents.is_empty() {
-            "<base>".into()
-        } else {
-            parents.join(", ")
-        }
+        "Comparing the entities with the migrations at {parent_text} (on {}) ...",
+        scratch_description(&scratch)
     );
-    println!("Write its `up` and `down`, then apply it with `up`; the next build picks it up.");
+    let comparison = crate::autogen::compare_project(migrator, entities, &scratch, &target).await?;
+    let plan = &comparison.plan;
+    if plan.is_empty() {
+        println!(
+            "No changes: the migrations already produce exactly the entities' schema; no file written."
+        );
+        return Ok(());
+    }
+    print_plan(plan);
+    if !plan.refused.is_empty() {
+        eprintln!("Cannot generate this migration:");
+        for r in &plan.refused {
+            eprintln!("  x {r}");
+        }
+        return Err(Error::CheckFailed(format!(
+            "autogenerate refused {} change(s) (listed above); nothing was written",
+            plan.refused.len()
+        )));
+    }
+    let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
+    let info = crate::autogen::render::FileInfo {
+        id: &id,
+        message: &message,
+        parents: &parents,
+        dialect: scratch.dialect,
+    };
+    let source = crate::autogen::render::rustfmt(&crate::autogen::render::render(info, plan));
+    let path = scaffold::write(&dir, &id, &source)?;
+    println!("Created {} (parent: {parent_text})", path.display());
+    // The lint over what the new file will execute, on every backend.
+    let mut findings = Vec::new();
+    for dialect in crate::testing::ALL {
+        let backend = match dialect {
+            Dialect::Sqlite => sea_orm::DbBackend::Sqlite,
+            Dialect::Postgres => sea_orm::DbBackend::Postgres,
+            Dialect::MySql => sea_orm::DbBackend::MySql,
+        };
+        let statements = crate::autogen::exec::sql(&plan.ops, &plan.sqlite_blockers_up, backend);
+        findings.extend(crate::lint::rules::check(&id, dialect, &statements));
+    }
+    if !findings.is_empty() {
+        println!("Lint findings for the new migration (see docs/offline-and-lint.md):");
+        print!("{}", crate::lint::render(&findings, false));
+    }
+    println!(
+        "GENERATED code: review it (above all every WARNING), then apply it with `up`; the next build picks it up."
+    );
     Ok(())
+}
+
+fn registered_entities(migrator: &Migrator) -> Result<&crate::autogen::Entities> {
+    migrator.entities().ok_or_else(|| {
+        Error::Usage(
+            "no entities are registered to compare with: call `.with_entities(entity::schema)` on the \
+             Migrator (migration/src/lib.rs)"
+                .into(),
+        )
+    })
+}
+
+fn scratch_description(scratch: &crate::autogen::Scratch) -> String {
+    match (&scratch.dialect, &scratch.server_url) {
+        (Dialect::Sqlite, None) => "in-memory SQLite".to_string(),
+        (d, _) => format!(
+            "a temporary {} database on {}",
+            d.name(),
+            mask(&scratch.admin_url())
+        ),
+    }
+}
+
+/// Prints the ops of a plan in plain words with their warnings.
+fn print_plan(plan: &crate::autogen::Plan) {
+    println!("Operations (up):");
+    for (i, op) in plan.ops.iter().enumerate() {
+        let flag = if op.destructive().is_some() {
+            "  [DESTRUCTIVE]"
+        } else {
+            ""
+        };
+        println!("  - {op}{flag}");
+        for w in plan.warnings_of(i) {
+            println!("      WARNING: {w}");
+        }
+    }
+    for b in &plan.sqlite_blockers_down {
+        println!("  note: `down` cannot run on SQLite: {b}");
+    }
+    if !plan.sqlite_blockers_up.is_empty() && plan.refused.is_empty() {
+        println!(
+            "  note: this migration refuses to run on SQLite ({}).",
+            plan.sqlite_blockers_up.join("; ")
+        );
+    }
+}
+
+/// `check`: one head, migrations == entities, and (with a named database) at head.
+async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Result<()> {
+    let migrator = ctx.migrator;
+    let entities = registered_entities(migrator)?;
+    let scratch = args.scratch.scratch()?;
+    let mut problems: Vec<String> = Vec::new();
+    let heads = migrator.graph().heads();
+    if heads.len() > 1 {
+        problems.push(format!(
+            "the history has {} heads ({}): run `merge` to join them",
+            heads.len(),
+            heads.join(", ")
+        ));
+    }
+    let comparison =
+        crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads).await?;
+    let differences = comparison.plan.difference_lines();
+    if let Some(url) = named_url {
+        let runner = Runner::connect(migrator, url, ctx.options.clone()).await?;
+        let state = runner.state().await?;
+        let pending = migrator
+            .graph()
+            .plan_upgrade(&state.applied, &Target::Heads)
+            .unwrap_or_default();
+        if !pending.is_empty() {
+            problems.push(format!(
+                "the database {} is not at head: {} revision(s) pending ({}); run `up`",
+                mask(url),
+                pending.len(),
+                pending.join(", ")
+            ));
+        }
+        for id in &state.changed {
+            problems.push(format!(
+                "applied revision {id} was edited after it was applied (checksum changed); revert the \
+                 edit or run `repair`"
+            ));
+        }
+        for id in &state.unknown {
+            problems.push(format!(
+                "the database has revision {id}, which no migration file defines (it is ahead of this code)"
+            ));
+        }
+        for row in &state.failed {
+            problems.push(format!(
+                "revision {} is recorded as failed: {}",
+                row.revision,
+                row.error.as_deref().unwrap_or("no error recorded")
+            ));
+        }
+        let _ = runner.connection().clone().close().await;
+    }
+    // The safety lint's errors (data loss) fail `check` too, unless a migration
+    // acknowledges them; warnings are `lint`'s business.
+    let all: Vec<String> = migrator
+        .graph()
+        .topo_order()
+        .map(|r| r.id.clone())
+        .collect();
+    let findings = crate::lint::lint(migrator, &all, &crate::testing::ALL).await?;
+    for f in findings.iter().filter(|f| f.fails(false)) {
+        problems.push(format!(
+            "lint error[{}] in {} ({}): {}; {}",
+            f.rule, f.revision, f.dialect, f.message, f.safe
+        ));
+    }
+    if differences.is_empty() && problems.is_empty() {
+        println!(
+            "OK: one head ({}); the migrations produce exactly the entities' schema (compared on {}){}.",
+            heads.first().copied().unwrap_or("<none>"),
+            scratch_description(&scratch),
+            match named_url {
+                Some(url) => format!("; {} is at head", mask(url)),
+                None => String::new(),
+            }
+        );
+        return Ok(());
+    }
+    if !differences.is_empty() {
+        println!(
+            "The entities and the migrations differ (compared on {}); `revision --autogenerate` would:",
+            scratch_description(&scratch)
+        );
+        for d in &differences {
+            println!("  - {d}");
+        }
+    }
+    for p in &problems {
+        println!("  - {p}");
+    }
+    Err(Error::CheckFailed(format!(
+        "check failed: {} difference(s) between the entities and the migrations, {} other problem(s)",
+        differences.len(),
+        problems.len()
+    )))
 }
 
 fn merge(

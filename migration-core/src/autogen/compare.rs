@@ -1,0 +1,1279 @@
+//! Two reflected [`Schema`]s in, a [`Plan`] out: the ops that take the first
+//! to the second, in an order that is safe for foreign keys.
+//!
+//! Pure: no database, no text. Matching follows [`Schema::diff_lines`] (the
+//! two must agree on "no difference"): columns by name, indexes by (columns,
+//! unique), foreign keys by (columns, referenced table, referenced columns);
+//! names are compared only when both sides have one.
+//!
+//! Order of the ops (each phase only needs what the earlier ones made):
+//! renames (tables, then columns); PostgreSQL enum types created and their
+//! labels changed; foreign keys and indexes dropped; tables created (a table
+//! after the tables it references); columns added, altered, dropped; indexes
+//! created; foreign keys added; tables dropped (referencing tables first);
+//! enum types dropped. The downgrade is the exact reverse.
+
+use super::hints::Hints;
+use super::ops::{EnumUse, Op};
+use crate::schema::{ColType, Column, ForeignKey, Index, Schema, Table};
+use crate::url::Dialect;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// What autogenerate found, and what it cannot do.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// The changes, in the order `up` runs them.
+    pub ops: Vec<Op>,
+    /// Extra warnings about single ops (index into `ops`), such as suspected renames.
+    pub notes: Vec<(usize, String)>,
+    /// Differences autogenerate cannot turn into a migration (each says why and
+    /// what to do): first the `unsupported` ones (primary keys, auto-increment,
+    /// CHECK constraints), then, when comparing on SQLite, the changes SQLite
+    /// cannot make. A plan with refusals must not be written.
+    pub refused: Vec<String>,
+    /// How many of `refused` are unsupported on every backend.
+    pub unsupported: usize,
+    /// Why `up` cannot run on SQLite (empty when it can).
+    pub sqlite_blockers_up: Vec<String>,
+    /// Why `down` cannot run on SQLite (empty when it can).
+    pub sqlite_blockers_down: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the two schemas are the same.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty() && self.refused.is_empty()
+    }
+
+    /// The ops `down` runs: every op reversed, last first.
+    pub fn down_ops(&self) -> Vec<Op> {
+        super::ops::reverse_all(&self.ops)
+    }
+
+    /// Every warning of op `i`: its own ([`Op::warnings`]) and the plan's notes.
+    pub fn warnings_of(&self, i: usize) -> Vec<String> {
+        let mut out = self.ops[i].warnings();
+        out.extend(
+            self.notes
+                .iter()
+                .filter(|(j, _)| *j == i)
+                .map(|(_, n)| n.clone()),
+        );
+        out
+    }
+
+    /// Every difference in plain words, one per line (what `check` prints):
+    /// the ops, then what autogenerate cannot express.
+    pub fn difference_lines(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.ops.iter().map(Op::describe).collect();
+        out.extend(
+            self.refused
+                .iter()
+                .take(self.unsupported)
+                .map(|r| format!("cannot generate: {r}")),
+        );
+        out
+    }
+}
+
+/// The message for a change SQLite cannot make with `ALTER TABLE`.
+pub fn sqlite_refusal(what: &str) -> String {
+    format!(
+        "{what}: SQLite cannot do this with ALTER TABLE; the SQLite batch-alter helper (issue \
+         \"SQLite batch-alter and the data-migration toolkit\") will handle it. Until then, write this \
+         migration by hand (create the new table, copy the rows, drop the old one, rename), or \
+         generate on PostgreSQL/MySQL with --dialect and run it there"
+    )
+}
+
+/// A name for an index or foreign key the entity did not name: `{prefix}-{table}-{cols}`,
+/// shortened with a hash suffix to stay within PostgreSQL's 63 and MySQL's 64 bytes.
+pub fn object_name(prefix: &str, table: &str, columns: &[String]) -> String {
+    let raw = format!("{prefix}-{table}-{}", columns.join("-"));
+    if raw.len() <= 60 {
+        return raw;
+    }
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in raw.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let mut cut = 51;
+    while !raw.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}-{hash:08x}", &raw[..cut])
+}
+
+/// Compares `from` (what the migrations produce) with `to` (what the entities
+/// declare), both reflected on `dialect`, and plans the ops from one to the other.
+///
+/// `hints` adds what reflection cannot see: rename markers and the entities'
+/// exact column types (used for the code, never for equality).
+pub fn compare(from: &Schema, to: &Schema, hints: &Hints, dialect: Dialect) -> Plan {
+    let mut c = Comparer {
+        work: from.clone(),
+        to,
+        hints,
+        phases: Default::default(),
+        refused: Vec::new(),
+    };
+    c.renames();
+    c.enums();
+    c.tables();
+    let mut plan = Plan {
+        unsupported: c.refused.len(),
+        refused: c.refused,
+        ..Plan::default()
+    };
+    for (op, notes) in c.phases.into_iter().flatten() {
+        let i = plan.ops.len();
+        plan.notes.extend(notes.into_iter().map(|n| (i, n)));
+        plan.ops.push(op);
+    }
+    plan.sqlite_blockers_up = sqlite_blockers(from, &plan.ops);
+    let mut end = from.clone();
+    for op in &plan.ops {
+        op.apply(&mut end);
+    }
+    plan.sqlite_blockers_down = sqlite_blockers(&end, &plan.down_ops());
+    if dialect == Dialect::Sqlite {
+        plan.refused.extend(
+            plan.sqlite_blockers_up
+                .iter()
+                .map(|b| sqlite_refusal(b.as_str())),
+        );
+    }
+    plan
+}
+
+const RENAME_TABLE: usize = 0;
+const RENAME_COLUMN: usize = 1;
+const CREATE_ENUM: usize = 2;
+const ENUM_VALUES: usize = 3;
+const DROP_FK: usize = 4;
+const DROP_INDEX: usize = 5;
+const CREATE_TABLE: usize = 6;
+const ADD_COLUMN: usize = 7;
+const ALTER_COLUMN: usize = 8;
+const DROP_COLUMN: usize = 9;
+const CREATE_INDEX: usize = 10;
+const ADD_FK: usize = 11;
+const DROP_TABLE: usize = 12;
+const DROP_ENUM: usize = 13;
+const PHASES: usize = 14;
+
+type Planned = (Op, Vec<String>);
+
+struct Comparer<'a> {
+    /// `from`, with the renames applied as they are found.
+    work: Schema,
+    to: &'a Schema,
+    hints: &'a Hints,
+    phases: [Vec<Planned>; PHASES],
+    refused: Vec<String>,
+}
+
+impl Comparer<'_> {
+    fn push(&mut self, phase: usize, op: Op) {
+        self.phases[phase].push((op, Vec::new()));
+    }
+
+    fn push_noted(&mut self, phase: usize, op: Op, notes: Vec<String>) {
+        self.phases[phase].push((op, notes));
+    }
+
+    /// The entity's column with its exact type (from the hints) where known.
+    fn rich(&self, table: &str, column: &Column) -> Column {
+        let mut c = column.clone();
+        if let Some(t) = self
+            .hints
+            .types
+            .get(&(table.to_owned(), column.name.clone()))
+        {
+            c.col_type = t.clone();
+        }
+        c
+    }
+
+    fn rich_table(&self, table: &Table) -> Table {
+        let mut t = table.clone();
+        t.columns = table
+            .columns
+            .iter()
+            .map(|c| self.rich(&t.name, c))
+            .collect();
+        t
+    }
+
+    fn renames(&mut self) {
+        for (new, old) in &self.hints.table_renames {
+            if self.to.tables.contains_key(new)
+                && !self.to.tables.contains_key(old)
+                && self.work.tables.contains_key(old)
+                && !self.work.tables.contains_key(new)
+            {
+                let op = Op::RenameTable {
+                    from: old.clone(),
+                    to: new.clone(),
+                };
+                op.apply(&mut self.work);
+                self.push(RENAME_TABLE, op);
+            }
+        }
+        for ((table, new), old) in &self.hints.column_renames {
+            let (Some(w), Some(t)) = (self.work.tables.get(table), self.to.tables.get(table))
+            else {
+                continue;
+            };
+            if w.column(old).is_some()
+                && w.column(new).is_none()
+                && t.column(new).is_some()
+                && t.column(old).is_none()
+            {
+                let op = Op::RenameColumn {
+                    table: table.clone(),
+                    from: old.clone(),
+                    to: new.clone(),
+                };
+                op.apply(&mut self.work);
+                self.push(RENAME_COLUMN, op);
+            }
+        }
+    }
+
+    /// Whether work column `c` of `table` uses enum type `name`: by its reflected
+    /// type (PostgreSQL), or by the entity's exact type where the backend keeps
+    /// no type name (MySQL's inline `ENUM(...)`).
+    fn uses_enum(&self, table: &str, c: &Column, name: &str) -> bool {
+        match &c.col_type {
+            ColType::Enum { name: Some(n), .. } => n == name,
+            ColType::Enum { name: None, .. } => matches!(
+                self.hints.types.get(&(table.to_owned(), c.name.clone())),
+                Some(ColType::Enum { name: Some(n), .. }) if n == name
+            ),
+            _ => false,
+        }
+    }
+
+    fn enum_uses(&self, name: &str) -> Vec<EnumUse> {
+        let mut out = Vec::new();
+        for t in self.work.tables.values() {
+            for c in &t.columns {
+                if self.uses_enum(&t.name, c, name) {
+                    out.push(EnumUse {
+                        table: t.name.clone(),
+                        column: c.name.clone(),
+                        default: c.default.clone(),
+                        nullable: c.nullable,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    fn enums(&mut self) {
+        let to_enums = self.to.enums.clone();
+        for (name, values) in &to_enums {
+            match self.work.enums.get(name).cloned() {
+                None => self.push(
+                    CREATE_ENUM,
+                    Op::CreateEnum {
+                        name: name.clone(),
+                        values: values.clone(),
+                    },
+                ),
+                Some(old) if &old == values => {}
+                Some(old) => {
+                    let uses = self.enum_uses(name);
+                    let kept: Vec<&String> = values.iter().filter(|v| old.contains(v)).collect();
+                    let appendable = old.iter().all(|v| values.contains(v))
+                        && kept.iter().copied().eq(old.iter());
+                    if appendable {
+                        // Add the new labels one by one, each before the next old label.
+                        let mut current = old.clone();
+                        for (i, v) in values.iter().enumerate() {
+                            if current.contains(v) {
+                                continue;
+                            }
+                            let before = values[i + 1..].iter().find(|x| old.contains(x)).cloned();
+                            let pos = before
+                                .as_ref()
+                                .and_then(|b| current.iter().position(|x| x == b))
+                                .unwrap_or(current.len());
+                            current.insert(pos, v.clone());
+                            let op = Op::AddEnumValue {
+                                name: name.clone(),
+                                value: v.clone(),
+                                before,
+                                values: current.clone(),
+                                uses: uses.clone(),
+                            };
+                            self.push(ENUM_VALUES, op);
+                        }
+                    } else {
+                        self.push(
+                            ENUM_VALUES,
+                            Op::RecreateEnum {
+                                name: name.clone(),
+                                from: old.clone(),
+                                to: values.clone(),
+                                uses: uses.clone(),
+                            },
+                        );
+                    }
+                    // Later comparisons see the new labels.
+                    self.work.enums.insert(name.clone(), values.clone());
+                    for u in &uses {
+                        if let Some(c) = self
+                            .work
+                            .tables
+                            .get_mut(&u.table)
+                            .and_then(|t| t.columns.iter_mut().find(|c| c.name == u.column))
+                            && let ColType::Enum { values: v, .. } = &mut c.col_type
+                        {
+                            v.clone_from(values);
+                        }
+                    }
+                }
+            }
+        }
+        let dropped: Vec<(String, Vec<String>)> = self
+            .work
+            .enums
+            .iter()
+            .filter(|(n, _)| !to_enums.contains_key(*n))
+            .map(|(n, v)| (n.clone(), v.clone()))
+            .collect();
+        for (name, values) in dropped {
+            self.push(DROP_ENUM, Op::DropEnum { name, values });
+        }
+    }
+
+    fn tables(&mut self) {
+        let to = self.to;
+        // Created tables, a table after those it references.
+        let created: Vec<&Table> = to
+            .tables
+            .values()
+            .filter(|t| !self.work.tables.contains_key(&t.name))
+            .collect();
+        let names: BTreeSet<&str> = created.iter().map(|t| t.name.as_str()).collect();
+        let (order, deferred) = topo_order(&created, &names);
+        for name in order {
+            let mut table = self.rich_table(&to.tables[name]);
+            for idx in &mut table.indexes {
+                if idx.name.is_none() && !(idx.unique && idx.columns.len() == 1) {
+                    idx.name = Some(object_name("idx", name, &idx.columns));
+                }
+            }
+            let mut later = Vec::new();
+            table.foreign_keys.retain(|fk| {
+                if deferred.contains(&(name.to_owned(), fk.ref_table.clone())) {
+                    later.push(fk.clone());
+                    false
+                } else {
+                    true
+                }
+            });
+            self.push(CREATE_TABLE, Op::CreateTable { table });
+            for mut fk in later {
+                if fk.name.is_none() {
+                    fk.name = Some(object_name("fk", name, &fk.columns));
+                }
+                self.push(
+                    ADD_FK,
+                    Op::AddForeignKey {
+                        table: name.to_owned(),
+                        fk,
+                    },
+                );
+            }
+        }
+
+        // Dropped tables, referencing tables first.
+        let dropped: Vec<Table> = self
+            .work
+            .tables
+            .values()
+            .filter(|t| !to.tables.contains_key(&t.name))
+            .cloned()
+            .collect();
+        let dropped_refs: Vec<&Table> = dropped.iter().collect();
+        let names: BTreeSet<&str> = dropped.iter().map(|t| t.name.as_str()).collect();
+        let (order, deferred) = topo_order(&dropped_refs, &names);
+        for name in order.into_iter().rev() {
+            let mut table = self
+                .work
+                .tables
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| Table::new(name));
+            // A cycle: drop the closing foreign key first, so the tables can go one by one.
+            let cyclic: Vec<ForeignKey> = table
+                .foreign_keys
+                .iter()
+                .filter(|fk| deferred.contains(&(name.to_owned(), fk.ref_table.clone())))
+                .cloned()
+                .collect();
+            for fk in cyclic {
+                table.foreign_keys.retain(|f| f != &fk);
+                self.push(
+                    DROP_FK,
+                    Op::DropForeignKey {
+                        table: name.to_owned(),
+                        fk,
+                    },
+                );
+            }
+            self.push(DROP_TABLE, Op::DropTable { table });
+        }
+
+        // Tables on both sides.
+        let common: Vec<String> = to
+            .tables
+            .keys()
+            .filter(|n| self.work.tables.contains_key(*n))
+            .cloned()
+            .collect();
+        for name in common {
+            let w = self.work.tables[&name].clone();
+            self.table(&w, &to.tables[&name]);
+        }
+    }
+
+    fn table(&mut self, w: &Table, t: &Table) {
+        let name = &t.name;
+        let mut added = Vec::new();
+        let mut removed = Vec::new();
+        for tc in &t.columns {
+            match w.column(&tc.name) {
+                None => added.push(tc.clone()),
+                Some(wc) => {
+                    if wc.auto_increment != tc.auto_increment {
+                        self.refused.push(format!(
+                            "table `{name}`: column `{}`: auto-increment {} vs {} (entities); \
+                             autogenerate does not change auto-increment/identity: write this migration by hand",
+                            tc.name, wc.auto_increment, tc.auto_increment
+                        ));
+                    }
+                    if wc.col_type != tc.col_type
+                        || wc.nullable != tc.nullable
+                        || wc.default != tc.default
+                    {
+                        let to_col = self.rich(name, tc);
+                        let mut from_col = wc.clone();
+                        if wc.col_type == tc.col_type {
+                            from_col.col_type = to_col.col_type.clone();
+                        }
+                        self.push(
+                            ALTER_COLUMN,
+                            Op::AlterColumn {
+                                table: name.clone(),
+                                from: from_col,
+                                to: to_col,
+                            },
+                        );
+                    }
+                }
+            }
+        }
+        for wc in &w.columns {
+            if t.column(&wc.name).is_none() {
+                removed.push(wc.clone());
+            }
+        }
+        for a in &added {
+            let twins: Vec<&Column> = removed
+                .iter()
+                .filter(|r| r.col_type == a.col_type)
+                .collect();
+            let notes = twins
+                .iter()
+                .map(|r| suspected_rename(name, &r.name, &a.name))
+                .collect();
+            let column = self.rich(name, a);
+            self.push_noted(
+                ADD_COLUMN,
+                Op::AddColumn {
+                    table: name.clone(),
+                    column,
+                },
+                notes,
+            );
+        }
+        for r in &removed {
+            let twins: Vec<&Column> = added.iter().filter(|a| a.col_type == r.col_type).collect();
+            let notes = twins
+                .iter()
+                .map(|a| suspected_rename(name, &r.name, &a.name))
+                .collect();
+            self.push_noted(
+                DROP_COLUMN,
+                Op::DropColumn {
+                    table: name.clone(),
+                    column: r.clone(),
+                },
+                notes,
+            );
+        }
+        if w.primary_key != t.primary_key {
+            self.refused.push(format!(
+                "table `{name}`: primary key ({}) vs ({}) (entities); autogenerate does not change \
+                 primary keys: write this migration by hand",
+                w.primary_key.join(", "),
+                t.primary_key.join(", ")
+            ));
+        }
+        if w.checks != t.checks {
+            self.refused.push(format!(
+                "table `{name}`: CHECK constraints differ ({:?} vs {:?} in the entities); autogenerate \
+                 does not manage CHECK constraints: write this migration by hand",
+                w.checks, t.checks
+            ));
+        }
+        self.indexes(name, w, t);
+        self.foreign_keys(name, w, t);
+    }
+
+    fn indexes(&mut self, name: &str, w: &Table, t: &Table) {
+        let mut left: Vec<&Index> = w.indexes.iter().collect();
+        let mut right: Vec<&Index> = t.indexes.iter().collect();
+        left.retain(|a| match right.iter().position(|b| *b == *a) {
+            Some(p) => {
+                right.remove(p);
+                false
+            }
+            None => true,
+        });
+        left.retain(|a| {
+            match right.iter().position(|b| {
+                b.columns == a.columns && b.unique == a.unique && names_compatible(&a.name, &b.name)
+            }) {
+                Some(p) => {
+                    right.remove(p);
+                    false
+                }
+                None => true,
+            }
+        });
+        for a in left {
+            self.push(
+                DROP_INDEX,
+                Op::DropIndex {
+                    table: name.to_owned(),
+                    index: a.clone(),
+                },
+            );
+        }
+        for b in right {
+            let mut index = b.clone();
+            if index.name.is_none() {
+                index.name = Some(object_name("idx", name, &index.columns));
+            }
+            self.push(
+                CREATE_INDEX,
+                Op::CreateIndex {
+                    table: name.to_owned(),
+                    index,
+                },
+            );
+        }
+    }
+
+    fn foreign_keys(&mut self, name: &str, w: &Table, t: &Table) {
+        let key = |f: &ForeignKey| {
+            (
+                f.columns.clone(),
+                f.ref_table.clone(),
+                f.ref_columns.clone(),
+            )
+        };
+        let mut left: Vec<&ForeignKey> = w.foreign_keys.iter().collect();
+        let mut right: Vec<&ForeignKey> = t.foreign_keys.iter().collect();
+        left.retain(|a| {
+            match right.iter().position(|b| {
+                key(b) == key(a)
+                    && names_compatible(&a.name, &b.name)
+                    && a.on_delete == b.on_delete
+                    && a.on_update == b.on_update
+            }) {
+                Some(p) => {
+                    right.remove(p);
+                    false
+                }
+                None => true,
+            }
+        });
+        for a in left {
+            self.push(
+                DROP_FK,
+                Op::DropForeignKey {
+                    table: name.to_owned(),
+                    fk: a.clone(),
+                },
+            );
+        }
+        for b in right {
+            let mut fk = b.clone();
+            if fk.name.is_none() {
+                fk.name = Some(object_name("fk", name, &fk.columns));
+            }
+            self.push(
+                ADD_FK,
+                Op::AddForeignKey {
+                    table: name.to_owned(),
+                    fk,
+                },
+            );
+        }
+    }
+}
+
+fn suspected_rename(table: &str, old: &str, new: &str) -> String {
+    format!(
+        "SUSPECTED RENAME: `{table}`.`{old}` is dropped and `{table}`.`{new}` added with the same type; \
+         as generated, the data in `{old}` is LOST. If it is a rename, mark the field \
+         `#[sea_orm(renamed_from = \"{old}\")]` on `{new}` in the entity and generate again"
+    )
+}
+
+fn names_compatible(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+/// Orders `tables` so each comes after the tables (of `names`) it references.
+/// Returns the order and the foreign-key edges `(table, referenced)` left out to
+/// break cycles.
+fn topo_order<'t>(
+    tables: &[&'t Table],
+    names: &BTreeSet<&str>,
+) -> (Vec<&'t str>, BTreeSet<(String, String)>) {
+    let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    for t in tables {
+        let entry = deps.entry(t.name.as_str()).or_default();
+        for fk in &t.foreign_keys {
+            if fk.ref_table != t.name && names.contains(fk.ref_table.as_str()) {
+                entry.insert(fk.ref_table.as_str());
+            }
+        }
+    }
+    let by_name: BTreeMap<&str, &'t Table> = tables.iter().map(|t| (t.name.as_str(), *t)).collect();
+    let mut order: Vec<&'t str> = Vec::new();
+    let mut done: BTreeSet<&str> = BTreeSet::new();
+    let mut deferred = BTreeSet::new();
+    while done.len() < deps.len() {
+        let ready: Vec<&str> = deps
+            .iter()
+            .filter(|(n, d)| !done.contains(*n) && d.iter().all(|x| done.contains(x)))
+            .map(|(n, _)| *n)
+            .collect();
+        if ready.is_empty() {
+            // A cycle: take the first remaining table and defer its open references.
+            let (n, d) = deps
+                .iter()
+                .find(|(n, _)| !done.contains(*n))
+                .map(|(n, d)| (*n, d.clone()))
+                .unwrap_or_default();
+            for x in d {
+                if !done.contains(x) {
+                    deferred.insert((n.to_owned(), x.to_owned()));
+                }
+            }
+            done.insert(n);
+            order.push(by_name[n].name.as_str());
+            continue;
+        }
+        for n in ready {
+            done.insert(n);
+            order.push(by_name[n].name.as_str());
+        }
+    }
+    (order, deferred)
+}
+
+/// Why each op of `ops`, applied in order from `start`, cannot run on SQLite.
+pub fn sqlite_blockers(start: &Schema, ops: &[Op]) -> Vec<String> {
+    let mut state = start.clone();
+    let mut out = Vec::new();
+    for op in ops {
+        if let Some(why) = sqlite_blocker(op, &state) {
+            out.push(why);
+        }
+        op.apply(&mut state);
+    }
+    out
+}
+
+/// Whether a default is a constant SQLite accepts in `ALTER TABLE ADD COLUMN`.
+fn constant_default(d: &str) -> bool {
+    d == "true"
+        || d == "false"
+        || (d.starts_with('\'') && d.ends_with('\''))
+        || crate::schema::canonical_number(d).is_some()
+}
+
+fn sqlite_blocker(op: &Op, state: &Schema) -> Option<String> {
+    match op {
+        Op::AlterColumn { table, from, to } => {
+            let mut what = Vec::new();
+            if from.col_type != to.col_type {
+                what.push("type");
+            }
+            if from.nullable != to.nullable {
+                what.push("nullability");
+            }
+            if from.default != to.default {
+                what.push("default");
+            }
+            Some(format!(
+                "changing the {} of column `{table}`.`{}`",
+                what.join(" and "),
+                to.name
+            ))
+        }
+        Op::AddForeignKey { table, fk } => Some(format!(
+            "adding a foreign key to the existing table `{table}` ({} -> `{}`)",
+            fk.columns.join(", "),
+            fk.ref_table
+        )),
+        Op::DropForeignKey { table, fk } => Some(format!(
+            "dropping the foreign key of `{table}` ({} -> `{}`)",
+            fk.columns.join(", "),
+            fk.ref_table
+        )),
+        Op::DropIndex { table, index } if index.name.is_none() => Some(format!(
+            "dropping the UNIQUE constraint on `{table}` ({})",
+            index.columns.join(", ")
+        )),
+        Op::AddColumn { table, column } => {
+            if !column.nullable && column.default.is_none() {
+                Some(format!(
+                    "adding NOT NULL column `{table}`.`{}` without a default",
+                    column.name
+                ))
+            } else if column
+                .default
+                .as_deref()
+                .is_some_and(|d| !constant_default(d))
+            {
+                Some(format!(
+                    "adding column `{table}`.`{}` with the non-constant default {}",
+                    column.name,
+                    column.default.as_deref().unwrap_or_default()
+                ))
+            } else {
+                None
+            }
+        }
+        Op::DropColumn { table, column } => {
+            let t = state.tables.get(table)?;
+            let c = &column.name;
+            if t.primary_key.contains(c) {
+                Some(format!("dropping primary-key column `{table}`.`{c}`"))
+            } else if t
+                .indexes
+                .iter()
+                .any(|i| i.name.is_none() && i.columns.contains(c))
+            {
+                Some(format!(
+                    "dropping column `{table}`.`{c}`, which has a UNIQUE constraint"
+                ))
+            } else if t.foreign_keys.iter().any(|f| f.columns.contains(c)) {
+                Some(format!(
+                    "dropping column `{table}`.`{c}`, which has a foreign key"
+                ))
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::FkAction;
+
+    fn col(name: &str, t: ColType, nullable: bool) -> Column {
+        Column {
+            name: name.into(),
+            col_type: t,
+            nullable,
+            default: None,
+            auto_increment: false,
+        }
+    }
+
+    fn id() -> Column {
+        Column {
+            auto_increment: true,
+            ..col("id", ColType::Int, false)
+        }
+    }
+
+    fn table(name: &str, extra: Vec<Column>) -> Table {
+        let mut t = Table::new(name);
+        t.columns = std::iter::once(id()).chain(extra).collect();
+        t.primary_key = vec!["id".into()];
+        t
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        let mut s = Schema::default();
+        for mut t in tables {
+            t.sort_canonical();
+            s.tables.insert(t.name.clone(), t);
+        }
+        s
+    }
+
+    fn fk(cols: &str, ref_table: &str, on_delete: FkAction) -> ForeignKey {
+        ForeignKey {
+            name: Some(format!("fk-{cols}")),
+            columns: vec![cols.into()],
+            ref_table: ref_table.into(),
+            ref_columns: vec!["id".into()],
+            on_delete,
+            on_update: FkAction::NoAction,
+        }
+    }
+
+    /// Plans a→b on PostgreSQL, checks that the plan takes a to b and back.
+    fn plan(a: &Schema, b: &Schema, hints: &Hints) -> Plan {
+        let p = compare(a, b, hints, Dialect::Postgres);
+        let mut s = a.clone();
+        for op in &p.ops {
+            op.apply(&mut s);
+        }
+        assert!(
+            s.diff_lines(b).is_empty(),
+            "up does not reach the target:\n{}",
+            s.diff_lines(b).join("\n")
+        );
+        for op in p.down_ops() {
+            op.apply(&mut s);
+        }
+        assert!(
+            s.diff_lines(a).is_empty(),
+            "down does not restore the start:\n{}",
+            s.diff_lines(a).join("\n")
+        );
+        assert!(compare(b, b, hints, Dialect::Postgres).is_empty());
+        p
+    }
+
+    fn descriptions(p: &Plan) -> Vec<String> {
+        p.ops.iter().map(Op::describe).collect()
+    }
+
+    #[test]
+    fn same_schema_no_ops() {
+        let s = schema(vec![table(
+            "users",
+            vec![col("email", ColType::Text, false)],
+        )]);
+        let p = compare(&s, &s, &Hints::default(), Dialect::Sqlite);
+        assert!(p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn table_added_and_dropped_in_fk_order() {
+        let a = schema(vec![
+            table("old_parent", vec![]),
+            table("old_child", vec![col("parent_id", ColType::Int, true)]),
+        ]);
+        let mut a = a;
+        a.tables.get_mut("old_child").unwrap().foreign_keys =
+            vec![fk("parent_id", "old_parent", FkAction::Cascade)];
+        let mut child = table("child", vec![col("parent_id", ColType::Int, true)]);
+        child.foreign_keys = vec![fk("parent_id", "parent", FkAction::SetNull)];
+        let b = schema(vec![child, table("parent", vec![])]);
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "create table `parent` (1 column(s))",
+                "create table `child` (2 column(s), 1 foreign key(s))",
+                "drop table `old_child`",
+                "drop table `old_parent`",
+            ]
+        );
+        assert!(p.ops[2].destructive().is_some());
+        assert!(p.sqlite_blockers_up.is_empty());
+    }
+
+    #[test]
+    fn columns_added_dropped_altered() {
+        let a = schema(vec![table(
+            "users",
+            vec![
+                col("email", ColType::String(Some(64)), true),
+                col("legacy", ColType::Int, true),
+            ],
+        )]);
+        let b = schema(vec![table(
+            "users",
+            vec![
+                col("email", ColType::String(Some(32)), false),
+                Column {
+                    default: Some("'x'".into()),
+                    ..col("phone", ColType::Text, false)
+                },
+            ],
+        )]);
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "add column `phone` (text not null default 'x') to `users`",
+                "alter column `users`.`email`: type varchar(64) -> varchar(32), not null",
+                "drop column `legacy` from `users`",
+            ]
+        );
+        assert!(p.ops[1].destructive().unwrap().contains("narrows"));
+        assert!(p.ops[1].destructive().unwrap().contains("NOT NULL"));
+        assert_eq!(p.sqlite_blockers_up.len(), 1, "{:?}", p.sqlite_blockers_up);
+        let lite = compare(&a, &b, &Hints::default(), Dialect::Sqlite);
+        assert_eq!(lite.refused.len(), 1);
+        assert!(
+            lite.refused[0].contains("batch-alter"),
+            "{}",
+            lite.refused[0]
+        );
+    }
+
+    #[test]
+    fn defaults_and_nullability_alone() {
+        let a = schema(vec![table("t", vec![col("n", ColType::Int, false)])]);
+        let b = schema(vec![table(
+            "t",
+            vec![Column {
+                default: Some("0".into()),
+                ..col("n", ColType::Int, true)
+            }],
+        )]);
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec!["alter column `t`.`n`: null, default none -> 0"]
+        );
+        assert!(p.ops[0].destructive().is_none());
+        assert!(
+            p.ops[0]
+                .reverse()
+                .destructive()
+                .unwrap()
+                .contains("NOT NULL")
+        );
+    }
+
+    #[test]
+    fn unmarked_rename_is_a_warned_drop_and_add() {
+        let a = schema(vec![table(
+            "users",
+            vec![col("username", ColType::Text, false)],
+        )]);
+        let b = schema(vec![table(
+            "users",
+            vec![col("display_name", ColType::Text, true)],
+        )]);
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(p.ops.len(), 2);
+        let warned: Vec<&String> = p.notes.iter().map(|(_, n)| n).collect();
+        assert_eq!(warned.len(), 2);
+        assert!(
+            warned[0].contains("renamed_from = \"username\""),
+            "{}",
+            warned[0]
+        );
+    }
+
+    #[test]
+    fn marked_renames_become_renames() {
+        let mut a = schema(vec![
+            table("users", vec![col("username", ColType::Text, false)]),
+            table("posts", vec![col("author", ColType::Int, true)]),
+        ]);
+        a.tables.get_mut("posts").unwrap().foreign_keys =
+            vec![fk("author", "users", FkAction::Cascade)];
+        let mut b = schema(vec![
+            table("accounts", vec![col("display_name", ColType::Text, false)]),
+            table("posts", vec![col("author", ColType::Int, true)]),
+        ]);
+        b.tables.get_mut("posts").unwrap().foreign_keys =
+            vec![fk("author", "accounts", FkAction::Cascade)];
+        let mut hints = Hints::default();
+        hints
+            .table_renames
+            .insert("accounts".into(), "users".into());
+        hints.column_renames.insert(
+            ("accounts".into(), "display_name".into()),
+            "username".into(),
+        );
+        let p = plan(&a, &b, &hints);
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "rename table `users` to `accounts`",
+                "rename column `accounts`.`username` to `display_name`",
+            ]
+        );
+        assert!(p.notes.is_empty());
+    }
+
+    #[test]
+    fn unique_and_indexes() {
+        let mut a = table(
+            "t",
+            vec![
+                col("a", ColType::Int, true),
+                col("b", ColType::Int, true),
+                col("c", ColType::Int, true),
+            ],
+        );
+        a.indexes = vec![
+            Index {
+                name: None,
+                columns: vec!["a".into()],
+                unique: true,
+            },
+            Index {
+                name: Some("idx-t-b".into()),
+                columns: vec!["b".into()],
+                unique: false,
+            },
+        ];
+        let mut b = a.clone();
+        b.indexes = vec![
+            Index {
+                name: None,
+                columns: vec!["b".into()],
+                unique: true,
+            },
+            Index {
+                name: Some("idx-t-a-c".into()),
+                columns: vec!["a".into(), "c".into()],
+                unique: false,
+            },
+        ];
+        let (a, b) = (schema(vec![a]), schema(vec![b]));
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "drop unique index on `t` (`a`)",
+                "drop index `idx-t-b` on `t` (`b`)",
+                "create index `idx-t-a-c` on `t` (`a`, `c`)",
+                "create unique index `idx-t-b` on `t` (`b`)",
+            ]
+        );
+        // SQLite cannot drop the unnamed UNIQUE constraint.
+        assert_eq!(p.sqlite_blockers_up.len(), 1);
+        // A named unique index and an inline UNIQUE constraint are the same thing.
+        let mut named = b.clone();
+        named.tables.get_mut("t").unwrap().indexes[1].name = Some("uq".into());
+        assert!(compare(&b, &named, &Hints::default(), Dialect::Sqlite).is_empty());
+    }
+
+    #[test]
+    fn foreign_key_rule_change_is_drop_and_add() {
+        let mut a = schema(vec![
+            table("p", vec![]),
+            table("c", vec![col("p_id", ColType::Int, true)]),
+        ]);
+        a.tables.get_mut("c").unwrap().foreign_keys = vec![fk("p_id", "p", FkAction::Cascade)];
+        let mut b = a.clone();
+        b.tables.get_mut("c").unwrap().foreign_keys[0].on_delete = FkAction::SetNull;
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "drop foreign key `fk-p_id` on `c` (`p_id`) -> `p` (`id`)",
+                "add foreign key `fk-p_id` on `c` (`p_id`) -> `p` (`id`) on delete set null on update no action",
+            ]
+        );
+        assert_eq!(p.sqlite_blockers_up.len(), 2);
+        assert_eq!(p.sqlite_blockers_down.len(), 2);
+    }
+
+    #[test]
+    fn new_column_with_foreign_key() {
+        let a = schema(vec![table("p", vec![]), table("c", vec![])]);
+        let mut b = schema(vec![
+            table("p", vec![]),
+            table("c", vec![col("p_id", ColType::Int, true)]),
+        ]);
+        let mut f = fk("p_id", "p", FkAction::Cascade);
+        f.name = None;
+        b.tables.get_mut("c").unwrap().foreign_keys = vec![f];
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "add column `p_id` (int null) to `c`",
+                "add foreign key `fk-c-p_id` on `c` (`p_id`) -> `p` (`id`) on delete cascade on update no action",
+            ]
+        );
+    }
+
+    #[test]
+    fn enums_created_extended_recreated_dropped() {
+        let mut a = schema(vec![table(
+            "t",
+            vec![col(
+                "mood",
+                ColType::Enum {
+                    name: Some("mood".into()),
+                    values: vec!["a".into(), "c".into()],
+                },
+                true,
+            )],
+        )]);
+        a.enums.insert("mood".into(), vec!["a".into(), "c".into()]);
+        a.enums.insert("old".into(), vec!["x".into()]);
+        let mut b = schema(vec![table(
+            "t",
+            vec![
+                col(
+                    "mood",
+                    ColType::Enum {
+                        name: Some("mood".into()),
+                        values: vec!["a".into(), "b".into(), "c".into(), "d".into()],
+                    },
+                    true,
+                ),
+                col(
+                    "size",
+                    ColType::Enum {
+                        name: Some("size".into()),
+                        values: vec!["s".into()],
+                    },
+                    true,
+                ),
+            ],
+        )]);
+        b.enums.insert(
+            "mood".into(),
+            vec!["a".into(), "b".into(), "c".into(), "d".into()],
+        );
+        b.enums.insert("size".into(), vec!["s".into()]);
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "create enum type `size` ('s') (PostgreSQL)",
+                "add value 'b' to enum `mood` before 'c'",
+                "add value 'd' to enum `mood`",
+                "add column `size` (enum `size`('s') null) to `t`",
+                "drop enum type `old` (PostgreSQL)",
+            ]
+        );
+        // Removing a label re-creates the type.
+        let mut c = b.clone();
+        c.enums.insert("mood".into(), vec!["a".into()]);
+        if let ColType::Enum { values, .. } =
+            &mut c.tables.get_mut("t").unwrap().columns[1].col_type
+        {
+            *values = vec!["a".into()];
+        }
+        let p = plan(&b, &c, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec!["change enum `mood` from ('a', 'b', 'c', 'd') to ('a')"]
+        );
+        assert!(p.ops[0].destructive().is_some());
+    }
+
+    #[test]
+    fn sqlite_refusals() {
+        let a = schema(vec![table("t", vec![col("u", ColType::Int, true)])]);
+        let mut with_unique = a.clone();
+        with_unique.tables.get_mut("t").unwrap().indexes = vec![Index {
+            name: None,
+            columns: vec!["u".into()],
+            unique: true,
+        }];
+        // Dropping a column that has an inline UNIQUE constraint.
+        let b = schema(vec![table("t", vec![])]);
+        let p = compare(&with_unique, &b, &Hints::default(), Dialect::Sqlite);
+        assert!(!p.refused.is_empty());
+        // Adding NOT NULL without default, and a non-constant default.
+        let c = schema(vec![table(
+            "t",
+            vec![
+                col("u", ColType::Int, true),
+                col("n", ColType::Int, false),
+                Column {
+                    default: Some("CURRENT_TIMESTAMP".into()),
+                    ..col("at", ColType::Timestamp, true)
+                },
+            ],
+        )]);
+        let p = compare(&a, &c, &Hints::default(), Dialect::Sqlite);
+        assert_eq!(p.refused.len(), 2, "{:?}", p.refused);
+        // Adding a unique index is fine.
+        let p = compare(&a, &with_unique, &Hints::default(), Dialect::Sqlite);
+        assert!(p.refused.is_empty());
+        assert_eq!(p.ops.len(), 1);
+        // Other backends plan it, but the file refuses to run on SQLite.
+        let p = compare(&a, &c, &Hints::default(), Dialect::MySql);
+        assert!(p.refused.is_empty());
+        assert_eq!(p.sqlite_blockers_up.len(), 2);
+    }
+
+    #[test]
+    fn primary_key_and_auto_increment_are_refused() {
+        let a = schema(vec![table("t", vec![])]);
+        let mut b = a.clone();
+        b.tables.get_mut("t").unwrap().columns[0].auto_increment = false;
+        b.tables.get_mut("t").unwrap().primary_key.clear();
+        let p = compare(&a, &b, &Hints::default(), Dialect::Postgres);
+        assert_eq!(p.refused.len(), 2, "{:?}", p.refused);
+        assert!(!p.is_empty());
+    }
+
+    #[test]
+    fn hints_give_exact_types_but_not_differences() {
+        let a = schema(vec![table("t", vec![])]);
+        let b = schema(vec![table("t", vec![col("big", ColType::Int, true)])]);
+        let mut hints = Hints::default();
+        hints
+            .types
+            .insert(("t".into(), "big".into()), ColType::BigInt);
+        let p = compare(&a, &b, &hints, Dialect::Sqlite);
+        assert_eq!(
+            p.ops,
+            vec![Op::AddColumn {
+                table: "t".into(),
+                column: col("big", ColType::BigInt, true)
+            }]
+        );
+        assert!(compare(&b, &b, &hints, Dialect::Sqlite).is_empty());
+    }
+
+    #[test]
+    fn long_names_are_capped() {
+        let n = object_name("idx", &"t".repeat(50), &["c".repeat(30)]);
+        assert!(n.len() <= 60, "{n}");
+        assert_eq!(n, object_name("idx", &"t".repeat(50), &["c".repeat(30)]));
+        assert_eq!(object_name("fk", "a", &["b".into()]), "fk-a-b");
+    }
+
+    #[test]
+    fn cyclic_new_tables_defer_a_foreign_key() {
+        let mut x = table("x", vec![col("y_id", ColType::Int, true)]);
+        x.foreign_keys = vec![fk("y_id", "y", FkAction::NoAction)];
+        let mut y = table("y", vec![col("x_id", ColType::Int, true)]);
+        y.foreign_keys = vec![fk("x_id", "x", FkAction::NoAction)];
+        let b = schema(vec![x, y]);
+        let p = plan(&Schema::default(), &b, &Hints::default());
+        assert_eq!(p.ops.len(), 3, "{:?}", descriptions(&p));
+        assert!(matches!(p.ops[2], Op::AddForeignKey { .. }));
+    }
+}

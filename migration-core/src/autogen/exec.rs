@@ -1,0 +1,715 @@
+//! Ops to sea-query statements, and running them through a `SchemaManager`.
+//!
+//! [`steps`] lowers each [`Op`] to the calls a migration makes (which
+//! `SchemaManager` method, which statement, on which backends). The executor
+//! here runs those calls; [`render`](super::render) writes the same calls as
+//! Rust code. Both go through [`steps`], so a generated file does what the
+//! executor does (the golden tests pin the SQL of each, the round-trip test
+//! compiles and runs the rendered file).
+
+use super::compare::object_name;
+use super::ops::Op;
+use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, Table, postgres};
+use sea_orm::DbBackend;
+use sea_orm::sea_query::extension::postgres::Type;
+use sea_orm::sea_query::{
+    self, ColumnDef, ColumnType, Expr, ForeignKeyAction, MysqlQueryBuilder, PostgresQueryBuilder,
+    SchemaStatementBuilder, SqliteQueryBuilder, StringLen, Table as SqTable,
+};
+use sea_orm_migration::SchemaManager;
+
+/// On which backends a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// Every backend.
+    All,
+    /// PostgreSQL only (enum types, raw PostgreSQL SQL).
+    Postgres,
+    /// MySQL/MariaDB only.
+    MySql,
+    /// Every backend but SQLite, which panics on it in sea-query; a migration
+    /// containing such a step refuses to run on SQLite up front.
+    NotSqlite,
+}
+
+impl Only {
+    /// Whether the step runs on `backend`.
+    pub fn runs_on(self, backend: DbBackend) -> bool {
+        match self {
+            Only::All => true,
+            Only::Postgres => backend == DbBackend::Postgres,
+            Only::MySql => backend == DbBackend::MySql,
+            Only::NotSqlite => backend != DbBackend::Sqlite,
+        }
+    }
+}
+
+/// One call a migration makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// `manager.create_table(...)`; single-column unnamed unique indexes are inline `UNIQUE`.
+    CreateTable(Table),
+    /// `manager.drop_table(...)`.
+    DropTable(String),
+    /// `manager.rename_table(...)`.
+    RenameTable(String, String),
+    /// `manager.alter_table(... add_column ...)`.
+    AddColumn(String, Column),
+    /// `manager.alter_table(... drop_column ...)`.
+    DropColumn(String, String),
+    /// `manager.alter_table(... rename_column ...)`.
+    RenameColumn(String, String, String),
+    /// `manager.alter_table(... modify_column ...)` with the full new definition.
+    ModifyColumn(String, Column),
+    /// `manager.create_index(...)` (the index has a name).
+    CreateIndex(String, Index),
+    /// `manager.drop_index(...)`.
+    DropIndex(String, String),
+    /// `manager.alter_table(... drop_constraint ...)`.
+    DropConstraint(String, String),
+    /// `manager.create_foreign_key(...)` (the key has a name).
+    CreateForeignKey(String, ForeignKey),
+    /// `manager.drop_foreign_key(...)`.
+    DropForeignKey(String, String),
+    /// `if manager.has_index(..)? { manager.drop_index(..) }`: the index InnoDB
+    /// made for a foreign key outlives the key.
+    DropIndexIfExists(String, String),
+    /// `manager.create_type(...)`.
+    CreateType(String, Vec<String>),
+    /// `manager.alter_type(... add_value ...)`.
+    AddTypeValue(String, String, Option<String>),
+    /// `manager.drop_type(...)`.
+    DropType(String),
+    /// `manager.get_connection().execute_unprepared(...)`.
+    Raw(String),
+    /// `return Err(DbErr::Migration(...))`.
+    Fail(String),
+}
+
+/// A call and where it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// Backends it runs on.
+    pub only: Only,
+    /// The call.
+    pub action: Action,
+}
+
+fn step(only: Only, action: Action) -> Step {
+    Step { only, action }
+}
+
+/// PostgreSQL's double-quoted identifier.
+pub(crate) fn pg_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The name PostgreSQL gives an unnamed constraint of `table` on `columns` (`label`: `key`, `fkey`).
+fn pg_generated_name(table: &str, columns: &[String], label: &str) -> String {
+    postgres::generated_name(table, columns, label)
+}
+
+/// The calls that make `op`.
+pub fn steps(op: &Op) -> Vec<Step> {
+    use Action as A;
+    match op {
+        Op::CreateTable { table } => {
+            let mut out = vec![step(Only::All, A::CreateTable(table.clone()))];
+            for index in &table.indexes {
+                if is_inline_unique(index) {
+                    continue;
+                }
+                let mut index = index.clone();
+                if index.name.is_none() {
+                    index.name = Some(object_name("idx", &table.name, &index.columns));
+                }
+                out.push(step(Only::All, A::CreateIndex(table.name.clone(), index)));
+            }
+            out
+        }
+        Op::DropTable { table } => vec![step(Only::All, A::DropTable(table.name.clone()))],
+        Op::RenameTable { from, to } => {
+            vec![step(Only::All, A::RenameTable(from.clone(), to.clone()))]
+        }
+        Op::AddColumn { table, column } => {
+            vec![step(Only::All, A::AddColumn(table.clone(), column.clone()))]
+        }
+        Op::DropColumn { table, column } => vec![step(
+            Only::All,
+            A::DropColumn(table.clone(), column.name.clone()),
+        )],
+        Op::RenameColumn { table, from, to } => vec![step(
+            Only::All,
+            A::RenameColumn(table.clone(), from.clone(), to.clone()),
+        )],
+        Op::AlterColumn { table, from, to } => {
+            let mut out = vec![step(
+                Only::NotSqlite,
+                A::ModifyColumn(table.clone(), to.clone()),
+            )];
+            if from.default.is_some() && to.default.is_none() {
+                // sea-query's PostgreSQL `modify_column` can set a default but not drop one
+                // (MySQL's MODIFY COLUMN drops it by leaving it out).
+                out.push(step(
+                    Only::Postgres,
+                    A::Raw(format!(
+                        "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
+                        pg_ident(table),
+                        pg_ident(&to.name)
+                    )),
+                ));
+            }
+            out
+        }
+        Op::CreateIndex { table, index } => {
+            let mut index = index.clone();
+            if index.name.is_none() {
+                index.name = Some(object_name("idx", table, &index.columns));
+            }
+            vec![step(Only::All, A::CreateIndex(table.clone(), index))]
+        }
+        Op::DropIndex { table, index } => match &index.name {
+            Some(name) => vec![step(Only::All, A::DropIndex(table.clone(), name.clone()))],
+            None => vec![
+                step(
+                    Only::Postgres,
+                    A::DropConstraint(
+                        table.clone(),
+                        pg_generated_name(table, &index.columns, "key"),
+                    ),
+                ),
+                step(
+                    Only::MySql,
+                    A::DropIndex(table.clone(), index.columns[0].clone()),
+                ),
+            ],
+        },
+        Op::AddForeignKey { table, fk } => {
+            let mut fk = fk.clone();
+            if fk.name.is_none() {
+                fk.name = Some(object_name("fk", table, &fk.columns));
+            }
+            vec![step(
+                Only::NotSqlite,
+                A::CreateForeignKey(table.clone(), fk),
+            )]
+        }
+        Op::DropForeignKey { table, fk } => match &fk.name {
+            Some(name) => vec![
+                step(
+                    Only::NotSqlite,
+                    A::DropForeignKey(table.clone(), name.clone()),
+                ),
+                step(
+                    Only::MySql,
+                    A::DropIndexIfExists(table.clone(), name.clone()),
+                ),
+            ],
+            None => vec![
+                step(
+                    Only::Postgres,
+                    A::DropForeignKey(table.clone(), pg_generated_name(table, &fk.columns, "fkey")),
+                ),
+                step(
+                    Only::MySql,
+                    A::Fail(format!(
+                        "the foreign key of `{table}` ({}) has a name MySQL chose (`{table}_ibfk_N`); \
+                         drop it by hand with its real name",
+                        fk.columns.join(", ")
+                    )),
+                ),
+            ],
+        },
+        Op::CreateEnum { name, values } => vec![step(
+            Only::Postgres,
+            A::CreateType(name.clone(), values.clone()),
+        )],
+        Op::AddEnumValue {
+            name,
+            value,
+            before,
+            values,
+            uses,
+        } => {
+            let mut out = vec![step(
+                Only::Postgres,
+                A::AddTypeValue(name.clone(), value.clone(), before.clone()),
+            )];
+            out.extend(mysql_enum_columns(name, values, uses));
+            out
+        }
+        Op::RecreateEnum { name, to, uses, .. } => {
+            let old = format!("{name}__old");
+            let mut sql = vec![
+                format!("ALTER TYPE {} RENAME TO {}", pg_ident(name), pg_ident(&old)),
+                format!(
+                    "CREATE TYPE {} AS ENUM ({})",
+                    pg_ident(name),
+                    to.iter()
+                        .map(|v| crate::schema::quote_literal(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ];
+            for u in uses {
+                let (t, c) = (pg_ident(&u.table), pg_ident(&u.column));
+                if u.default.is_some() {
+                    sql.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"));
+                }
+                sql.push(format!(
+                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {n} USING {c}::text::{n}",
+                    n = pg_ident(name)
+                ));
+                if let Some(d) = &u.default
+                    && crate::schema::unquote_literal(d, false).is_some_and(|v| to.contains(&v))
+                {
+                    sql.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {d}"));
+                }
+            }
+            sql.push(format!("DROP TYPE {}", pg_ident(&old)));
+            let mut out: Vec<Step> = sql
+                .into_iter()
+                .map(|s| step(Only::Postgres, A::Raw(s)))
+                .collect();
+            out.extend(mysql_enum_columns(name, to, uses));
+            out
+        }
+        Op::DropEnum { name, .. } => vec![step(Only::Postgres, A::DropType(name.clone()))],
+    }
+}
+
+/// MySQL keeps enum labels in each column (`ENUM(...)`): re-declare every column using the type.
+fn mysql_enum_columns(name: &str, values: &[String], uses: &[super::ops::EnumUse]) -> Vec<Step> {
+    uses.iter()
+        .map(|u| {
+            step(
+                Only::MySql,
+                Action::ModifyColumn(
+                    u.table.clone(),
+                    Column {
+                        name: u.column.clone(),
+                        col_type: ColType::Enum {
+                            name: Some(name.to_owned()),
+                            values: values.to_vec(),
+                        },
+                        nullable: u.nullable,
+                        default: u.default.clone(),
+                        auto_increment: false,
+                    },
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Whether a table's index is written inline in `CREATE TABLE` (`UNIQUE` on the column).
+pub(crate) fn is_inline_unique(index: &Index) -> bool {
+    index.name.is_none() && index.unique && index.columns.len() == 1
+}
+
+/// The sea-query type that reflects as `t` (see [`ColType::from_column_type`]).
+pub fn to_column_type(t: &ColType) -> ColumnType {
+    match t {
+        ColType::SmallInt => ColumnType::SmallInteger,
+        ColType::Int => ColumnType::Integer,
+        ColType::BigInt => ColumnType::BigInteger,
+        ColType::Bool => ColumnType::Boolean,
+        ColType::Char(n) => ColumnType::Char(*n),
+        ColType::String(Some(n)) => ColumnType::String(StringLen::N(*n)),
+        ColType::String(None) => ColumnType::String(StringLen::None),
+        ColType::Text => ColumnType::Text,
+        ColType::Decimal(p) => ColumnType::Decimal(*p),
+        ColType::Float => ColumnType::Float,
+        ColType::Double => ColumnType::Double,
+        ColType::Date => ColumnType::Date,
+        ColType::Time => ColumnType::Time,
+        ColType::Timestamp => ColumnType::DateTime,
+        ColType::TimestampTz => ColumnType::TimestampWithTimeZone,
+        ColType::Json => ColumnType::Json,
+        ColType::JsonB => ColumnType::JsonBinary,
+        ColType::Uuid => ColumnType::Uuid,
+        ColType::Binary(Some(n)) => ColumnType::Binary(*n),
+        ColType::Binary(None) | ColType::Blob => ColumnType::Blob,
+        ColType::Enum {
+            name: Some(name),
+            values,
+        } => ColumnType::Enum {
+            name: name.clone().into(),
+            variants: values.iter().map(|v| v.clone().into()).collect(),
+        },
+        ColType::Enum { name: None, values } if !values.is_empty() => ColumnType::custom(format!(
+            "ENUM({})",
+            values
+                .iter()
+                .map(|v| crate::schema::quote_literal(v))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+        ColType::Enum { .. } => ColumnType::custom("enum_text"),
+        ColType::Other(s) => ColumnType::custom(s.clone()),
+    }
+}
+
+/// A column default as a sea-query expression.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DefaultExpr {
+    /// `Expr::current_timestamp()`.
+    CurrentTimestamp,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A string literal.
+    Str(String),
+    /// Any other expression, written as is (`Expr::cust`).
+    Raw(String),
+}
+
+impl DefaultExpr {
+    /// Reads a normalized default (see [`crate::schema::normalize_default`]).
+    pub fn of(default: &str, ty: &ColType) -> DefaultExpr {
+        if default == "CURRENT_TIMESTAMP" {
+            return DefaultExpr::CurrentTimestamp;
+        }
+        if *ty == ColType::Bool {
+            match default {
+                "true" => return DefaultExpr::Bool(true),
+                "false" => return DefaultExpr::Bool(false),
+                _ => {}
+            }
+        }
+        if let Ok(n) = default.parse::<i64>() {
+            return DefaultExpr::Int(n);
+        }
+        if let Some(s) = crate::schema::unquote_literal(default, false) {
+            return DefaultExpr::Str(s);
+        }
+        DefaultExpr::Raw(default.to_owned())
+    }
+
+    fn expr(&self) -> Expr {
+        match self {
+            DefaultExpr::CurrentTimestamp => Expr::current_timestamp(),
+            DefaultExpr::Bool(b) => Expr::val(*b),
+            DefaultExpr::Int(n) => Expr::val(*n),
+            DefaultExpr::Str(s) => Expr::val(s.clone()),
+            DefaultExpr::Raw(s) => Expr::cust(s.clone()),
+        }
+    }
+}
+
+/// The column definition a migration writes for `c`.
+pub fn column_def(c: &Column, primary_key: bool, unique: bool) -> ColumnDef {
+    let mut def = ColumnDef::new_with_type(c.name.clone(), to_column_type(&c.col_type));
+    if c.nullable {
+        def.null();
+    } else {
+        def.not_null();
+    }
+    if let Some(d) = &c.default {
+        def.default(DefaultExpr::of(d, &c.col_type).expr());
+    }
+    if c.auto_increment {
+        def.auto_increment();
+    }
+    if primary_key {
+        def.primary_key();
+    }
+    if unique {
+        def.unique_key();
+    }
+    def
+}
+
+/// The `ForeignKeyAction` of an [`FkAction`].
+pub fn fk_action(a: FkAction) -> ForeignKeyAction {
+    match a {
+        FkAction::NoAction => ForeignKeyAction::NoAction,
+        FkAction::Restrict => ForeignKeyAction::Restrict,
+        FkAction::Cascade => ForeignKeyAction::Cascade,
+        FkAction::SetNull => ForeignKeyAction::SetNull,
+        FkAction::SetDefault => ForeignKeyAction::SetDefault,
+    }
+}
+
+fn fk_create(table: &str, fk: &ForeignKey) -> sea_query::ForeignKeyCreateStatement {
+    let mut s = sea_query::ForeignKey::create();
+    if let Some(n) = &fk.name {
+        s.name(n.clone());
+    }
+    s.from_tbl(table.to_owned());
+    for c in &fk.columns {
+        s.from_col(c.clone());
+    }
+    s.to_tbl(fk.ref_table.clone());
+    for c in &fk.ref_columns {
+        s.to_col(c.clone());
+    }
+    if fk.on_delete != FkAction::NoAction {
+        s.on_delete(fk_action(fk.on_delete));
+    }
+    if fk.on_update != FkAction::NoAction {
+        s.on_update(fk_action(fk.on_update));
+    }
+    s
+}
+
+fn table_create(t: &Table) -> sea_query::TableCreateStatement {
+    let mut s = SqTable::create();
+    s.table(t.name.clone());
+    let single_pk = t.primary_key.len() == 1;
+    for c in &t.columns {
+        let pk = single_pk && t.primary_key[0] == c.name;
+        let unique = t
+            .indexes
+            .iter()
+            .any(|i| is_inline_unique(i) && i.columns[0] == c.name);
+        s.col(column_def(c, pk, unique));
+    }
+    if t.primary_key.len() > 1 {
+        let mut pk = sea_query::Index::create();
+        for c in &t.primary_key {
+            pk.col(c.clone());
+        }
+        s.primary_key(&mut pk);
+    }
+    for fk in &t.foreign_keys {
+        s.foreign_key(&mut fk_create(&t.name, fk));
+    }
+    s
+}
+
+fn index_create(table: &str, index: &Index) -> sea_query::IndexCreateStatement {
+    let mut s = sea_query::Index::create();
+    s.name(index.name.clone().unwrap_or_default())
+        .table(table.to_owned());
+    for c in &index.columns {
+        s.col(c.clone());
+    }
+    if index.unique {
+        s.unique();
+    }
+    s
+}
+
+fn index_drop(table: &str, name: &str) -> sea_query::IndexDropStatement {
+    sea_query::Index::drop()
+        .name(name.to_owned())
+        .table(table.to_owned())
+        .to_owned()
+}
+
+/// The SQL of one step on `backend` (`None` for [`Action::Fail`]).
+fn build(action: &Action, backend: DbBackend) -> Option<String> {
+    use Action as A;
+    fn sql<S: SchemaStatementBuilder>(s: &S, backend: DbBackend) -> String {
+        match backend {
+            DbBackend::Postgres => s.to_string(PostgresQueryBuilder),
+            DbBackend::MySql => s.to_string(MysqlQueryBuilder),
+            _ => s.to_string(SqliteQueryBuilder),
+        }
+    }
+    Some(match action {
+        A::CreateTable(t) => sql(&table_create(t), backend),
+        A::DropTable(n) => sql(&SqTable::drop().table(n.clone()).to_owned(), backend),
+        A::RenameTable(f, t) => sql(
+            &SqTable::rename().table(f.clone(), t.clone()).to_owned(),
+            backend,
+        ),
+        A::AddColumn(t, c) => sql(
+            &SqTable::alter()
+                .table(t.clone())
+                .add_column(column_def(c, false, false))
+                .to_owned(),
+            backend,
+        ),
+        A::DropColumn(t, c) => sql(
+            &SqTable::alter()
+                .table(t.clone())
+                .drop_column(c.clone())
+                .to_owned(),
+            backend,
+        ),
+        A::RenameColumn(t, f, to) => sql(
+            &SqTable::alter()
+                .table(t.clone())
+                .rename_column(f.clone(), to.clone())
+                .to_owned(),
+            backend,
+        ),
+        A::ModifyColumn(t, c) => sql(
+            &SqTable::alter()
+                .table(t.clone())
+                .modify_column(column_def(c, false, false))
+                .to_owned(),
+            backend,
+        ),
+        A::CreateIndex(t, i) => sql(&index_create(t, i), backend),
+        A::DropIndex(t, n) | A::DropIndexIfExists(t, n) => sql(&index_drop(t, n), backend),
+        A::DropConstraint(t, n) => sql(
+            &SqTable::alter()
+                .table(t.clone())
+                .drop_constraint(n.clone())
+                .to_owned(),
+            backend,
+        ),
+        A::CreateForeignKey(t, fk) => sql(&fk_create(t, fk), backend),
+        A::DropForeignKey(t, n) => sql(
+            &sea_query::ForeignKey::drop()
+                .name(n.clone())
+                .table(t.clone())
+                .to_owned(),
+            backend,
+        ),
+        A::CreateType(n, v) => Type::create()
+            .as_enum(n.clone())
+            .values(v.iter().cloned())
+            .to_owned()
+            .to_string(PostgresQueryBuilder),
+        A::AddTypeValue(n, v, before) => {
+            let mut s = Type::alter().name(n.clone()).add_value(v.clone());
+            if let Some(b) = before {
+                s = s.before(b.clone());
+            }
+            s.to_string(PostgresQueryBuilder)
+        }
+        A::DropType(n) => Type::drop()
+            .name(n.clone())
+            .to_owned()
+            .to_string(PostgresQueryBuilder),
+        A::Raw(sql) => sql.clone(),
+        A::Fail(_) => return None,
+    })
+}
+
+/// The message of the up-front SQLite refusal of a migration.
+pub fn sqlite_guard_message(blockers: &[String]) -> String {
+    format!(
+        "this migration cannot run on SQLite: {}. SQLite cannot do this with ALTER TABLE; the SQLite \
+         batch-alter helper (issue \"SQLite batch-alter and the data-migration toolkit\") will handle it",
+        blockers.join("; ")
+    )
+}
+
+/// The SQL `ops` run on `backend`, one statement per line; steps that do not
+/// run there are left out, conditional ones are commented.
+pub fn sql(ops: &[Op], blockers: &[String], backend: DbBackend) -> Vec<String> {
+    if backend == DbBackend::Sqlite && !blockers.is_empty() {
+        return vec![format!("-- refused: {}", sqlite_guard_message(blockers))];
+    }
+    let mut out = Vec::new();
+    for op in ops {
+        for s in steps(op) {
+            if !s.only.runs_on(backend) {
+                continue;
+            }
+            let text = match (&s.action, build(&s.action, backend)) {
+                (Action::Fail(m), _) => format!("-- fails: {m}"),
+                (_, sql) => sql.unwrap_or_default(),
+            };
+            if matches!(s.action, Action::DropIndexIfExists(..)) {
+                out.push(format!("-- if the index exists: {text}"));
+            } else {
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+/// Runs `ops` through `manager`, as the rendered migration does.
+///
+/// `sqlite_blockers` are the plan's blockers for this direction
+/// ([`Plan::sqlite_blockers_up`](super::compare::Plan::sqlite_blockers_up) or
+/// `_down`): on SQLite the run is refused before anything changes.
+///
+/// # Errors
+/// A database error, or the refusal.
+pub async fn run(
+    manager: &SchemaManager<'_>,
+    ops: &[Op],
+    sqlite_blockers: &[String],
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::{ConnectionTrait, DbErr};
+    let backend = manager.get_database_backend();
+    if backend == DbBackend::Sqlite && !sqlite_blockers.is_empty() {
+        return Err(DbErr::Migration(sqlite_guard_message(sqlite_blockers)));
+    }
+    for op in ops {
+        for s in steps(op) {
+            if !s.only.runs_on(backend) {
+                continue;
+            }
+            if let Action::DropIndexIfExists(t, n) = &s.action
+                && !manager.has_index(t.clone(), n.clone()).await?
+            {
+                continue;
+            }
+            if let Action::Fail(m) = &s.action {
+                return Err(DbErr::Migration(m.clone()));
+            }
+            if let Some(sql) = build(&s.action, backend) {
+                manager.get_connection().execute_unprepared(&sql).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_types_round_trip_through_sea_query() {
+        let types = [
+            ColType::SmallInt,
+            ColType::Int,
+            ColType::BigInt,
+            ColType::Bool,
+            ColType::String(Some(20)),
+            ColType::Text,
+            ColType::Decimal(Some((10, 2))),
+            ColType::Float,
+            ColType::Double,
+            ColType::Date,
+            ColType::Time,
+            ColType::Timestamp,
+            ColType::TimestampTz,
+            ColType::Json,
+            ColType::Uuid,
+        ];
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres, DbBackend::MySql] {
+            for t in &types {
+                let reflected = ColType::from_column_type(&to_column_type(t), backend);
+                let again = ColType::from_column_type(&to_column_type(&reflected), backend);
+                assert_eq!(reflected, again, "{t} on {backend:?}");
+            }
+        }
+        assert_eq!(
+            ColType::from_column_type(&to_column_type(&ColType::BigInt), DbBackend::Postgres),
+            ColType::BigInt
+        );
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(
+            DefaultExpr::of("true", &ColType::Bool),
+            DefaultExpr::Bool(true)
+        );
+        assert_eq!(DefaultExpr::of("-3", &ColType::Int), DefaultExpr::Int(-3));
+        assert_eq!(
+            DefaultExpr::of("'it''s'", &ColType::Text),
+            DefaultExpr::Str("it's".into())
+        );
+        assert_eq!(
+            DefaultExpr::of("1.5", &ColType::Double),
+            DefaultExpr::Raw("1.5".into())
+        );
+        assert_eq!(
+            DefaultExpr::of("CURRENT_TIMESTAMP", &ColType::TimestampTz),
+            DefaultExpr::CurrentTimestamp
+        );
+    }
+}

@@ -1,0 +1,385 @@
+//! Autogenerate: migrations from the difference between the entities and the
+//! migrations, and `check` for drift (Alembic's `revision --autogenerate` and `check`).
+//!
+//! Both sides are real databases reflected the same way, so nothing is
+//! compared that the backend would not keep:
+//!
+//! * **what the migrations produce**: a scratch database (in-memory SQLite by
+//!   default, or a temporary PostgreSQL/MySQL database) upgraded to the head
+//!   with the [`Runner`](crate::Runner), then reflected;
+//! * **what the entities declare**: another scratch database where the
+//!   entities' `SchemaBuilder::apply` ran (plus the [`Entities::with_index`]
+//!   extras), then reflected.
+//!
+//! [`compare::compare`] turns the two into a [`Plan`] of [`Op`]s (data),
+//! [`render::render`] writes the plan as a migration file, and
+//! [`exec::run`] runs it (tests). [`hints`] reads what reflection loses
+//! (rename markers, exact types) from the entities' DDL. See
+//! `docs/autogenerate.md` at the workspace root.
+
+pub mod compare;
+pub mod exec;
+pub mod hints;
+pub mod ops;
+pub mod render;
+
+pub use compare::{Plan, compare};
+pub use hints::Hints;
+pub use ops::Op;
+
+use crate::backend::{self, Backend};
+use crate::error::{Error, Result};
+use crate::graph::Target;
+use crate::revision::Migrator;
+use crate::runner::{Runner, RunnerOptions};
+use crate::schema::{ColType, Index, Schema};
+use crate::url::Dialect;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SchemaBuilder};
+use std::sync::Arc;
+
+/// Builds the entities' schema for a backend (`entity::schema` in this project).
+pub type EntitySchemaFn = dyn Fn(DbBackend) -> SchemaBuilder + Send + Sync;
+
+/// What the entities declare: the schema builder and the indexes entities cannot express.
+#[derive(Clone)]
+pub struct Entities {
+    schema: Arc<EntitySchemaFn>,
+    extra_indexes: Vec<(String, Index)>,
+}
+
+impl std::fmt::Debug for Entities {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entities")
+            .field("extra_indexes", &self.extra_indexes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Entities {
+    /// The entities `schema` registers (e.g. `entity::schema`, which finds every
+    /// entity through SeaORM's entity registry).
+    pub fn new(schema: impl Fn(DbBackend) -> SchemaBuilder + Send + Sync + 'static) -> Self {
+        Self {
+            schema: Arc::new(schema),
+            extra_indexes: Vec::new(),
+        }
+    }
+
+    /// Declares an index the entities cannot express (a composite non-unique
+    /// index): it is added to the entities' side of every comparison.
+    pub fn with_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
+        self.extra_indexes.push((
+            table.to_owned(),
+            Index {
+                name: Some(name.to_owned()),
+                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+                unique: false,
+            },
+        ));
+        self
+    }
+
+    /// Like [`Entities::with_index`], for a unique index.
+    pub fn with_unique_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
+        self = self.with_index(table, name, columns);
+        if let Some((_, i)) = self.extra_indexes.last_mut() {
+            i.unique = true;
+        }
+        self
+    }
+
+    /// The extra indexes, `(table, index)`.
+    pub fn extra_indexes(&self) -> &[(String, Index)] {
+        &self.extra_indexes
+    }
+
+    /// The schema builder for `backend`.
+    pub fn schema_builder(&self, backend: DbBackend) -> SchemaBuilder {
+        (self.schema)(backend)
+    }
+
+    /// Creates every entity table (and the extra indexes) in an empty database.
+    ///
+    /// # Errors
+    /// A database error.
+    pub async fn apply<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
+        let backend = db.get_database_backend();
+        self.schema_builder(backend).apply(db).await?;
+        for (table, index) in &self.extra_indexes {
+            let mut stmt = sea_orm::sea_query::Index::create();
+            stmt.name(index.name.clone().unwrap_or_default())
+                .table(table.clone());
+            for c in &index.columns {
+                stmt.col(c.clone());
+            }
+            if index.unique {
+                stmt.unique();
+            }
+            db.execute(&stmt).await?;
+        }
+        Ok(())
+    }
+
+    /// Reads the hints (rename markers, exact types) from the entities' DDL.
+    ///
+    /// # Errors
+    /// See [`hints::capture_ddl`].
+    pub async fn hints(&self) -> Result<Hints, DbErr> {
+        let pg = hints::capture_ddl(self.schema.as_ref(), DbBackend::Postgres).await?;
+        let my = hints::capture_ddl(self.schema.as_ref(), DbBackend::MySql).await?;
+        Ok(hints::from_ddl(&pg, &my))
+    }
+}
+
+/// Where the scratch databases of a comparison live.
+#[derive(Debug, Clone)]
+pub struct Scratch {
+    /// The backend to compare on.
+    pub dialect: Dialect,
+    /// The server to create temporary databases on (PostgreSQL/MySQL), or a
+    /// folder for SQLite files; `None`: in-memory SQLite, or the local test
+    /// server of [`crate::testing::admin_url`].
+    pub server_url: Option<String>,
+}
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Self {
+            dialect: Dialect::Sqlite,
+            server_url: None,
+        }
+    }
+}
+
+/// A database made for one comparison.
+struct ScratchDb {
+    url: String,
+    created: Option<(Box<dyn Backend>, String, String)>,
+}
+
+impl ScratchDb {
+    async fn drop(self) {
+        if let Some((backend, admin, name)) = self.created
+            && let Err(e) = backend.drop_database(&admin, &name).await
+        {
+            eprintln!("warning: could not drop the scratch database {name}: {e}");
+        }
+    }
+}
+
+impl Scratch {
+    /// The server URL temporary databases are created on.
+    pub fn admin_url(&self) -> String {
+        self.server_url
+            .clone()
+            .unwrap_or_else(|| crate::testing::admin_url(self.dialect))
+    }
+
+    async fn create(&self, label: &str) -> Result<ScratchDb> {
+        if self.dialect == Dialect::Sqlite && self.server_url.is_none() {
+            return Ok(ScratchDb {
+                url: "sqlite::memory:".into(),
+                created: None,
+            });
+        }
+        let backend = backend::for_dialect(self.dialect);
+        let admin = self.admin_url();
+        let name = format!(
+            "autogen_{label}_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let url = backend
+            .create_database(&admin, &name)
+            .await
+            .map_err(|e| Error::Usage(format!(
+                "cannot create a scratch {} database on {} ({e}); pass the server with --scratch-url \
+                 (or MIGRATION_SCRATCH_URL), e.g. postgres://user:password@localhost:5432/postgres",
+                self.dialect.name(),
+                crate::url::mask(&admin)
+            )))?;
+        Ok(ScratchDb {
+            url,
+            created: Some((backend, admin, name)),
+        })
+    }
+}
+
+/// The two reflected schemas and the plan between them.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The backend the comparison ran on.
+    pub dialect: Dialect,
+    /// What the migrations produce.
+    pub migrations: Schema,
+    /// What the entities declare.
+    pub entities: Schema,
+    /// What the entities' DDL adds (after [`prepare`]).
+    pub hints: Hints,
+    /// The ops from `migrations` to `entities`.
+    pub plan: Plan,
+}
+
+fn options() -> RunnerOptions {
+    RunnerOptions {
+        connect_attempts: 1,
+        ..RunnerOptions::default()
+    }
+}
+
+/// Upgrades a scratch database to `target` and reflects it (without the tracking tables).
+async fn migrations_schema(
+    migrator: &Migrator,
+    scratch: &Scratch,
+    target: &Target,
+) -> Result<Schema> {
+    let db = scratch.create("migrations").await?;
+    let result = async {
+        let runner = Runner::connect(migrator, &db.url, options()).await?;
+        if *target != Target::Base {
+            runner.upgrade(target).await?;
+        }
+        let schema = runner
+            .backend()
+            .reflect(
+                runner.connection(),
+                &[migrator.history_table(), "seaql_migrations"],
+            )
+            .await
+            .map_err(Error::db("reflecting the migrated scratch database"))?;
+        let _ = runner.connection().clone().close().await;
+        Ok(schema)
+    }
+    .await;
+    db.drop().await;
+    result
+}
+
+/// Creates the entities in a scratch database and reflects it.
+async fn entities_schema(entities: &Entities, scratch: &Scratch) -> Result<Schema> {
+    let db = scratch.create("entities").await?;
+    let result = async {
+        let conn: DatabaseConnection = crate::runner::connect(&db.url, &options()).await?;
+        entities
+            .apply(&conn)
+            .await
+            .map_err(Error::db("creating the entities in a scratch database"))?;
+        let schema = backend::for_dialect(scratch.dialect)
+            .reflect(&conn, &[])
+            .await
+            .map_err(Error::db("reflecting the entities' scratch database"))?;
+        let _ = conn.close().await;
+        Ok(schema)
+    }
+    .await;
+    db.drop().await;
+    result
+}
+
+/// Compares what the migrations produce (upgraded to `target`) with what the
+/// entities declare, on the scratch backend.
+///
+/// # Errors
+/// A scratch database cannot be created, a migration fails, or a database error.
+pub async fn compare_project(
+    migrator: &Migrator,
+    entities: &Entities,
+    scratch: &Scratch,
+    target: &Target,
+) -> Result<Comparison> {
+    let (migrations, declared, hints) = tokio::join!(
+        migrations_schema(migrator, scratch, target),
+        entities_schema(entities, scratch),
+        entities.hints(),
+    );
+    let (mut migrations, mut declared) = (migrations?, declared?);
+    let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;
+    prepare(&mut hints, &mut migrations, &mut declared, scratch.dialect);
+    let plan = compare(&migrations, &declared, &hints, scratch.dialect);
+    Ok(Comparison {
+        dialect: scratch.dialect,
+        migrations,
+        entities: declared,
+        hints,
+        plan,
+    })
+}
+
+/// [`prepare`]s copies of two reflected schemas and compares them: what
+/// `check` does once both sides are reflected.
+pub fn compare_reflected(
+    migrations: &Schema,
+    entities: &Schema,
+    hints: &Hints,
+    dialect: Dialect,
+) -> Plan {
+    let (mut m, mut e, mut h) = (migrations.clone(), entities.clone(), hints.clone());
+    prepare(&mut h, &mut m, &mut e, dialect);
+    compare(&m, &e, &h, dialect)
+}
+
+/// Fits the hints to the comparison backend: keeps an exact type only where it
+/// reflects as what the entities' database shows (so hints never create a
+/// difference), and, on backends without enum types, records the PostgreSQL
+/// enum types the entities use (so a new one is created, guarded, for PostgreSQL).
+pub fn prepare(
+    hints: &mut Hints,
+    migrations: &mut Schema,
+    entities: &mut Schema,
+    dialect: Dialect,
+) {
+    let backend = match dialect {
+        Dialect::Sqlite => DbBackend::Sqlite,
+        Dialect::Postgres => DbBackend::Postgres,
+        Dialect::MySql => DbBackend::MySql,
+    };
+    hints.types.retain(|(table, column), rich| {
+        entities
+            .table(table)
+            .and_then(|t| t.column(column))
+            .is_some_and(|c| {
+                ColType::from_column_type(&exec::to_column_type(rich), backend) == c.col_type
+            })
+    });
+    if dialect == Dialect::Postgres {
+        return;
+    }
+    let used: Vec<((String, String), String)> = hints
+        .types
+        .iter()
+        .filter_map(|(k, t)| match t {
+            ColType::Enum { name: Some(n), .. } => Some((k.clone(), n.clone())),
+            _ => None,
+        })
+        .collect();
+    for ((table, column), name) in used {
+        let Some(values) = hints.enums.get(&name).cloned() else {
+            continue;
+        };
+        entities.enums.insert(name.clone(), values.clone());
+        // The migrations already have the type if a column of theirs uses it.
+        let old_column = hints
+            .column_renames
+            .get(&(table.clone(), column.clone()))
+            .cloned()
+            .unwrap_or_else(|| column.clone());
+        let old_table = hints
+            .table_renames
+            .get(&table)
+            .cloned()
+            .unwrap_or_else(|| table.clone());
+        // The labels the migrations' column has (MySQL records them; SQLite
+        // does not, so there they are taken as unchanged).
+        let existing = [(&table, &column), (&old_table, &old_column)]
+            .into_iter()
+            .find_map(|(t, c)| match &migrations.table(t)?.column(c)?.col_type {
+                ColType::Enum { values, .. } => Some(values.clone()),
+                _ => None,
+            });
+        if let Some(old) = existing {
+            migrations
+                .enums
+                .insert(name, if old.is_empty() { values } else { old });
+        }
+    }
+}

@@ -1,0 +1,501 @@
+//! MySQL/MariaDB: every change of a batch in one `ALTER TABLE`, after pre-checks, since DDL commits implicitly.
+//!
+//! MySQL and MariaDB commit before and after each DDL statement
+//! (<https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>), so the
+//! migration's transaction cannot undo a batch. What they do guarantee is
+//! that one `ALTER TABLE` either completes or leaves the table as it was
+//! (the copy is discarded; MySQL 8 has atomic DDL). So the whole batch is one
+//! `ALTER TABLE t spec, spec, …`, and the pre-checks run first: a refusal
+//! comes before anything is touched. The only statements before it are the
+//! `UPDATE`s that turn NULLs into a new default for a column that becomes
+//! NOT NULL, and, when a renamed column takes part in a foreign key, an
+//! `ALTER TABLE` with the renames alone (MariaDB renames such a column only
+//! in place, and a type change copies the table; one statement cannot do both).
+//!
+//! `MODIFY`/`CHANGE COLUMN` must restate the whole column, so the current
+//! definition is taken from `SHOW CREATE TABLE` and only the changed pieces
+//! are edited ([`super::ddl`]). In one `ALTER TABLE` the column clauses name
+//! the columns as they were and the index clauses as they will be, which is
+//! exactly how [`super::plan::Normalized`] names them.
+
+use super::ddl::{
+    ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
+    render_column_def, render_default, render_expr, render_type, same,
+};
+use super::plan::{
+    self, CurrentTable, Kind, PredicateSyntax, kind, new_default, normalize, unconvertible_with,
+};
+use super::{AlterColumn, BatchAlter, BatchBackend, BatchError};
+use crate::schema::ColType;
+use async_trait::async_trait;
+use sea_orm::{ConnectionTrait, DatabaseExecutor, DbBackend, Statement};
+
+/// MySQL and MariaDB.
+pub(crate) struct MySql;
+
+const DB: DbBackend = DbBackend::MySql;
+const UNCHANGED: &str = "nothing was changed";
+
+const SYNTAX: PredicateSyntax = PredicateSyntax {
+    as_text: |e| format!("CAST({e} AS CHAR)"),
+    not_matches: |t, re| format!("{t} NOT REGEXP '{re}'"),
+    text_to_number: |t| format!("CAST({t} AS DECIMAL(65, 30))"),
+    trunc: |e| format!("TRUNCATE({e}, 0)"),
+    length: |t| format!("CHAR_LENGTH({t})"),
+    guard_casts: false,
+};
+
+/// A column definition (without its name) with `change` applied.
+fn modified(c: &ColumnText, change: &AlterColumn, table: &str) -> Result<String, BatchError> {
+    let name = c.name.clone();
+    let cannot = |what: &str, e: String| {
+        BatchError::refused(
+            table,
+            format!("alter_column `{name}`: cannot write the {what} for MySQL: {e}"),
+            "use a type or default MySQL/MariaDB has",
+        )
+    };
+    let mut c = c.clone();
+    if let Some(ty) = &change.type_ {
+        c.type_text = render_type(DB, ty).map_err(|e| cannot("type", e))?;
+        // The character set and collation belonged to the old type.
+        c.remove(|cl| matches!(cl.kind, ClauseKind::Charset | ClauseKind::Collate));
+    }
+    match change.nullable {
+        Some(false) => {
+            c.remove(|cl| {
+                matches!(cl.kind, ClauseKind::NotNull | ClauseKind::Null)
+                    || (cl.kind == ClauseKind::Default && cl.rest.eq_ignore_ascii_case("NULL"))
+            });
+            c.insert_front(ClauseKind::NotNull, "NOT NULL".into());
+        }
+        Some(true) => {
+            c.remove(|cl| matches!(cl.kind, ClauseKind::NotNull | ClauseKind::Null));
+            c.insert_front(ClauseKind::Null, "NULL".into());
+        }
+        None => {}
+    }
+    match &change.default {
+        Some(Some(value)) => {
+            let text = render_default(DB, value).map_err(|e| cannot("default", e))?;
+            c.remove(|cl| cl.kind == ClauseKind::Default);
+            let at = c
+                .clauses
+                .iter()
+                .position(|cl| !matches!(cl.kind, ClauseKind::NotNull | ClauseKind::Null))
+                .unwrap_or(c.clauses.len());
+            c.clauses.insert(
+                at,
+                super::ddl::Clause {
+                    kind: ClauseKind::Default,
+                    name: None,
+                    rest: String::new(),
+                    text,
+                },
+            );
+        }
+        Some(None) => c.remove(|cl| cl.kind == ClauseKind::Default),
+        None => {}
+    }
+    let mut out = c.type_text.clone();
+    for cl in &c.clauses {
+        out.push(' ');
+        out.push_str(&cl.text);
+    }
+    Ok(out)
+}
+
+async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    let schema = crate::schema::mysql::reflect(conn, &[])
+        .await
+        .map_err(BatchError::failed(
+            table,
+            "reading the table definition",
+            UNCHANGED,
+        ))?;
+    let reflected = schema.tables.get(table).ok_or_else(|| {
+        BatchError::refused(
+            table,
+            "there is no such table in the current database".to_owned(),
+            "check the table name (and that the migration creating it ran first)",
+        )
+    })?;
+    let current = CurrentTable::from_reflected(reflected);
+    let norm = normalize(&current, batch)?;
+    if let Some((col, _)) = norm.altered().find(|(_, ch)| ch.using.is_some()) {
+        return Err(BatchError::refused(
+            table,
+            format!(
+                "alter_column `{}` uses .using(…), which MySQL/MariaDB's ALTER TABLE cannot do",
+                col.name
+            ),
+            "add a new column, fill it with data::backfill, drop the old one and rename the new one",
+        ));
+    }
+    if batch.prechecks {
+        let checks = plan::prechecks(&MySql, &current, &norm)?;
+        plan::run_prechecks(conn, table, &checks).await?;
+    }
+
+    let t = quote(DB, table);
+    let show = conn
+        .query_one_raw(Statement::from_string(DB, format!("SHOW CREATE TABLE {t}")))
+        .await
+        .and_then(|row| match row {
+            Some(r) => r.try_get_by_index::<String>(1),
+            None => Ok(String::new()),
+        })
+        .map_err(BatchError::failed(
+            table,
+            "reading SHOW CREATE TABLE",
+            UNCHANGED,
+        ))?;
+    let ct = parse_create_table(&show).ok_or_else(|| {
+        BatchError::refused(
+            table,
+            format!("cannot read `{show}`"),
+            "alter the table by hand",
+        )
+    })?;
+    let column = |name: &str| {
+        ct.items.iter().find_map(|i| match i {
+            Item::Column(c) if same(&c.name, name) => Some(c),
+            _ => None,
+        })
+    };
+    let constraints: Vec<&super::ddl::ConstraintText> = ct
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Constraint(k) => Some(k),
+            Item::Column(_) => None,
+        })
+        .collect();
+    let find = |kinds: &[ConstraintKind], name: &str| {
+        constraints
+            .iter()
+            .find(|k| kinds.contains(&k.kind) && k.name.as_deref().is_some_and(|n| same(n, name)))
+            .copied()
+    };
+    let missing = |what: &str, name: &str| {
+        BatchError::refused(
+            table,
+            format!("there is no {what} named `{name}` on the table"),
+            "check the name (SHOW CREATE TABLE lists them)",
+        )
+    };
+    let is_index = [ConstraintKind::Unique, ConstraintKind::Other];
+
+    let mut specs: Vec<String> = Vec::new();
+    let mut dropped_fks: Vec<String> = Vec::new();
+    let mut dropped_indexes: Vec<String> = Vec::new();
+    let mut dropped_checks: Vec<String> = Vec::new();
+    let mut drop_fk = |k: &super::ddl::ConstraintText,
+                       specs: &mut Vec<String>,
+                       dropped_indexes: &mut Vec<String>| {
+        let name = k.name.clone().unwrap_or_default();
+        if dropped_fks.iter().any(|n| same(n, &name)) {
+            return;
+        }
+        specs.push(format!("DROP FOREIGN KEY {}", quote(DB, &name)));
+        // ADD FOREIGN KEY creates an index of the same name when the columns
+        // have none; it stays behind when the key goes, so it goes too.
+        if let Some(ix) = find(&is_index, &name)
+            && ix.columns.len() == k.columns.len()
+            && !dropped_indexes.iter().any(|n| same(n, &name))
+        {
+            specs.push(format!("DROP INDEX {}", quote(DB, &name)));
+            dropped_indexes.push(name.clone());
+        }
+        dropped_fks.push(name);
+    };
+    for (name, _) in &norm.drop_foreign_keys {
+        let k = find(&[ConstraintKind::ForeignKey], name)
+            .ok_or_else(|| missing("foreign key", name))?;
+        drop_fk(k, &mut specs, &mut dropped_indexes);
+    }
+    for k in constraints
+        .iter()
+        .filter(|k| k.kind == ConstraintKind::ForeignKey)
+    {
+        if k.columns.iter().any(|c| norm.is_dropped(c)) {
+            drop_fk(k, &mut specs, &mut dropped_indexes);
+        }
+    }
+    let mut drop_index = |name: &str, specs: &mut Vec<String>| {
+        if !dropped_indexes.iter().any(|n| same(n, name)) {
+            specs.push(format!("DROP INDEX {}", quote(DB, name)));
+            dropped_indexes.push(name.to_owned());
+        }
+    };
+    for name in norm.drop_uniques.iter() {
+        let k = find(&[ConstraintKind::Unique], name)
+            .ok_or_else(|| missing("unique constraint", name))?;
+        drop_index(k.name.as_deref().unwrap_or(name), &mut specs);
+    }
+    for name in norm.drop_indexes.iter() {
+        let k = find(&is_index, name).ok_or_else(|| missing("index", name))?;
+        drop_index(k.name.as_deref().unwrap_or(name), &mut specs);
+    }
+    for k in constraints.iter().filter(|k| is_index.contains(&k.kind)) {
+        if let Some(name) = &k.name
+            && k.columns.iter().any(|c| norm.is_dropped(c))
+        {
+            drop_index(name, &mut specs);
+        }
+    }
+    for name in &norm.drop_checks {
+        let k = find(&[ConstraintKind::Check], name)
+            .ok_or_else(|| missing("check constraint", name))?;
+        let name = k.name.clone().unwrap_or_default();
+        specs.push(format!("DROP CONSTRAINT {}", quote(DB, &name)));
+        dropped_checks.push(name);
+    }
+    for k in constraints
+        .iter()
+        .filter(|k| k.kind == ConstraintKind::Check)
+    {
+        if let Some(name) = &k.name
+            && !dropped_checks.iter().any(|n| same(n, name))
+            && norm.dropped.iter().any(|d| mentions(&k.text, d))
+        {
+            specs.push(format!("DROP CONSTRAINT {}", quote(DB, name)));
+        }
+    }
+    for name in &norm.dropped {
+        specs.push(format!("DROP COLUMN {}", quote(DB, name)));
+    }
+    // MariaDB renames a column that takes part in a foreign key only in place,
+    // while a type change copies the table, and one ALTER TABLE cannot do both
+    // ("ALGORITHM=COPY is not supported. Reason: Columns participating in a
+    // foreign key are renamed"). Then the renames go first, in an ALTER TABLE
+    // of their own.
+    let mut renames_first = false;
+    if !norm.renames.is_empty() {
+        let outgoing = constraints
+            .iter()
+            .filter(|k| k.kind == ConstraintKind::ForeignKey)
+            .flat_map(|k| k.columns.iter());
+        let mut fk_columns: Vec<String> = outgoing.cloned().collect();
+        let rows = conn
+            .query_all_raw(Statement::from_sql_and_values(
+                DB,
+                "SELECT CAST(referenced_column_name AS CHAR) FROM information_schema.key_column_usage \
+                 WHERE referenced_table_schema = DATABASE() AND referenced_table_name = ?",
+                [table.into()],
+            ))
+            .await
+            .map_err(BatchError::failed(table, "reading the foreign keys", UNCHANGED))?;
+        for row in rows {
+            if let Ok(c) = row.try_get_by_index::<String>(0) {
+                fk_columns.push(c);
+            }
+        }
+        renames_first = norm
+            .renames
+            .iter()
+            .any(|(from, _)| fk_columns.iter().any(|c| same(c, from)));
+    }
+    let mut first = Vec::new();
+    let mut fills = Vec::new();
+    for fc in &norm.columns {
+        let Some(src) = &fc.source else { continue };
+        let renamed = !same(src, &fc.name);
+        if renamed && renames_first {
+            first.push(format!(
+                "RENAME COLUMN {} TO {}",
+                quote(DB, src),
+                quote(DB, &fc.name)
+            ));
+        }
+        match &fc.change {
+            Some(change) => {
+                let c = column(src).ok_or_else(|| missing("column", src))?;
+                let mut def = modified(c, change, table)?;
+                if renamed {
+                    // An inline CHECK (MariaDB's json_valid) names the column.
+                    def = def.replace(&quote(DB, src), &quote(DB, &fc.name));
+                }
+                if renamed && !renames_first {
+                    specs.push(format!(
+                        "CHANGE COLUMN {} {} {def}",
+                        quote(DB, src),
+                        quote(DB, &fc.name)
+                    ));
+                } else {
+                    specs.push(format!("MODIFY COLUMN {} {def}", quote(DB, &fc.name)));
+                }
+                if change.nullable == Some(false)
+                    && let Some(value) = new_default(change)
+                {
+                    let v = render_expr(DB, value).map_err(|e| {
+                        BatchError::refused(
+                            table,
+                            format!("cannot write the default of `{src}`: {e}"),
+                            "use a default MySQL has",
+                        )
+                    })?;
+                    let q = quote(DB, src);
+                    fills.push(format!("UPDATE {t} SET {q} = {v} WHERE {q} IS NULL"));
+                }
+            }
+            None if renamed && !renames_first => specs.push(format!(
+                "RENAME COLUMN {} TO {}",
+                quote(DB, src),
+                quote(DB, &fc.name)
+            )),
+            None => {}
+        }
+    }
+    for (col, def) in norm.added() {
+        let text = render_column_def(DB, def).map_err(|e| {
+            BatchError::refused(
+                table,
+                format!("cannot write column `{}` for MySQL: {e}", col.name),
+                "use a type MySQL has",
+            )
+        })?;
+        specs.push(format!("ADD COLUMN {text}"));
+    }
+    for fk in &norm.add_foreign_keys {
+        specs.push(format!(
+            "ADD CONSTRAINT {} {}",
+            quote(DB, &fk.name),
+            fk.clause(DB, &fk.ref_table)
+        ));
+    }
+    for (name, cols) in &norm.add_uniques {
+        specs.push(format!(
+            "ADD CONSTRAINT {} UNIQUE ({})",
+            quote(DB, name),
+            cols.iter()
+                .map(|c| quote(DB, c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (name, expr) in &norm.add_checks {
+        specs.push(format!("ADD CONSTRAINT {} CHECK ({expr})", quote(DB, name)));
+    }
+    for index in &norm.create_indexes {
+        specs.push(format!(
+            "ADD {}INDEX {} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            quote(DB, &index.name),
+            index
+                .columns
+                .iter()
+                .map(|c| quote(DB, c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let filled = !fills.is_empty();
+    if !first.is_empty() {
+        let sql = format!("ALTER TABLE {t} {}", first.join(", "));
+        conn.execute_unprepared(&sql)
+            .await
+            .map_err(BatchError::failed(
+                table,
+                format!("running `{sql}`"),
+                "the renames failed as a whole: the table and its rows are as they were",
+            ))?;
+    }
+    for sql in &fills {
+        conn.execute_unprepared(sql)
+            .await
+            .map_err(BatchError::failed(table, format!("running `{sql}`"), "the table's definition is unchanged; earlier NULL-filling UPDATEs of this batch may be committed"))?;
+    }
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("ALTER TABLE {t} {}", specs.join(", "));
+    let state = match (filled, !first.is_empty()) {
+        (false, false) => {
+            "the ALTER TABLE failed as a whole: the table and its rows are as they were"
+        }
+        (true, false) => {
+            "the ALTER TABLE failed as a whole, so the table's definition is unchanged; but MySQL/MariaDB committed the UPDATEs that turned NULLs into the new default"
+        }
+        (_, true) => {
+            "the ALTER TABLE failed as a whole, but the column renames before it are committed (MariaDB renames foreign-key columns only in an ALTER TABLE of their own), as are any UPDATEs that turned NULLs into a new default: rename them back by hand or finish the batch"
+        }
+    };
+    conn.execute_unprepared(&sql)
+        .await
+        .map(|_| ())
+        .map_err(BatchError::failed(table, format!("running `{sql}`"), state))
+}
+
+#[async_trait]
+impl BatchBackend for MySql {
+    fn db(&self) -> DbBackend {
+        DB
+    }
+
+    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+        apply(conn, batch).await
+    }
+
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        _from_decl: &str,
+        to: &ColType,
+        _to_decl: &str,
+    ) -> Option<String> {
+        // BOOL is TINYINT(1): any TINYINT value fits.
+        let as_mysql = |k: Kind| match k {
+            Kind::Bool => Kind::Int(i8::MIN.into(), i8::MAX.into()),
+            k => k,
+        };
+        unconvertible_with(&SYNTAX, expr, &as_mysql(kind(from)), &as_mysql(kind(to)))
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // Prepared statements count placeholders in 16 bits.
+        65535
+    }
+
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
+        let first: Vec<String> = std::iter::once("? AS k".to_owned())
+            .chain((1..=columns.len()).map(|i| format!("? AS v{i}")))
+            .collect();
+        let other = format!("SELECT {}", vec!["?"; columns.len() + 1].join(", "));
+        let mut selects = vec![format!("SELECT {}", first.join(", "))];
+        selects.extend(std::iter::repeat_n(other, rows.saturating_sub(1)));
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{t}.{} = batch_v.v{}",
+                    quote(DB, c),
+                    i + 1,
+                    t = quote(DB, table)
+                )
+            })
+            .collect();
+        format!(
+            "UPDATE {t} JOIN ({}) AS batch_v ON {t}.{k} = batch_v.k SET {} WHERE {t}.{k} BETWEEN ? AND ?",
+            selects.join(" UNION ALL "),
+            sets.join(", "),
+            t = quote(DB, table),
+            k = quote(DB, key),
+        )
+    }
+
+    fn has_table_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+    }
+
+    fn has_column_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?"
+    }
+
+    fn has_index_sql(&self) -> &'static str {
+        "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
+    }
+}

@@ -1,0 +1,443 @@
+//! PostgreSQL: native `ALTER TABLE` statements inside a savepoint, re-creating the views a type change would break.
+//!
+//! PostgreSQL can do every batch operation natively and its DDL is
+//! transactional, so the batch runs inside a savepoint of the migration's
+//! transaction (or a transaction of its own): any failure undoes all of it.
+//! Type changes of all columns go into one `ALTER TABLE`, so the table is
+//! rewritten once. PostgreSQL refuses to change the type of a column a view
+//! uses ("cannot alter type of a column used by a view or rule",
+//! <https://www.postgresql.org/docs/current/sql-altertable.html>), so such
+//! views are dropped first and created again from `pg_get_viewdef` after
+//! (their grants and comments are not kept); so are triggers limited to
+//! columns (`UPDATE OF col`), which block a type change the same way.
+
+use super::ddl::{quote, render_column_def, render_expr, render_type};
+use super::plan::{
+    self, CurrentTable, Kind, PredicateSyntax, kind, new_default, normalize, unconvertible_with,
+};
+use super::{BatchAlter, BatchBackend, BatchError};
+use crate::schema::ColType;
+use async_trait::async_trait;
+use sea_orm::{
+    ConnectionTrait, DatabaseExecutor, DatabaseTransaction, DbBackend, Statement, TransactionTrait,
+};
+
+/// PostgreSQL.
+pub(crate) struct Postgres;
+
+const DB: DbBackend = DbBackend::Postgres;
+const UNCHANGED: &str = "nothing was changed";
+const ROLLED_BACK: &str =
+    "everything this batch did was rolled back: the table and its rows are as they were";
+
+const SYNTAX: PredicateSyntax = PredicateSyntax {
+    as_text: |e| format!("{e}::text"),
+    not_matches: |t, re| format!("{t} !~ '{re}'"),
+    text_to_number: |t| format!("({t})::numeric"),
+    trunc: |e| format!("trunc({e})"),
+    length: |t| format!("char_length({t})"),
+    guard_casts: true,
+};
+
+/// A view (or materialized view) that depends on the table.
+struct View {
+    name: String,
+    materialized: bool,
+    definition: String,
+}
+
+async fn query_strings(
+    txn: &DatabaseTransaction,
+    table: &str,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<Vec<String>>, BatchError> {
+    let rows = txn
+        .query_all_raw(Statement::from_sql_and_values(DB, sql, values))
+        .await
+        .map_err(BatchError::failed(table, "reading the catalog", UNCHANGED))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let mut cols = Vec::new();
+        let mut i = 0;
+        while let Ok(v) = row.try_get_by_index::<String>(i) {
+            cols.push(v);
+            i += 1;
+        }
+        out.push(cols);
+    }
+    Ok(out)
+}
+
+/// Views that read the table, directly or through other views, in an order
+/// that can create them (dependencies first).
+async fn dependent_views(txn: &DatabaseTransaction, table: &str) -> Result<Vec<View>, BatchError> {
+    let sql = r"
+WITH RECURSIVE deps(oid, depth) AS (
+    SELECT r.ev_class, 1
+    FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+      AND d.refobjid = $1::regclass AND r.ev_class <> $1::regclass
+  UNION ALL
+    SELECT r.ev_class, deps.depth + 1
+    FROM deps JOIN pg_depend d ON d.refobjid = deps.oid
+      AND d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+    JOIN pg_rewrite r ON r.oid = d.objid
+    WHERE r.ev_class <> deps.oid AND deps.depth < 50
+)
+SELECT c.oid::regclass::text, c.relkind::text, pg_get_viewdef(c.oid), MAX(deps.depth)::text
+FROM deps JOIN pg_class c ON c.oid = deps.oid
+GROUP BY c.oid, c.relkind
+ORDER BY MAX(deps.depth), 1";
+    let rows = query_strings(txn, table, sql, vec![quote(DB, table).into()]).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.len() >= 3)
+        .map(|r| View {
+            name: r[0].clone(),
+            materialized: r[1] == "m",
+            definition: r[2].trim().trim_end_matches(';').to_owned(),
+        })
+        .collect())
+}
+
+async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    let schema = crate::schema::postgres::reflect(txn, &[])
+        .await
+        .map_err(BatchError::failed(
+            table,
+            "reading the table definition",
+            UNCHANGED,
+        ))?;
+    let reflected = schema.tables.get(table).ok_or_else(|| {
+        BatchError::refused(
+            table,
+            "there is no such table in the current schema".to_owned(),
+            "check the table name (and that the migration creating it ran first)",
+        )
+    })?;
+    let current = CurrentTable::from_reflected(reflected);
+    let norm = normalize(&current, batch)?;
+    if batch.prechecks {
+        let checks = plan::prechecks(&Postgres, &current, &norm)?;
+        plan::run_prechecks(txn, table, &checks).await?;
+    }
+
+    let t = quote(DB, table);
+    let constraints = query_strings(
+        txn,
+        table,
+        "SELECT conname::text, contype::text FROM pg_constraint WHERE conrelid = $1::regclass",
+        vec![t.clone().into()],
+    )
+    .await?;
+    let indexes = query_strings(
+        txn,
+        table,
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+        vec![table.into()],
+    )
+    .await?;
+    let constraint = |name: &str, kinds: &[&str]| {
+        constraints
+            .iter()
+            .find(|r| r[0] == name && kinds.contains(&r[1].as_str()))
+            .is_some()
+    };
+    let index = |name: &str| indexes.iter().any(|r| r[0] == name);
+    let missing = |what: &str, name: &str| {
+        BatchError::refused(
+            table,
+            format!("there is no {what} named `{name}` on the table"),
+            "check the name (\\d+ in psql lists them)",
+        )
+    };
+
+    let mut s: Vec<String> = Vec::new();
+    for (name, _) in &norm.drop_foreign_keys {
+        if !constraint(name, &["f"]) {
+            return Err(missing("foreign key", name));
+        }
+        s.push(format!(
+            "ALTER TABLE {t} DROP CONSTRAINT {}",
+            quote(DB, name)
+        ));
+    }
+    for name in &norm.drop_checks {
+        if !constraint(name, &["c"]) {
+            return Err(missing("check constraint", name));
+        }
+        s.push(format!(
+            "ALTER TABLE {t} DROP CONSTRAINT {}",
+            quote(DB, name)
+        ));
+    }
+    for name in &norm.drop_uniques {
+        if constraint(name, &["u"]) {
+            s.push(format!(
+                "ALTER TABLE {t} DROP CONSTRAINT {}",
+                quote(DB, name)
+            ));
+        } else if index(name) {
+            s.push(format!("DROP INDEX {}", quote(DB, name)));
+        } else {
+            return Err(missing("unique constraint or index", name));
+        }
+    }
+    for name in &norm.drop_indexes {
+        if !index(name) {
+            return Err(missing("index", name));
+        }
+        s.push(format!("DROP INDEX {}", quote(DB, name)));
+    }
+    let retypes = norm.altered().any(|(_, ch)| ch.type_.is_some());
+    let views = if retypes {
+        dependent_views(txn, table).await?
+    } else {
+        Vec::new()
+    };
+    for v in views.iter().rev() {
+        let kind = if v.materialized {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        };
+        s.push(format!("DROP {kind} {}", v.name));
+    }
+    // Likewise a trigger limited to columns (`UPDATE OF col`) blocks a type
+    // change of the table: drop and re-create those too.
+    let triggers = if retypes {
+        query_strings(
+            txn,
+            table,
+            "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger \
+             WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgattr::text <> ''",
+            vec![t.clone().into()],
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    for trigger in &triggers {
+        s.push(format!("DROP TRIGGER {} ON {t}", quote(DB, &trigger[0])));
+    }
+    for name in &norm.dropped {
+        s.push(format!("ALTER TABLE {t} DROP COLUMN {}", quote(DB, name)));
+    }
+    for (from, to) in &norm.renames {
+        s.push(format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+            quote(DB, from),
+            quote(DB, to)
+        ));
+    }
+    let cannot = |col: &str, e: String| {
+        BatchError::refused(
+            table,
+            format!("alter_column `{col}`: cannot write it for PostgreSQL: {e}"),
+            "use a type or default PostgreSQL has",
+        )
+    };
+    let mut retype = Vec::new();
+    let mut fills = Vec::new();
+    let mut nullability = Vec::new();
+    for (col, change) in norm.altered() {
+        let c = quote(DB, &col.name);
+        if let Some(ty) = &change.type_ {
+            let ty = render_type(DB, ty).map_err(|e| cannot(&col.name, e))?;
+            let using = match &change.using {
+                Some(u) => format!("({u})::{ty}"),
+                None => format!("{c}::{ty}"),
+            };
+            retype.push(format!("ALTER COLUMN {c} TYPE {ty} USING {using}"));
+        } else if let Some(u) = &change.using {
+            // A conversion without a type change: compute the new values in place.
+            fills.push(format!("UPDATE {t} SET {c} = ({u})"));
+        }
+        match &change.default {
+            Some(Some(value)) => {
+                let v = render_expr(DB, value).map_err(|e| cannot(&col.name, e))?;
+                retype.push(format!("ALTER COLUMN {c} SET DEFAULT {v}"));
+            }
+            Some(None) => retype.push(format!("ALTER COLUMN {c} DROP DEFAULT")),
+            None => {}
+        }
+        match change.nullable {
+            Some(false) => {
+                if let Some(value) = new_default(change) {
+                    let v = render_expr(DB, value).map_err(|e| cannot(&col.name, e))?;
+                    fills.push(format!("UPDATE {t} SET {c} = {v} WHERE {c} IS NULL"));
+                }
+                nullability.push(format!("ALTER COLUMN {c} SET NOT NULL"));
+            }
+            Some(true) => nullability.push(format!("ALTER COLUMN {c} DROP NOT NULL")),
+            None => {}
+        }
+    }
+    if !retype.is_empty() {
+        s.push(format!("ALTER TABLE {t} {}", retype.join(", ")));
+    }
+    s.extend(fills);
+    if !nullability.is_empty() {
+        s.push(format!("ALTER TABLE {t} {}", nullability.join(", ")));
+    }
+    let mut adds = Vec::new();
+    for (col, def) in norm.added() {
+        let text = render_column_def(DB, def).map_err(|e| cannot(&col.name, e))?;
+        adds.push(format!("ADD COLUMN {text}"));
+    }
+    if !adds.is_empty() {
+        s.push(format!("ALTER TABLE {t} {}", adds.join(", ")));
+    }
+    for fk in &norm.add_foreign_keys {
+        s.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} {}",
+            quote(DB, &fk.name),
+            fk.clause(DB, &fk.ref_table)
+        ));
+    }
+    for (name, cols) in &norm.add_uniques {
+        s.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} UNIQUE ({})",
+            quote(DB, name),
+            cols.iter()
+                .map(|c| quote(DB, c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for (name, expr) in &norm.add_checks {
+        s.push(format!(
+            "ALTER TABLE {t} ADD CONSTRAINT {} CHECK ({expr})",
+            quote(DB, name)
+        ));
+    }
+    for index in &norm.create_indexes {
+        s.push(format!(
+            "CREATE {}INDEX {} ON {t} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            quote(DB, &index.name),
+            index
+                .columns
+                .iter()
+                .map(|c| quote(DB, c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for v in &views {
+        let kind = if v.materialized {
+            "MATERIALIZED VIEW"
+        } else {
+            "VIEW"
+        };
+        s.push(format!("CREATE {kind} {} AS {}", v.name, v.definition));
+    }
+    for trigger in &triggers {
+        s.push(trigger[1].clone());
+    }
+    for sql in &s {
+        txn.execute_unprepared(sql)
+            .await
+            .map_err(BatchError::failed(
+                table,
+                format!("running `{sql}`"),
+                ROLLED_BACK,
+            ))?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BatchBackend for Postgres {
+    fn db(&self) -> DbBackend {
+        DB
+    }
+
+    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+        let table = batch.table.as_str();
+        let txn = conn.begin().await.map_err(BatchError::failed(
+            table,
+            "starting a savepoint",
+            UNCHANGED,
+        ))?;
+        match apply(&txn, batch).await {
+            Ok(()) => {
+                txn.commit()
+                    .await
+                    .map_err(BatchError::failed(table, "committing", ROLLED_BACK))
+            }
+            Err(e) => {
+                let _ = txn.rollback().await;
+                Err(e)
+            }
+        }
+    }
+
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        _from_decl: &str,
+        to: &ColType,
+        _to_decl: &str,
+    ) -> Option<String> {
+        let (from, to) = (kind(from), kind(to));
+        if to == Kind::Bool {
+            return match from {
+                Kind::Int(..) => Some(format!("{expr} IS NOT NULL AND {expr} NOT IN (0, 1)")),
+                Kind::Text(_) => Some(format!(
+                    "{expr} IS NOT NULL AND lower(trim({expr}::text)) NOT IN ('t', 'f', 'true', 'false', 'y', 'n', 'yes', 'no', 'on', 'off', '1', '0')"
+                )),
+                _ => None,
+            };
+        }
+        unconvertible_with(&SYNTAX, expr, &from, &to)
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // The wire protocol counts parameters in 16 bits.
+        65535
+    }
+
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
+        let width = columns.len() + 1;
+        let values: Vec<String> = (0..rows)
+            .map(|r| {
+                let params: Vec<String> =
+                    (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let names: Vec<String> = (1..=columns.len()).map(|i| format!("v{i}")).collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .zip(&names)
+            .map(|(c, v)| format!("{} = batch_v.{v}", quote(DB, c)))
+            .collect();
+        let n = rows * width;
+        format!(
+            "UPDATE {t} SET {} FROM (VALUES {}) AS batch_v(k, {}) WHERE {t}.{k} = batch_v.k AND {t}.{k} BETWEEN ${} AND ${}",
+            sets.join(", "),
+            values.join(", "),
+            names.join(", "),
+            n + 1,
+            n + 2,
+            t = quote(DB, table),
+            k = quote(DB, key),
+        )
+    }
+
+    fn has_table_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+    }
+
+    fn has_column_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+    }
+
+    fn has_index_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
+    }
+}

@@ -1,0 +1,760 @@
+//! Batch alter on every backend against a table with rows, indexes, a unique and a check constraint,
+//! incoming and outgoing foreign keys, a trigger and a view: round trips, refusals, and failures halfway.
+
+use migration_core::batch::{AlterColumn, BatchAlter, BatchError, IndexSpec};
+use migration_core::schema::{ColType, Schema};
+use migration_core::testing::{ALL, TestDb};
+use migration_core::url::Dialect;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr, Statement, TransactionTrait};
+use sea_orm_migration::SchemaManager;
+use sea_orm_migration::prelude::{Alias, ColumnDef, ColumnType, Expr, StringLen};
+use sea_orm_migration::schema::{boolean, integer, text_null};
+
+fn fixture(d: Dialect) -> Vec<&'static str> {
+    match d {
+        Dialect::Sqlite => vec![
+            "CREATE TABLE owners (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL)",
+            "CREATE TABLE items (id INTEGER PRIMARY KEY AUTOINCREMENT, name VARCHAR(100) NOT NULL, qty INTEGER NOT NULL DEFAULT 1, price REAL, note TEXT, owner_id INTEGER, \
+             CONSTRAINT uq_items_name UNIQUE (name), CONSTRAINT ck_items_qty CHECK (qty >= 0), \
+             CONSTRAINT fk_items_owner FOREIGN KEY (owner_id) REFERENCES owners (id) ON DELETE SET NULL)",
+            "CREATE INDEX ix_items_qty ON items (qty)",
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY, item_id INTEGER NOT NULL, CONSTRAINT fk_orders_item FOREIGN KEY (item_id) REFERENCES items (id))",
+            "CREATE TABLE audit (id INTEGER PRIMARY KEY AUTOINCREMENT, item_id INTEGER, what TEXT)",
+            "CREATE TRIGGER tr_items_audit AFTER UPDATE OF qty ON items BEGIN INSERT INTO audit (item_id, what) VALUES (NEW.id, 'qty'); END",
+            "CREATE VIEW v_items AS SELECT id, name, qty FROM items",
+        ],
+        Dialect::Postgres => vec![
+            "CREATE TABLE owners (id SERIAL PRIMARY KEY, name TEXT NOT NULL)",
+            "CREATE TABLE items (id SERIAL PRIMARY KEY, name VARCHAR(100) NOT NULL, qty INTEGER NOT NULL DEFAULT 1, price DOUBLE PRECISION, note TEXT, owner_id INTEGER, \
+             CONSTRAINT uq_items_name UNIQUE (name), CONSTRAINT ck_items_qty CHECK (qty >= 0), \
+             CONSTRAINT fk_items_owner FOREIGN KEY (owner_id) REFERENCES owners (id) ON DELETE SET NULL)",
+            "CREATE INDEX ix_items_qty ON items (qty)",
+            "CREATE TABLE orders (id SERIAL PRIMARY KEY, item_id INTEGER NOT NULL, CONSTRAINT fk_orders_item FOREIGN KEY (item_id) REFERENCES items (id))",
+            "CREATE TABLE audit (id SERIAL PRIMARY KEY, item_id INTEGER, what TEXT)",
+            "CREATE FUNCTION f_items_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN INSERT INTO audit (item_id, what) VALUES (NEW.id, 'qty'); RETURN NEW; END $$",
+            "CREATE TRIGGER tr_items_audit AFTER UPDATE OF qty ON items FOR EACH ROW EXECUTE FUNCTION f_items_audit()",
+            "CREATE VIEW v_items AS SELECT id, name, qty FROM items",
+        ],
+        Dialect::MySql => vec![
+            "CREATE TABLE owners (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL)",
+            "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(100) NOT NULL, qty INT NOT NULL DEFAULT 1, price DOUBLE, note TEXT, owner_id INT, \
+             CONSTRAINT uq_items_name UNIQUE (name), CONSTRAINT ck_items_qty CHECK (qty >= 0), \
+             CONSTRAINT fk_items_owner FOREIGN KEY (owner_id) REFERENCES owners (id) ON DELETE SET NULL)",
+            "CREATE INDEX ix_items_qty ON items (qty)",
+            "CREATE TABLE orders (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT NOT NULL, CONSTRAINT fk_orders_item FOREIGN KEY (item_id) REFERENCES items (id))",
+            "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, item_id INT, what TEXT)",
+            "CREATE TRIGGER tr_items_audit AFTER UPDATE ON items FOR EACH ROW INSERT INTO audit (item_id, what) VALUES (NEW.id, 'qty')",
+            "CREATE VIEW v_items AS SELECT id, name, qty FROM items",
+        ],
+    }
+}
+
+async fn exec(conn: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
+    conn.execute_unprepared(sql).await.map(|_| ())
+}
+
+/// The one integer a query returns (COUNT, MAX or SUM, whatever type the backend gives it).
+async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    if let Ok(v) = row.try_get_by_index::<i64>(0) {
+        return v;
+    }
+    if let Ok(v) = row.try_get_by_index::<i32>(0) {
+        return v.into();
+    }
+    let v: sea_orm::prelude::Decimal = row.try_get_by_index(0).unwrap();
+    v.to_string().parse().unwrap()
+}
+
+/// A fresh database with the fixture and 49 items (item 50 was deleted, so
+/// the auto-increment counter is ahead of the highest id).
+async fn setup(d: Dialect, label: &str) -> Option<(TestDb, DatabaseConnection)> {
+    let db = TestDb::create(d, label).await?;
+    let conn = Database::connect(&db.url).await.unwrap();
+    for sql in fixture(d) {
+        exec(&conn, sql).await.unwrap();
+    }
+    exec(
+        &conn,
+        "INSERT INTO owners (name) VALUES ('a'), ('b'), ('c')",
+    )
+    .await
+    .unwrap();
+    for i in 1..=50 {
+        let note = if i % 2 == 0 {
+            format!("'note {i}'")
+        } else {
+            "NULL".into()
+        };
+        exec(
+            &conn,
+            &format!(
+                "INSERT INTO items (name, qty, price, note, owner_id) VALUES ('item-{i}', {i}, {}, {note}, {})",
+                f64::from(i) * 1.5,
+                i % 3 + 1
+            ),
+        )
+        .await
+        .unwrap();
+    }
+    for i in 1..=20 {
+        exec(&conn, &format!("INSERT INTO orders (item_id) VALUES ({i})"))
+            .await
+            .unwrap();
+    }
+    exec(&conn, "DELETE FROM items WHERE id = 50")
+        .await
+        .unwrap();
+    Some((db, conn))
+}
+
+/// Runs a batch the way the runner runs a migration: in a transaction, through a SchemaManager.
+async fn run(conn: &DatabaseConnection, batch: &BatchAlter) -> Result<(), BatchError> {
+    let txn = conn.begin().await.unwrap();
+    let result = batch.run(&SchemaManager::new(&txn)).await;
+    match result {
+        Ok(()) => {
+            txn.commit().await.unwrap();
+            Ok(())
+        }
+        Err(e) => {
+            txn.rollback().await.unwrap();
+            Err(e)
+        }
+    }
+}
+
+async fn reflect(conn: &DatabaseConnection) -> Schema {
+    migration_core::schema::reflect(conn, &[]).await.unwrap()
+}
+
+fn text(d: Dialect, col: &str) -> String {
+    match d {
+        Dialect::MySql => format!("CAST({col} AS CHAR)"),
+        _ => format!("CAST({col} AS TEXT)"),
+    }
+}
+
+/// Every item as text, in id order.
+async fn rows(conn: &DatabaseConnection, d: Dialect, columns: &[&str]) -> Vec<Vec<Option<String>>> {
+    let list: Vec<String> = columns.iter().map(|c| text(d, c)).collect();
+    let sql = format!("SELECT {} FROM items ORDER BY id", list.join(", "));
+    let result = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap();
+    result
+        .iter()
+        .map(|r| {
+            (0..columns.len())
+                .map(|i| r.try_get_by_index::<Option<String>>(i).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The definitions of the views and triggers, as the catalog keeps them.
+async fn objects(conn: &DatabaseConnection, d: Dialect) -> Vec<String> {
+    let sql = match d {
+        Dialect::Sqlite => {
+            "SELECT type || ' ' || name || ': ' || sql FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
+        }
+        Dialect::Postgres => {
+            "SELECT 'view ' || viewname || ': ' || definition FROM pg_views WHERE schemaname = current_schema() \
+             UNION ALL SELECT 'trigger ' || tgname || ': ' || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY 1"
+        }
+        Dialect::MySql => {
+            "SELECT CAST(CONCAT('view ', table_name, ': ', view_definition) AS CHAR) FROM information_schema.views WHERE table_schema = DATABASE() \
+             UNION ALL SELECT CAST(CONCAT('trigger ', trigger_name, ': ', action_statement) AS CHAR) FROM information_schema.triggers WHERE trigger_schema = DATABASE() ORDER BY 1"
+        }
+    };
+    conn.query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
+fn up_batch() -> BatchAlter {
+    let mut b = BatchAlter::new("items");
+    b.alter_column(
+        "qty",
+        AlterColumn::new()
+            .type_(ColumnType::BigInteger)
+            .existing_type(ColumnType::Integer),
+    )
+    .alter_column(
+        "price",
+        AlterColumn::new()
+            .not_null()
+            .default(0.0)
+            .existing_nullable(true)
+            .existing_no_default(),
+    )
+    .drop_column_def(text_null(Alias::new("note")))
+    .add_column(boolean(Alias::new("flag")).default(false))
+    .rename_column("owner_id", "owner")
+    .add_check("ck_items_price", "price >= 0")
+    .add_unique("uq_items_name_qty", &["name", "qty"])
+    .create_index(IndexSpec::new("ix_items_price", &["price"]))
+    .drop_index_def(IndexSpec::new("ix_items_qty", &["qty"]));
+    b
+}
+
+#[tokio::test]
+async fn round_trip_keeps_rows_constraints_and_references() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchroundtrip").await else {
+            continue;
+        };
+        let before = reflect(&conn).await;
+        let kept = ["id", "name", "qty", "price"];
+        let rows_before = rows(&conn, d, &["id", "name", "qty", "price", "owner_id"]).await;
+        let objects_before = objects(&conn, d).await;
+        let batch = up_batch();
+        run(&conn, &batch)
+            .await
+            .unwrap_or_else(|e| panic!("{}: up: {e}", d.name()));
+
+        // The new shape.
+        let after = reflect(&conn).await;
+        let items = after.table("items").unwrap();
+        let col = |n: &str| items.column(n);
+        assert!(
+            col("note").is_none() && col("owner_id").is_none(),
+            "{items}"
+        );
+        assert!(!col("flag").unwrap().nullable, "{items}");
+        assert!(!col("price").unwrap().nullable, "{items}");
+        if d != Dialect::Sqlite {
+            // SQLite writes `integer` for both (see ColType).
+            assert_eq!(col("qty").unwrap().col_type, ColType::BigInt, "{items}");
+        }
+        assert!(items.checks.iter().any(|c| c.contains("price")), "{items}");
+        assert!(
+            items
+                .indexes
+                .iter()
+                .any(|i| i.unique && i.columns == ["name", "qty"]),
+            "{items}"
+        );
+        assert!(
+            !items.indexes.iter().any(|i| i.columns == ["qty"]),
+            "{items}"
+        );
+        assert_eq!(items.foreign_keys.len(), 1, "{items}");
+        assert_eq!(items.foreign_keys[0].columns, ["owner"], "{items}");
+        // Every row, with the kept columns unchanged and the new one filled.
+        let mut now = rows(&conn, d, &["id", "name", "qty", "price", "owner"]).await;
+        assert_eq!(now, rows_before, "{}", d.name());
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM items WHERE flag = false").await,
+            49
+        );
+        // References, both ways, the view, the trigger and the new check still work.
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM orders").await, 20);
+        assert!(
+            exec(&conn, "DELETE FROM items WHERE id = 1").await.is_err(),
+            "{}: incoming FK",
+            d.name()
+        );
+        assert!(
+            exec(
+                &conn,
+                "INSERT INTO items (name, qty, price, owner) VALUES ('x', 1, 1, 999)"
+            )
+            .await
+            .is_err(),
+            "{}: outgoing FK",
+            d.name()
+        );
+        assert!(
+            exec(&conn, "UPDATE items SET price = -1 WHERE id = 1")
+                .await
+                .is_err(),
+            "{}: check",
+            d.name()
+        );
+        assert!(
+            exec(&conn, "UPDATE items SET qty = -1 WHERE id = 1")
+                .await
+                .is_err(),
+            "{}: old check",
+            d.name()
+        );
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM v_items").await, 49);
+        exec(&conn, "UPDATE items SET qty = qty + 1 WHERE id = 1")
+            .await
+            .unwrap();
+        exec(&conn, "UPDATE items SET qty = qty - 1 WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM audit").await,
+            2,
+            "{}: trigger",
+            d.name()
+        );
+        // The auto-increment counter survived: item 50 was used once already.
+        exec(
+            &conn,
+            "INSERT INTO items (name, qty, price, owner) VALUES ('new', 1, 1, 1)",
+        )
+        .await
+        .unwrap();
+        // (PostgreSQL and InnoDB also spent a value on the failed insert above.)
+        assert!(
+            count(&conn, "SELECT MAX(id) FROM items").await > 50,
+            "{}",
+            d.name()
+        );
+        exec(&conn, "DELETE FROM items WHERE name = 'new'")
+            .await
+            .unwrap();
+        if d == Dialect::Sqlite {
+            assert!(
+                conn.query_all_raw(Statement::from_string(
+                    conn.get_database_backend(),
+                    "PRAGMA foreign_key_check"
+                ))
+                .await
+                .unwrap()
+                .is_empty()
+            );
+        }
+
+        // And back.
+        run(&conn, &batch.reverse().unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{}: down: {e}", d.name()));
+        let back = reflect(&conn).await;
+        let diff = before.diff_lines(&back);
+        assert!(diff.is_empty(), "{}:\n{}", d.name(), diff.join("\n"));
+        now = rows(&conn, d, &["id", "name", "qty", "price", "owner_id"]).await;
+        assert_eq!(now, rows_before, "{}", d.name());
+        assert_eq!(rows(&conn, d, &kept).await.len(), 49);
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM items WHERE note IS NOT NULL").await,
+            0
+        );
+        assert_eq!(objects(&conn, d).await, objects_before, "{}", d.name());
+        assert_eq!(count(&conn, "SELECT COUNT(*) FROM orders").await, 20);
+        assert!(
+            exec(&conn, "DELETE FROM items WHERE id = 2").await.is_err(),
+            "{}: incoming FK after down",
+            d.name()
+        );
+    }
+}
+
+async fn assert_unchanged(
+    conn: &DatabaseConnection,
+    d: Dialect,
+    before: &Schema,
+    rows_before: &[Vec<Option<String>>],
+) {
+    let diff = before.diff_lines(&reflect(conn).await);
+    assert!(diff.is_empty(), "{}:\n{}", d.name(), diff.join("\n"));
+    assert_eq!(
+        rows(conn, d, &["id", "name", "qty", "price", "note", "owner_id"]).await,
+        rows_before,
+        "{}",
+        d.name()
+    );
+}
+
+#[tokio::test]
+async fn failure_halfway_leaves_table_and_rows() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchhalfway").await else {
+            continue;
+        };
+        let before = reflect(&conn).await;
+        let rows_before = rows(
+            &conn,
+            d,
+            &["id", "name", "qty", "price", "note", "owner_id"],
+        )
+        .await;
+        let mut b = BatchAlter::new("items");
+        b.add_column(boolean(Alias::new("flag")).default(false))
+            .alter_column("qty", AlterColumn::new().type_(ColumnType::BigInteger))
+            .alter_column("note", AlterColumn::new().not_null());
+
+        // The pre-check refuses before anything is touched, on every backend.
+        match run(&conn, &b).await.unwrap_err() {
+            BatchError::Refused { problem, fix, .. } => {
+                assert!(
+                    problem.contains("25 row(s) have NULL in `note`"),
+                    "{problem}"
+                );
+                assert!(fix.contains(".default("), "{fix}");
+            }
+            other => panic!("{}: {other}", d.name()),
+        }
+        assert_unchanged(&conn, d, &before, &rows_before).await;
+
+        // Without pre-checks the database itself fails halfway: SQLite in the
+        // INSERT … SELECT of the rebuild, PostgreSQL at SET NOT NULL, both
+        // inside the transaction; MySQL/MariaDB in its one ALTER TABLE.
+        b.skip_prechecks();
+        match run(&conn, &b).await.unwrap_err() {
+            BatchError::Failed { state, source, .. } => {
+                let expected = if d == Dialect::MySql {
+                    "failed as a whole"
+                } else {
+                    "rolled back"
+                };
+                assert!(state.contains(expected), "{}: {state} ({source})", d.name());
+            }
+            other => panic!("{}: {other}", d.name()),
+        }
+        assert_unchanged(&conn, d, &before, &rows_before).await;
+        if d == Dialect::Sqlite {
+            assert_eq!(
+                count(
+                    &conn,
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '_batch_tmp%'"
+                )
+                .await,
+                0
+            );
+        }
+    }
+}
+
+/// Adds operations to a batch.
+type Build = Box<dyn Fn(&mut BatchAlter)>;
+
+#[tokio::test]
+async fn prechecks_refuse_with_counts_and_a_fix() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchprecheck").await else {
+            continue;
+        };
+        exec(
+            &conn,
+            "CREATE TABLE codes (id INTEGER PRIMARY KEY, code VARCHAR(20), amount VARCHAR(20))",
+        )
+        .await
+        .unwrap();
+        exec(&conn, "INSERT INTO codes (id, code, amount) VALUES (1, '1', '1.5'), (2, 'x2', 'abc'), (3, ' 3', '2e3'), (4, NULL, NULL)")
+            .await
+            .unwrap();
+        let before = reflect(&conn).await;
+        let rows_before = rows(
+            &conn,
+            d,
+            &["id", "name", "qty", "price", "note", "owner_id"],
+        )
+        .await;
+        let cases: Vec<(&str, Build, &str)> = vec![
+            (
+                "codes",
+                Box::new(|b| {
+                    b.alter_column("code", AlterColumn::new().type_(ColumnType::Integer));
+                }),
+                "1 row(s) have a value in `code` that cannot become",
+            ),
+            (
+                "codes",
+                Box::new(|b| {
+                    b.alter_column("amount", AlterColumn::new().type_(ColumnType::Double));
+                }),
+                "1 row(s) have a value in `amount`",
+            ),
+            (
+                "items",
+                Box::new(|b| {
+                    b.add_unique("uq_owner", &["owner_id"]);
+                }),
+                "3 value(s) of",
+            ),
+            (
+                "items",
+                Box::new(|b| {
+                    b.add_check("ck_small", "qty < 10");
+                }),
+                "40 row(s) fail CHECK (qty < 10)",
+            ),
+            (
+                "items",
+                Box::new(|b| {
+                    b.add_foreign_key(migration_core::batch::ForeignKeySpec::new(
+                        "fk_qty",
+                        &["qty"],
+                        "owners",
+                        &["id"],
+                    ));
+                }),
+                "46 row(s) reference rows of `owners` that do not exist",
+            ),
+            (
+                "items",
+                Box::new(|b| {
+                    b.add_column(integer(Alias::new("required")));
+                }),
+                "has no default to fill them",
+            ),
+            (
+                "items",
+                Box::new(|b| {
+                    b.rename_column("owner_id", "owner")
+                        .add_check("ck_owner", "owner < 3");
+                }),
+                "row(s) fail CHECK (owner < 3)",
+            ),
+        ];
+        for (table, build, expected) in cases {
+            let mut b = BatchAlter::new(table);
+            build(&mut b);
+            match run(&conn, &b).await {
+                Err(BatchError::Refused { problem, .. }) => {
+                    assert!(
+                        problem.contains(expected),
+                        "{}: {problem} (expected {expected})",
+                        d.name()
+                    );
+                }
+                other => panic!(
+                    "{}: expected a refusal ({expected}), got {other:?}",
+                    d.name()
+                ),
+            }
+        }
+        if d != Dialect::Sqlite {
+            // SQLite does not enforce lengths; the others would cut or fail.
+            let mut b = BatchAlter::new("items");
+            b.alter_column(
+                "name",
+                AlterColumn::new().type_(ColumnType::String(StringLen::N(6))),
+            );
+            match run(&conn, &b).await.unwrap_err() {
+                BatchError::Refused { problem, .. } => {
+                    assert!(problem.contains("40 row(s)"), "{problem}")
+                }
+                other => panic!("{other}"),
+            }
+        }
+        assert_unchanged(&conn, d, &before, &rows_before).await;
+
+        // Convertible data converts; the bad row fixed first.
+        exec(&conn, "UPDATE codes SET code = '2' WHERE id = 2")
+            .await
+            .unwrap();
+        let mut b = BatchAlter::new("codes");
+        b.alter_column("code", AlterColumn::new().type_(ColumnType::Integer));
+        run(&conn, &b).await.unwrap();
+        assert_eq!(count(&conn, "SELECT SUM(code) FROM codes").await, 6);
+        if d == Dialect::Sqlite {
+            assert_eq!(
+                count(
+                    &conn,
+                    "SELECT COUNT(*) FROM codes WHERE typeof(code) = 'integer'"
+                )
+                .await,
+                3
+            );
+        }
+        // A conversion of your own with using() (not on MySQL/MariaDB).
+        let mut b = BatchAlter::new("codes");
+        b.alter_column(
+            "amount",
+            AlterColumn::new().type_(ColumnType::Double).using(match d {
+                Dialect::Postgres => {
+                    "CASE WHEN amount ~ '^[0-9.e]+$' THEN amount::double precision END"
+                }
+                _ => "CASE WHEN amount GLOB '[0-9]*' THEN amount END",
+            }),
+        );
+        let result = run(&conn, &b).await;
+        if d == Dialect::MySql {
+            assert!(
+                matches!(result, Err(BatchError::Refused { .. })),
+                "{result:?}"
+            );
+        } else {
+            result.unwrap();
+            assert_eq!(
+                count(&conn, "SELECT COUNT(*) FROM codes WHERE amount IS NULL").await,
+                2
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn not_null_with_a_default_fills_the_nulls() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchfill").await else {
+            continue;
+        };
+        let mut b = BatchAlter::new("items");
+        b.alter_column(
+            "note",
+            AlterColumn::new().not_null().default(Expr::val("none")),
+        );
+        run(&conn, &b).await.unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM items WHERE note = 'none'").await,
+            25
+        );
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM items WHERE note LIKE 'note %'").await,
+            24
+        );
+        assert!(
+            exec(&conn, "INSERT INTO items (name, note) VALUES ('z', NULL)")
+                .await
+                .is_err()
+        );
+        exec(&conn, "INSERT INTO items (name) VALUES ('z')")
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM items WHERE note = 'none'").await,
+            26
+        );
+    }
+}
+
+#[tokio::test]
+async fn sqlite_cascading_children_need_their_own_transaction() {
+    let Some((_db, conn)) = setup(Dialect::Sqlite, "batchcascade").await else {
+        return;
+    };
+    exec(&conn, "CREATE TABLE tags (id INTEGER PRIMARY KEY, item_id INTEGER REFERENCES items (id) ON DELETE CASCADE, label TEXT)")
+        .await
+        .unwrap();
+    for i in 1..=10 {
+        exec(
+            &conn,
+            &format!("INSERT INTO tags (item_id, label) VALUES ({i}, 't{i}')"),
+        )
+        .await
+        .unwrap();
+    }
+    let mut b = BatchAlter::new("items");
+    b.alter_column("note", AlterColumn::new().not_null().default(Expr::val("")));
+    // Inside a transaction, dropping the old table would cascade to tags: refused.
+    match run(&conn, &b).await.unwrap_err() {
+        BatchError::Refused { problem, fix, .. } => {
+            assert!(
+                problem.contains("`tags` references it with ON DELETE CASCADE"),
+                "{problem}"
+            );
+            assert!(fix.contains("use_transaction"), "{fix}");
+        }
+        other => panic!("{other}"),
+    }
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM tags").await, 10);
+    // A migration without a transaction: the batch takes its own, with foreign keys off.
+    b.run(&SchemaManager::new(&conn)).await.unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM tags").await, 10);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM orders").await, 20);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM items WHERE note = ''").await,
+        25
+    );
+    // Foreign keys are still on for everyone else, and still hold.
+    assert_eq!(count(&conn, "PRAGMA foreign_keys").await, 1);
+    assert!(
+        exec(&conn, "INSERT INTO tags (item_id) VALUES (999)")
+            .await
+            .is_err()
+    );
+    exec(&conn, "DELETE FROM orders WHERE item_id = 3")
+        .await
+        .unwrap();
+    exec(&conn, "DELETE FROM items WHERE id = 3").await.unwrap();
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM tags").await,
+        9,
+        "the cascade works on the new table"
+    );
+}
+
+#[tokio::test]
+async fn self_referencing_table_keeps_its_tree() {
+    for d in ALL {
+        let Some(db) = TestDb::create(d, "batchselfref").await else {
+            continue;
+        };
+        let conn = Database::connect(&db.url).await.unwrap();
+        let ddl = match d {
+            Dialect::MySql => {
+                "CREATE TABLE nodes (id INT PRIMARY KEY, parent_id INT, label VARCHAR(20), CONSTRAINT fk_nodes_parent FOREIGN KEY (parent_id) REFERENCES nodes (id) ON DELETE CASCADE)"
+            }
+            _ => {
+                "CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent_id INTEGER, label VARCHAR(20), CONSTRAINT fk_nodes_parent FOREIGN KEY (parent_id) REFERENCES nodes (id) ON DELETE CASCADE)"
+            }
+        };
+        exec(&conn, ddl).await.unwrap();
+        exec(
+            &conn,
+            "INSERT INTO nodes VALUES (1, NULL, 'root'), (2, 1, 'a'), (3, 2, 'b'), (4, 1, NULL)",
+        )
+        .await
+        .unwrap();
+        let mut b = BatchAlter::new("nodes");
+        b.alter_column(
+            "label",
+            AlterColumn::new().not_null().default(Expr::val("?")),
+        );
+        run(&conn, &b).await.unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM nodes").await,
+            4,
+            "{}",
+            d.name()
+        );
+        exec(&conn, "DELETE FROM nodes WHERE id = 2").await.unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM nodes").await,
+            2,
+            "{}: cascade on itself",
+            d.name()
+        );
+        assert!(
+            exec(&conn, "INSERT INTO nodes VALUES (9, 8, 'x')")
+                .await
+                .is_err()
+        );
+    }
+}
+
+#[tokio::test]
+async fn column_def_from_sea_query_round_trips() {
+    // A column added with a ColumnDef and dropped again restores the schema.
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchcoldef").await else {
+            continue;
+        };
+        let before = reflect(&conn).await;
+        let mut b = BatchAlter::new("items");
+        b.add_column(
+            ColumnDef::new(Alias::new("sku"))
+                .string_len(32)
+                .null()
+                .to_owned(),
+        )
+        .create_index(IndexSpec::new("ix_items_sku", &["sku"]).unique());
+        run(&conn, &b).await.unwrap();
+        assert!(
+            reflect(&conn)
+                .await
+                .table("items")
+                .unwrap()
+                .column("sku")
+                .is_some()
+        );
+        run(&conn, &b.reverse().unwrap()).await.unwrap();
+        let diff = before.diff_lines(&reflect(&conn).await);
+        assert!(diff.is_empty(), "{}:\n{}", d.name(), diff.join("\n"));
+    }
+}

@@ -1,0 +1,405 @@
+//! `check` and `revision --autogenerate` on this project, as processes.
+//!
+//! The project's own entities and migrations must pass `check` on every
+//! backend. A model changed without a migration (in a scratch copy of the
+//! workspace) must fail it; `revision --autogenerate` then writes a file that
+//! compiles, after which `check` passes and the file runs up and down.
+
+mod common;
+
+use common::*;
+use migration_core::testing::{ALL, TestDb, admin_url};
+use migration_core::url::Dialect;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// `--dialect` arguments for a backend (the scratch server is the test server).
+fn dialect_args(dialect: Dialect) -> Vec<String> {
+    match dialect {
+        Dialect::Sqlite => vec![],
+        d => vec![
+            "--dialect".into(),
+            d.name().into(),
+            "--scratch-url".into(),
+            admin_url(d),
+        ],
+    }
+}
+
+fn args_with<'a>(base: &[&'a str], extra: &'a [String]) -> Vec<&'a str> {
+    base.iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .collect()
+}
+
+#[tokio::test]
+async fn check_passes_on_the_project_on_every_backend() {
+    for dialect in ALL {
+        // Skip a backend whose server is not there (as every test does).
+        if TestDb::create(dialect, "check_probe").await.is_none() {
+            continue;
+        }
+        let extra = dialect_args(dialect);
+        let out = cli("", &args_with(&["check"], &extra));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: {}{}",
+            dialect.name(),
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).starts_with("OK: one head"), "{}", stdout(&out));
+    }
+}
+
+#[tokio::test]
+async fn check_with_a_named_database_requires_it_at_head() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "check_named").await else {
+            continue;
+        };
+        let out = cli(&db.url, &["check"]);
+        assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+        assert!(stdout(&out).contains("is not at head"), "{}", stdout(&out));
+        assert_eq!(cli(&db.url, &["up"]).status.code(), Some(0));
+        let out = cli(&db.url, &["check"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+        assert!(stdout(&out).contains("is at head"), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn autogenerate_without_changes_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cli(
+        "",
+        &[
+            "revision",
+            "--autogenerate",
+            "-m",
+            "nothing",
+            "--dir",
+            dir.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// A model changed without a migration, in a scratch copy of the workspace
+// ---------------------------------------------------------------------------
+
+/// A copy of the `entity` and `migration` crates in a workspace of their own
+/// (sharing the target folder, so only the copies compile).
+struct Workspace {
+    dir: tempfile::TempDir,
+    /// Package and binary name, one per test (tests run at the same time and
+    /// share the target folder).
+    bin: &'static str,
+}
+
+impl Workspace {
+    fn new(bin: &'static str) -> Workspace {
+        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::read_to_string(main.join("Cargo.toml")).unwrap();
+        let mut manifest = String::new();
+        let mut skip = false;
+        for line in root.lines() {
+            if line.starts_with("members") || line.starts_with("default-members") {
+                if line.starts_with("members") {
+                    manifest.push_str(&format!("members = [\"migration\", \"{bin}-entity\"]\n"));
+                }
+                skip = !line.trim_end().ends_with(']');
+                continue;
+            }
+            if skip {
+                skip = !line.trim_end().ends_with(']');
+                continue;
+            }
+            if line.starts_with("entity = ") {
+                manifest.push_str(&format!(
+                    "entity = {{ path = \"{}/{bin}-entity\" }}\n",
+                    dir.path().display()
+                ));
+                continue;
+            }
+            manifest.push_str(&line.replace("path = \"", &format!("path = \"{}/", main.display())));
+            manifest.push('\n');
+        }
+        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        std::fs::copy(main.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        // The entity copy's folder is named after the test: Cargo hashes path
+        // packages by their path relative to the workspace, so a copy at
+        // `entity/` would share (and overwrite) the real crate's artifacts.
+        let entity_dir = dir.path().join(format!("{bin}-entity"));
+        copy_dir(&main.join("entity/src"), &entity_dir.join("src"));
+        std::fs::copy(
+            main.join("entity/Cargo.toml"),
+            entity_dir.join("Cargo.toml"),
+        )
+        .unwrap();
+        let crate_dir = dir.path().join("migration");
+        copy_dir(&main.join("migration/src"), &crate_dir.join("src"));
+        std::fs::copy(main.join("migration/build.rs"), crate_dir.join("build.rs")).unwrap();
+        let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
+            .unwrap()
+            .replace("name = \"migration\"", &format!("name = \"{bin}\""))
+            .replace(
+                "[dependencies]",
+                &format!(
+                    "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n[dependencies]"
+                ),
+            );
+        std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
+        Workspace { dir, bin }
+    }
+
+    /// The entity crate's folder, relative to the workspace.
+    fn entity(&self, file: &str) -> String {
+        format!("{}-entity/src/{file}", self.bin)
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn edit(&self, rel: &str, edit: impl Fn(&str) -> String) {
+        let path = self.path(rel);
+        let source = std::fs::read_to_string(&path).unwrap();
+        let edited = edit(&source);
+        assert_ne!(source, edited, "the edit changed nothing");
+        std::fs::write(&path, edited).unwrap();
+    }
+
+    fn target_dir() -> PathBuf {
+        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
+            return PathBuf::from(dir);
+        }
+        let mut exe = std::env::current_exe().unwrap();
+        while exe
+            .file_name()
+            .is_some_and(|n| n != "debug" && n != "release")
+        {
+            exe.pop();
+        }
+        exe.pop();
+        exe
+    }
+
+    fn build(&self) -> PathBuf {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args(["build", "--offline", "-p", self.bin, "--bin", self.bin])
+            .current_dir(self.dir.path())
+            .env("CARGO_TARGET_DIR", Self::target_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scratch build failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Self::target_dir().join("debug").join(self.bin)
+    }
+
+    fn versions(&self) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(self.path("migration/src/versions"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// Runs the scratch binary in `cwd` (no DATABASE_URL unless `-u` is in `args`).
+fn run(bin: &Path, cwd: &Path, args: &[&str]) -> Output {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATION_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ migration {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[tokio::test]
+async fn a_model_changed_without_a_migration_fails_check_until_one_is_generated() {
+    let ws = Workspace::new("migration-autogen-phone");
+    // The model changes without a migration: a nullable, indexed phone number on `users`.
+    ws.edit(&ws.entity("users.rs"), |s| {
+        s.replace(
+            "    /// Rows of the join table `team_members`.",
+            "    /// Contact number.\n    #[sea_orm(column_type = \"String(StringLen::N(32))\", nullable, indexed)]\n    pub phone: Option<String>,\n    /// Rows of the join table `team_members`.",
+        )
+    });
+    let bin = ws.build();
+    let cwd = tempfile::tempdir().unwrap();
+    let before = ws.versions();
+
+    // `check` fails, lists the difference, and creates no file anywhere.
+    for dialect in ALL {
+        if TestDb::create(dialect, "drift_probe").await.is_none() {
+            continue;
+        }
+        let extra = dialect_args(dialect);
+        let out = run(&bin, cwd.path(), &args_with(&["check"], &extra));
+        assert_eq!(out.status.code(), Some(1), "{}", dialect.name());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("add column `phone`"), "{text}");
+        assert!(text.contains("create index `idx-users-phone`"), "{text}");
+    }
+    assert_eq!(ws.versions(), before);
+    assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
+
+    // Generate the migration (alias `generate --autogenerate NAME`).
+    let out = run(
+        &bin,
+        cwd.path(),
+        &["generate", "--autogenerate", "add phone to users"],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("add column `phone`"), "{text}");
+    assert!(text.contains("Created "), "{text}");
+    let after = ws.versions();
+    assert_eq!(after.len(), before.len() + 1);
+    let new_file = after.iter().find(|f| !before.contains(f)).unwrap();
+    assert!(new_file.ends_with("_add_phone_to_users.rs"), "{new_file}");
+    let source = std::fs::read_to_string(ws.path("migration/src/versions").join(new_file)).unwrap();
+    assert!(source.starts_with("//! add phone to users\n"), "{source}");
+    assert!(source.contains("GENERATED by `migration revision --autogenerate`"));
+    assert!(source.contains(".table(\"users\")"), "{source}");
+
+    // The file compiles as it is, and then the entities and migrations agree.
+    let bin = ws.build();
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "drift_fixed").await else {
+            continue;
+        };
+        let extra = dialect_args(dialect);
+        let out = run(&bin, cwd.path(), &args_with(&["check"], &extra));
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+
+        // It runs up and down on a real database.
+        let (_, empty) = snapshot(&db.url).await;
+        let old_head = project_ids().last().unwrap().clone();
+        assert_eq!(
+            run(&bin, cwd.path(), &["-u", &db.url, "up", &old_head])
+                .status
+                .code(),
+            Some(0)
+        );
+        let (_, at_old_head) = snapshot(&db.url).await;
+        assert_eq!(
+            run(&bin, cwd.path(), &["-u", &db.url, "up"]).status.code(),
+            Some(0)
+        );
+        let out = run(&bin, cwd.path(), &["-u", &db.url, "check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        assert_eq!(
+            run(&bin, cwd.path(), &["-u", &db.url, "down"])
+                .status
+                .code(),
+            Some(0)
+        );
+        let (_, reverted) = snapshot(&db.url).await;
+        assert!(
+            reverted.diff_lines(&at_old_head).is_empty(),
+            "{}: {}",
+            dialect.name(),
+            reverted.diff_lines(&at_old_head).join("\n")
+        );
+        let _ = empty;
+    }
+}
+
+#[tokio::test]
+async fn an_unmarked_rename_is_flagged_and_a_marked_one_is_a_rename() {
+    let ws = Workspace::new("migration-autogen-rename");
+    ws.edit(&ws.entity("products.rs"), |s| {
+        s.replace("pub print_time_seconds: i64,", "pub print_seconds: i64,")
+    });
+    let bin = ws.build();
+    let cwd = tempfile::tempdir().unwrap();
+    let out = run(
+        &bin,
+        cwd.path(),
+        &["revision", "--autogenerate", "-m", "rename"],
+    );
+    // A drop + add of the same type is flagged; the file carries the warning.
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(text.contains("SUSPECTED RENAME"), "{text}");
+    assert!(
+        text.contains("renamed_from = \"print_time_seconds\""),
+        "{text}"
+    );
+    // SQLite cannot add a NOT NULL column without a default: refused, nothing written.
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("batch-alter"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Marked as a rename, it is one.
+    ws.edit(&ws.entity("products.rs"), |s| {
+        s.replace(
+            "pub print_seconds: i64,",
+            "#[sea_orm(renamed_from = \"print_time_seconds\")]\n    pub print_seconds: i64,",
+        )
+    });
+    let bin = ws.build();
+    let before = ws.versions();
+    let out = run(
+        &bin,
+        cwd.path(),
+        &["revision", "--autogenerate", "-m", "rename print time"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("rename column `products`.`print_time_seconds` to `print_seconds`"),
+        "{text}"
+    );
+    assert!(!text.contains("drop column"), "{text}");
+    assert_eq!(ws.versions().len(), before.len() + 1);
+    let bin = ws.build();
+    let out = run(&bin, cwd.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(0));
+}
