@@ -130,8 +130,9 @@ impl Config {
             connect_attempts: self.connect_attempts,
             connect_timeout: self.connect_timeout,
             connect_backoff: self.connect_backoff,
-            // The same pool serves the HTTP handlers.
+            // The same pool serves the HTTP handlers, for as long as the service runs.
             max_connections: 10,
+            test_before_acquire: true,
         }
     }
 }

@@ -48,6 +48,12 @@ pub struct RunnerOptions {
     /// Size of the connection pool. The runner itself needs one connection
     /// (the lock has its own); a service serving requests wants more.
     pub max_connections: u32,
+    /// Ping a pooled connection before handing it out. Off for the CLI: the
+    /// ping races sqlx's own ping on release and makes the pool open extra
+    /// connections (measured: 2-4 per command instead of 1, ~100 ms each over
+    /// TCP with TLS). On for a long-lived service, whose idle connections may
+    /// have been closed by the server since.
+    pub test_before_acquire: bool,
     /// Pause before the second attempt; doubles each time (capped at 5 s).
     pub connect_backoff: Duration,
 }
@@ -59,6 +65,7 @@ impl Default for RunnerOptions {
             connect_attempts: 3,
             connect_timeout: Duration::from_secs(5),
             max_connections: 1,
+            test_before_acquire: false,
             connect_backoff: Duration::from_millis(500),
         }
     }
@@ -127,10 +134,7 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
         // this bounds one attempt; our own loop adds the retries and the backoff.
         .acquire_timeout(options.connect_timeout)
         .max_connections(options.max_connections.max(1))
-        // A ping before every acquire races sqlx's own ping on release and makes
-        // the pool open extra connections (measured: 2-4 per command instead of
-        // 1; ~100 ms each over TCP with TLS). A dead connection still errors.
-        .test_before_acquire(false);
+        .test_before_acquire(options.test_before_acquire);
     let attempts = options.connect_attempts.max(1);
     let mut backoff = options.connect_backoff;
     let mut attempt = 1;

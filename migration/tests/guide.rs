@@ -168,6 +168,7 @@ impl Workspace {
         std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
         std::fs::copy(main.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
         std::fs::copy(main.join("justfile"), root.join("justfile")).unwrap();
+        std::fs::copy(main.join(".gitignore"), root.join(".gitignore")).unwrap();
         copy_dir(&main.join("entity/src"), &root.join("entity/src"));
         std::fs::copy(
             main.join("entity/Cargo.toml"),
@@ -205,6 +206,9 @@ impl Workspace {
                 exe
             });
         let ws = Workspace { dir, target };
+        // Build once first: the renamed packages update Cargo.lock, which the
+        // first commit should hold (a later `git merge` refuses a dirty lock file).
+        ws.build("guide-migration");
         for args in [
             &["init", "-q", "-b", "main"][..],
             &["add", "-A"],
