@@ -89,10 +89,13 @@ async fn eight_processes_racing_up_apply_each_revision_exactly_once() {
 /// the copy compiles), for tests that edit migration files and rebuild.
 struct Scratch {
     dir: tempfile::TempDir,
+    /// Package and binary name: one per test, as tests run in parallel and
+    /// share the target folder.
+    bin: &'static str,
 }
 
 impl Scratch {
-    fn new() -> Scratch {
+    fn new(bin: &'static str) -> Scratch {
         let main = Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .unwrap()
@@ -124,13 +127,15 @@ impl Scratch {
         // A package of its own name, so its binary does not overwrite the real one.
         let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
             .unwrap()
-            .replace("name = \"migration\"", "name = \"migration-scratch\"")
+            .replace("name = \"migration\"", &format!("name = \"{bin}\""))
             .replace(
                 "[dependencies]",
-                "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"migration-scratch\"\npath = \"src/main.rs\"\n\n[dependencies]",
+                &format!(
+                    "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n[dependencies]"
+                ),
             );
         std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
-        Scratch { dir }
+        Scratch { dir, bin }
     }
 
     fn versions(&self) -> PathBuf {
@@ -155,14 +160,7 @@ impl Scratch {
     fn build(&self) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let out = Command::new(cargo)
-            .args([
-                "build",
-                "--offline",
-                "-p",
-                "migration-scratch",
-                "--bin",
-                "migration-scratch",
-            ])
+            .args(["build", "--offline", "-p", self.bin, "--bin", self.bin])
             .current_dir(self.dir.path())
             .env("CARGO_TARGET_DIR", Self::target_dir())
             .output()
@@ -172,7 +170,7 @@ impl Scratch {
             "scratch build failed: {}",
             stderr(&out)
         );
-        Self::target_dir().join("debug/migration-scratch")
+        Self::target_dir().join("debug").join(self.bin)
     }
 
     fn edit(&self, file_prefix: &str, edit: impl Fn(&str) -> String) -> String {
@@ -226,7 +224,7 @@ fn run(bin: &Path, url: &str, args: &[&str]) -> std::process::Output {
 
 #[tokio::test]
 async fn edited_applied_migrations_are_caught_and_repair_accepts_them() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("migration-scratch-checksum");
     let bin = scratch.build();
     let mut dbs = Vec::new();
     for dialect in ALL {
@@ -299,7 +297,7 @@ async fn edited_applied_migrations_are_caught_and_repair_accepts_them() {
 
 #[tokio::test]
 async fn two_branches_show_as_two_heads_until_merged() {
-    let scratch = Scratch::new();
+    let scratch = Scratch::new("migration-scratch-branches");
     let versions = scratch.versions();
     let v = versions.to_str().unwrap();
     let bin = scratch.build();
