@@ -226,12 +226,7 @@ impl<'m> Runner<'m> {
         dialect: Dialect,
         applied: HashSet<String>,
     ) -> (Self, crate::offline::Script) {
-        let db_backend = match dialect {
-            Dialect::Sqlite => sea_orm::DbBackend::Sqlite,
-            Dialect::Postgres => sea_orm::DbBackend::Postgres,
-            Dialect::MySql => sea_orm::DbBackend::MySql,
-        };
-        let (db, script) = crate::offline::recording_connection(db_backend);
+        let (db, script) = crate::offline::recording_connection(dialect.db_backend());
         let runner = Self {
             migrator,
             mode: Mode::Offline {

@@ -60,6 +60,24 @@ impl Dialect {
         Ok(dialect)
     }
 
+    /// SeaORM's name for this backend.
+    pub fn db_backend(self) -> sea_orm::DbBackend {
+        match self {
+            Self::Sqlite => sea_orm::DbBackend::Sqlite,
+            Self::Postgres => sea_orm::DbBackend::Postgres,
+            Self::MySql => sea_orm::DbBackend::MySql,
+        }
+    }
+
+    /// The dialect of a SeaORM backend.
+    pub fn of_db_backend(backend: sea_orm::DbBackend) -> Self {
+        match backend {
+            sea_orm::DbBackend::Postgres => Self::Postgres,
+            sea_orm::DbBackend::MySql => Self::MySql,
+            _ => Self::Sqlite,
+        }
+    }
+
     /// Lower-case name: `sqlite`, `postgres` or `mysql`.
     pub fn name(self) -> &'static str {
         match self {

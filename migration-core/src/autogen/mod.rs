@@ -328,11 +328,7 @@ pub fn prepare(
     entities: &mut Schema,
     dialect: Dialect,
 ) {
-    let backend = match dialect {
-        Dialect::Sqlite => DbBackend::Sqlite,
-        Dialect::Postgres => DbBackend::Postgres,
-        Dialect::MySql => DbBackend::MySql,
-    };
+    let backend = dialect.db_backend();
     hints.types.retain(|(table, column), rich| {
         entities
             .table(table)

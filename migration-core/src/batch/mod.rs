@@ -802,11 +802,7 @@ pub async fn batch_alter_table(
 
 /// The [`Dialect`] of a sea-orm backend.
 pub fn dialect_of(backend: DbBackend) -> Dialect {
-    match backend {
-        DbBackend::Postgres => Dialect::Postgres,
-        DbBackend::MySql => Dialect::MySql,
-        _ => Dialect::Sqlite,
-    }
+    Dialect::of_db_backend(backend)
 }
 
 /// What batch alter and the data helpers need from each backend. One

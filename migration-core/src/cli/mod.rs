@@ -1242,12 +1242,8 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     // The lint over what the new file will execute, on every backend.
     let mut findings = Vec::new();
     for dialect in crate::testing::ALL {
-        let backend = match dialect {
-            Dialect::Sqlite => sea_orm::DbBackend::Sqlite,
-            Dialect::Postgres => sea_orm::DbBackend::Postgres,
-            Dialect::MySql => sea_orm::DbBackend::MySql,
-        };
-        let statements = crate::autogen::exec::sql(&plan.ops, &plan.sqlite_blockers_up, backend);
+        let statements =
+            crate::autogen::exec::sql(&plan.ops, &plan.sqlite_blockers_up, dialect.db_backend());
         findings.extend(crate::lint::rules::check(&id, dialect, &statements));
     }
     if !findings.is_empty() {
