@@ -9,6 +9,7 @@ mod floor;
 mod harness;
 mod reference;
 mod synthetic;
+mod w3;
 
 use clap::{Parser, Subcommand};
 use migration_core::cli::Cli;
@@ -35,12 +36,24 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         runs: usize,
     },
+    /// W3: `revision --autogenerate` and `check` on 300 tables with 5 changes, as whole processes.
+    Autogen {
+        /// Runs per command (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// Backends, comma-separated: sqlite, postgres, mysql.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        backends: Vec<String>,
+    },
     /// The `migration` CLI over a synthetic history: `bench migrator --revisions N -- up`.
     #[command(hide = true)]
     Migrator {
         /// Revisions in the synthetic history.
         #[arg(long)]
         revisions: usize,
+        /// The W3 history and entities (300 tables); prints the catalog query count.
+        #[arg(long)]
+        w3: bool,
         /// Arguments for the `migration` CLI.
         #[arg(last = true)]
         args: Vec<String>,
@@ -90,7 +103,26 @@ fn main() -> ExitCode {
                 Err("a workload missed its target (see the tables)".into())
             }
         })),
-        Command::Migrator { revisions, args } => migrator(revisions, args),
+        Command::Autogen { rounds, backends } => {
+            let dialects: Result<Vec<_>, String> = backends
+                .iter()
+                .map(|b| {
+                    migration_core::url::Dialect::from_name(b)
+                        .ok_or_else(|| format!("unknown backend `{b}`: use sqlite, postgres or mysql"))
+                })
+                .collect();
+            exit_code(
+                dialects
+                    .map_err(Into::into)
+                    .and_then(|d| w3::run(rounds, &d))
+                    .map(|table| println!("{table}")),
+            )
+        }
+        Command::Migrator {
+            revisions,
+            w3,
+            args,
+        } => migrator(revisions, w3, args),
         Command::Floor {
             revisions,
             url,
@@ -110,15 +142,26 @@ fn main() -> ExitCode {
 }
 
 /// What `migration_core::cli::main` does, with the arguments after `--`.
-fn migrator(revisions: usize, args: Vec<String>) -> ExitCode {
+fn migrator(revisions: usize, w3: bool, args: Vec<String>) -> ExitCode {
     let cli = Cli::parse_from(std::iter::once("migration".to_string()).chain(args));
     let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => return exit_code(Err(format!("cannot start the async runtime: {e}").into())),
     };
-    match synthetic::migrator(revisions)
-        .and_then(|m| runtime.block_on(migration_core::cli::run(&m, cli)))
-    {
+    let migrator = if w3 {
+        w3::migrator()
+    } else {
+        synthetic::migrator(revisions)
+    };
+    let result = migrator.and_then(|m| runtime.block_on(migration_core::cli::run(&m, cli)));
+    if w3 {
+        eprintln!(
+            "{} {}",
+            w3::QUERIES_LINE,
+            migration_core::schema::catalog_queries()
+        );
+    }
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");

@@ -50,7 +50,7 @@ pub fn create_table(i: usize) -> TableCreateStatement {
     if i > 0 {
         create.foreign_key(
             ForeignKey::create()
-                .name(format!("fk_t{i}_prev"))
+                .name(format!("fk-t{i}-prev_id"))
                 .from(table(i), "prev_id")
                 .to(table(i - 1), "id")
                 .on_delete(ForeignKeyAction::Cascade),

@@ -109,11 +109,16 @@ fn golden(from: &Schema, to: &Schema, hints: &Hints) -> String {
         }
         // The SQL the file (generated on PostgreSQL, the richest) runs here.
         out.push_str("-- up\n");
-        for s in sql(&pg_plan.ops, &pg_plan.sqlite_blockers_up, backend) {
+        for s in sql(&pg_plan.ops, &pg_plan.batched_up, &pg_plan.sqlite_blockers_up, backend) {
             out.push_str(&format!("{s};\n"));
         }
         out.push_str("-- down\n");
-        for s in sql(&pg_plan.down_ops(), &pg_plan.sqlite_blockers_down, backend) {
+        for s in sql(
+            &pg_plan.down_ops(),
+            &pg_plan.batched_down,
+            &pg_plan.sqlite_blockers_down,
+            backend,
+        ) {
             out.push_str(&format!("{s};\n"));
         }
     }

@@ -33,9 +33,16 @@ pub struct Plan {
     pub refused: Vec<String>,
     /// How many of `refused` are unsupported on every backend.
     pub unsupported: usize,
-    /// Why `up` cannot run on SQLite (empty when it can).
+    /// The ops of `up` (indexes into `ops`) that SQLite cannot make with
+    /// `ALTER TABLE`: they run through [`batch_alter_table`](crate::batch::batch_alter_table)
+    /// on every backend (native `ALTER` on PostgreSQL and MySQL, a table
+    /// rebuild on SQLite), so the file is the same wherever it runs.
+    pub batched_up: Vec<usize>,
+    /// The same for `down` (indexes into [`Plan::down_ops`]).
+    pub batched_down: Vec<usize>,
+    /// Why `up` cannot run on SQLite even through batch alter (empty when it can).
     pub sqlite_blockers_up: Vec<String>,
-    /// Why `down` cannot run on SQLite (empty when it can).
+    /// Why `down` cannot run on SQLite even through batch alter (empty when it can).
     pub sqlite_blockers_down: Vec<String>,
 }
 
@@ -76,13 +83,12 @@ impl Plan {
     }
 }
 
-/// The message for a change SQLite cannot make with `ALTER TABLE`.
+/// The message for a change autogenerate cannot make on SQLite, even through batch alter.
 pub fn sqlite_refusal(what: &str) -> String {
     format!(
-        "{what}: SQLite cannot do this with ALTER TABLE; the SQLite batch-alter helper (issue \
-         \"SQLite batch-alter and the data-migration toolkit\") will handle it. Until then, write this \
-         migration by hand (create the new table, copy the rows, drop the old one, rename), or \
-         generate on PostgreSQL/MySQL with --dialect and run it there"
+        "{what}: autogenerate cannot write this for SQLite. Write this step by hand with \
+         `migration_core::batch::batch_alter_table` (its `drop_unique`/`drop_column` rebuild the \
+         table; see docs/batch-and-data.md), or generate on PostgreSQL/MySQL with --dialect and run it there"
     )
 }
 
@@ -131,12 +137,12 @@ pub fn compare(from: &Schema, to: &Schema, hints: &Hints, dialect: Dialect) -> P
         plan.notes.extend(notes.into_iter().map(|n| (i, n)));
         plan.ops.push(op);
     }
-    plan.sqlite_blockers_up = sqlite_blockers(from, &plan.ops);
+    (plan.batched_up, plan.sqlite_blockers_up) = sqlite_limits(from, &plan.ops);
     let mut end = from.clone();
     for op in &plan.ops {
         op.apply(&mut end);
     }
-    plan.sqlite_blockers_down = sqlite_blockers(&end, &plan.down_ops());
+    (plan.batched_down, plan.sqlite_blockers_down) = sqlite_limits(&end, &plan.down_ops());
     if dialect == Dialect::Sqlite {
         plan.refused.extend(
             plan.sqlite_blockers_up
@@ -696,17 +702,31 @@ fn topo_order<'t>(
     (order, deferred)
 }
 
-/// Why each op of `ops`, applied in order from `start`, cannot run on SQLite.
-pub fn sqlite_blockers(start: &Schema, ops: &[Op]) -> Vec<String> {
+/// What SQLite's `ALTER TABLE` cannot do among `ops` (run in order from
+/// `start`): the ops that must go through batch alter (indexes into `ops`),
+/// and, in words, what even batch alter cannot do there.
+pub fn sqlite_limits(start: &Schema, ops: &[Op]) -> (Vec<usize>, Vec<String>) {
     let mut state = start.clone();
-    let mut out = Vec::new();
-    for op in ops {
-        if let Some(why) = sqlite_blocker(op, &state) {
-            out.push(why);
+    let (mut batched, mut blocked) = (Vec::new(), Vec::new());
+    for (i, op) in ops.iter().enumerate() {
+        match sqlite_need(op, &state) {
+            SqliteNeed::Alter => {}
+            SqliteNeed::Batch => batched.push(i),
+            SqliteNeed::Blocked(why) => blocked.push(why),
         }
         op.apply(&mut state);
     }
-    out
+    (batched, blocked)
+}
+
+/// How SQLite can make one op.
+enum SqliteNeed {
+    /// With its own `ALTER TABLE` / `CREATE INDEX`.
+    Alter,
+    /// Only by rebuilding the table (batch alter).
+    Batch,
+    /// Not through what autogenerate writes; why.
+    Blocked(String),
 }
 
 /// Whether a default is a constant SQLite accepts in `ALTER TABLE ADD COLUMN`.
@@ -717,81 +737,41 @@ fn constant_default(d: &str) -> bool {
         || crate::schema::canonical_number(d).is_some()
 }
 
-fn sqlite_blocker(op: &Op, state: &Schema) -> Option<String> {
+fn sqlite_need(op: &Op, state: &Schema) -> SqliteNeed {
     match op {
-        Op::AlterColumn { table, from, to } => {
-            let mut what = Vec::new();
-            if from.col_type != to.col_type {
-                what.push("type");
-            }
-            if from.nullable != to.nullable {
-                what.push("nullability");
-            }
-            if from.default != to.default {
-                what.push("default");
-            }
-            Some(format!(
-                "changing the {} of column `{table}`.`{}`",
-                what.join(" and "),
-                to.name
-            ))
+        Op::AlterColumn { .. } | Op::AddForeignKey { .. } | Op::DropForeignKey { .. } => {
+            SqliteNeed::Batch
         }
-        Op::AddForeignKey { table, fk } => Some(format!(
-            "adding a foreign key to the existing table `{table}` ({} -> `{}`)",
-            fk.columns.join(", "),
-            fk.ref_table
-        )),
-        Op::DropForeignKey { table, fk } => Some(format!(
-            "dropping the foreign key of `{table}` ({} -> `{}`)",
-            fk.columns.join(", "),
-            fk.ref_table
-        )),
-        Op::DropIndex { table, index } if index.name.is_none() => Some(format!(
+        Op::DropIndex { table, index } if index.name.is_none() => SqliteNeed::Blocked(format!(
             "dropping the UNIQUE constraint on `{table}` ({})",
             index.columns.join(", ")
         )),
-        Op::AddColumn { table, column } => {
-            if !column.nullable && column.default.is_none() {
-                Some(format!(
-                    "adding NOT NULL column `{table}`.`{}` without a default",
-                    column.name
-                ))
-            } else if column
-                .default
-                .as_deref()
-                .is_some_and(|d| !constant_default(d))
-            {
-                Some(format!(
-                    "adding column `{table}`.`{}` with the non-constant default {}",
-                    column.name,
-                    column.default.as_deref().unwrap_or_default()
-                ))
+        Op::AddColumn { column, .. } => {
+            let constant = column.default.as_deref().is_none_or(constant_default);
+            if (!column.nullable && column.default.is_none()) || !constant {
+                SqliteNeed::Batch
             } else {
-                None
+                SqliteNeed::Alter
             }
         }
         Op::DropColumn { table, column } => {
-            let t = state.tables.get(table)?;
+            let Some(t) = state.tables.get(table) else {
+                return SqliteNeed::Alter;
+            };
             let c = &column.name;
             if t.primary_key.contains(c) {
-                Some(format!("dropping primary-key column `{table}`.`{c}`"))
-            } else if t
-                .indexes
-                .iter()
-                .any(|i| i.name.is_none() && i.columns.contains(c))
+                SqliteNeed::Blocked(format!("dropping primary-key column `{table}`.`{c}`"))
+            } else if t.indexes.iter().any(|i| i.name.is_none() && i.columns.contains(c))
+                || t.foreign_keys.iter().any(|f| f.columns.contains(c))
             {
-                Some(format!(
-                    "dropping column `{table}`.`{c}`, which has a UNIQUE constraint"
-                ))
-            } else if t.foreign_keys.iter().any(|f| f.columns.contains(c)) {
-                Some(format!(
-                    "dropping column `{table}`.`{c}`, which has a foreign key"
-                ))
+                // SQLite's DROP COLUMN refuses a column in a UNIQUE or
+                // FOREIGN KEY clause (https://www.sqlite.org/lang_altertable.html#altertabdropcol).
+                SqliteNeed::Batch
             } else {
-                None
+                SqliteNeed::Alter
             }
         }
-        _ => None,
+        _ => SqliteNeed::Alter,
     }
 }
 
@@ -938,14 +918,12 @@ mod tests {
         );
         assert!(p.ops[1].destructive().unwrap().contains("narrows"));
         assert!(p.ops[1].destructive().unwrap().contains("NOT NULL"));
-        assert_eq!(p.sqlite_blockers_up.len(), 1, "{:?}", p.sqlite_blockers_up);
+        // SQLite cannot ALTER the column: it goes through batch alter, on every backend.
+        assert_eq!(p.batched_up, vec![1]);
+        assert!(p.sqlite_blockers_up.is_empty(), "{:?}", p.sqlite_blockers_up);
         let lite = compare(&a, &b, &Hints::default(), Dialect::Sqlite);
-        assert_eq!(lite.refused.len(), 1);
-        assert!(
-            lite.refused[0].contains("batch-alter"),
-            "{}",
-            lite.refused[0]
-        );
+        assert!(lite.refused.is_empty(), "{:?}", lite.refused);
+        assert_eq!(lite.batched_up, vec![1]);
     }
 
     #[test]
@@ -1098,8 +1076,9 @@ mod tests {
                 "add foreign key `fk-p_id` on `c` (`p_id`) -> `p` (`id`) on delete set null on update no action",
             ]
         );
-        assert_eq!(p.sqlite_blockers_up.len(), 2);
-        assert_eq!(p.sqlite_blockers_down.len(), 2);
+        assert_eq!(p.batched_up, vec![0, 1]);
+        assert_eq!(p.batched_down, vec![0, 1]);
+        assert!(p.sqlite_blockers_up.is_empty() && p.sqlite_blockers_down.is_empty());
     }
 
     #[test]
@@ -1191,7 +1170,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_refusals() {
+    fn sqlite_batches_what_alter_table_cannot() {
         let a = schema(vec![table("t", vec![col("u", ColType::Int, true)])]);
         let mut with_unique = a.clone();
         with_unique.tables.get_mut("t").unwrap().indexes = vec![Index {
@@ -1199,11 +1178,13 @@ mod tests {
             columns: vec!["u".into()],
             unique: true,
         }];
-        // Dropping a column that has an inline UNIQUE constraint.
+        // Dropping a column that has an inline UNIQUE constraint: a rebuild.
         let b = schema(vec![table("t", vec![])]);
         let p = compare(&with_unique, &b, &Hints::default(), Dialect::Sqlite);
-        assert!(!p.refused.is_empty());
-        // Adding NOT NULL without default, and a non-constant default.
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
+        assert_eq!(p.batched_up, vec![0]);
+        // Adding NOT NULL without default, and a non-constant default: rebuilds;
+        // a nullable column with a constant default is a plain ADD COLUMN.
         let c = schema(vec![table(
             "t",
             vec![
@@ -1213,18 +1194,28 @@ mod tests {
                     default: Some("CURRENT_TIMESTAMP".into()),
                     ..col("at", ColType::Timestamp, true)
                 },
+                Column {
+                    default: Some("0".into()),
+                    ..col("k", ColType::Int, true)
+                },
             ],
         )]);
         let p = compare(&a, &c, &Hints::default(), Dialect::Sqlite);
-        assert_eq!(p.refused.len(), 2, "{:?}", p.refused);
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
+        assert_eq!(p.ops.len(), 3);
+        assert_eq!(p.batched_up.len(), 2, "{:?}", p.batched_up);
         // Adding a unique index is fine.
         let p = compare(&a, &with_unique, &Hints::default(), Dialect::Sqlite);
-        assert!(p.refused.is_empty());
+        assert!(p.refused.is_empty() && p.batched_up.is_empty());
         assert_eq!(p.ops.len(), 1);
-        // Other backends plan it, but the file refuses to run on SQLite.
+        // The plan is the same whatever the comparison backend.
         let p = compare(&a, &c, &Hints::default(), Dialect::MySql);
         assert!(p.refused.is_empty());
-        assert_eq!(p.sqlite_blockers_up.len(), 2);
+        assert_eq!(p.batched_up.len(), 2);
+        // Dropping an unnamed UNIQUE constraint is still refused on SQLite.
+        let p = compare(&with_unique, &a, &Hints::default(), Dialect::Sqlite);
+        assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
+        assert!(p.refused[0].contains("batch_alter_table"), "{}", p.refused[0]);
     }
 
     #[test]

@@ -27,9 +27,6 @@ pub enum Only {
     Postgres,
     /// MySQL/MariaDB only.
     MySql,
-    /// Every backend but SQLite, which panics on it in sea-query; a migration
-    /// containing such a step refuses to run on SQLite up front.
-    NotSqlite,
 }
 
 impl Only {
@@ -39,7 +36,6 @@ impl Only {
             Only::All => true,
             Only::Postgres => backend == DbBackend::Postgres,
             Only::MySql => backend == DbBackend::MySql,
-            Only::NotSqlite => backend != DbBackend::Sqlite,
         }
     }
 }
@@ -84,6 +80,10 @@ pub enum Action {
     Raw(String),
     /// `return Err(DbErr::Migration(...))`.
     Fail(String),
+    /// `batch_alter_table(manager, table, |t| ...)` with the ops SQLite cannot
+    /// `ALTER` (add/drop foreign key, alter column, some add/drop column):
+    /// native `ALTER TABLE` on PostgreSQL and MySQL, a rebuild on SQLite.
+    Batch(String, Vec<Op>),
 }
 
 /// A call and where it runs.
@@ -142,24 +142,8 @@ pub fn steps(op: &Op) -> Vec<Step> {
             Only::All,
             A::RenameColumn(table.clone(), from.clone(), to.clone()),
         )],
-        Op::AlterColumn { table, from, to } => {
-            let mut out = vec![step(
-                Only::NotSqlite,
-                A::ModifyColumn(table.clone(), to.clone()),
-            )];
-            if from.default.is_some() && to.default.is_none() {
-                // sea-query's PostgreSQL `modify_column` can set a default but not drop one
-                // (MySQL's MODIFY COLUMN drops it by leaving it out).
-                out.push(step(
-                    Only::Postgres,
-                    A::Raw(format!(
-                        "ALTER TABLE {} ALTER COLUMN {} DROP DEFAULT",
-                        pg_ident(table),
-                        pg_ident(&to.name)
-                    )),
-                ));
-            }
-            out
+        Op::AlterColumn { table, .. } => {
+            vec![step(Only::All, A::Batch(table.clone(), vec![op.clone()]))]
         }
         Op::CreateIndex { table, index } => {
             let mut index = index.clone();
@@ -184,42 +168,10 @@ pub fn steps(op: &Op) -> Vec<Step> {
                 ),
             ],
         },
-        Op::AddForeignKey { table, fk } => {
-            let mut fk = fk.clone();
-            if fk.name.is_none() {
-                fk.name = Some(object_name("fk", table, &fk.columns));
-            }
-            vec![step(
-                Only::NotSqlite,
-                A::CreateForeignKey(table.clone(), fk),
-            )]
+        Op::AddForeignKey { table, .. } => {
+            vec![step(Only::All, A::Batch(table.clone(), vec![op.clone()]))]
         }
-        Op::DropForeignKey { table, fk } => match &fk.name {
-            Some(name) => vec![
-                step(
-                    Only::NotSqlite,
-                    A::DropForeignKey(table.clone(), name.clone()),
-                ),
-                step(
-                    Only::MySql,
-                    A::DropIndexIfExists(table.clone(), name.clone()),
-                ),
-            ],
-            None => vec![
-                step(
-                    Only::Postgres,
-                    A::DropForeignKey(table.clone(), pg_generated_name(table, &fk.columns, "fkey")),
-                ),
-                step(
-                    Only::MySql,
-                    A::Fail(format!(
-                        "the foreign key of `{table}` ({}) has a name MySQL chose (`{table}_ibfk_N`); \
-                         drop it by hand with its real name",
-                        fk.columns.join(", ")
-                    )),
-                ),
-            ],
-        },
+        Op::DropForeignKey { table, .. } => batch_steps(table, std::slice::from_ref(op)),
         Op::CreateEnum { name, values } => vec![step(
             Only::Postgres,
             A::CreateType(name.clone(), values.clone()),
@@ -276,6 +228,145 @@ pub fn steps(op: &Op) -> Vec<Step> {
         }
         Op::DropEnum { name, .. } => vec![step(Only::Postgres, A::DropType(name.clone()))],
     }
+}
+
+/// The steps of one batch alter of `table` made of `ops`.
+fn batch_steps(table: &str, ops: &[Op]) -> Vec<Step> {
+    let mut out = vec![step(Only::All, Action::Batch(table.to_owned(), ops.to_vec()))];
+    for op in ops {
+        if let Op::DropForeignKey { table, fk } = op {
+            // InnoDB keeps the index it made for a foreign key after the key is dropped.
+            out.push(step(
+                Only::MySql,
+                Action::DropIndexIfExists(table.clone(), fk_name(table, fk)),
+            ));
+        }
+    }
+    out
+}
+
+/// The name a foreign key is dropped by: its own, or the one PostgreSQL gives
+/// an unnamed key (SQLite matches the key by its definition instead).
+pub(crate) fn fk_name(table: &str, fk: &ForeignKey) -> String {
+    fk.name
+        .clone()
+        .unwrap_or_else(|| pg_generated_name(table, &fk.columns, "fkey"))
+}
+
+/// A run of ops that is written as one unit: a plain op, or consecutive
+/// batched ops on the same table, written as one `batch_alter_table` call
+/// (one rebuild on SQLite instead of one per op).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Group {
+    /// One op, through its own [`steps`].
+    Plain(usize),
+    /// Ops (indexes, consecutive) of one table, through one batch alter.
+    Batch(String, Vec<usize>),
+}
+
+/// Groups `ops`; `batched` are the indexes that must go through batch alter
+/// ([`Plan::batched_up`](super::compare::Plan::batched_up) or `_down`).
+pub fn groups(ops: &[Op], batched: &[usize]) -> Vec<Group> {
+    let mut out: Vec<Group> = Vec::new();
+    for (i, op) in ops.iter().enumerate() {
+        if !batched.contains(&i) && !always_batched(op) {
+            out.push(Group::Plain(i));
+            continue;
+        }
+        let table = op.table().unwrap_or_default().to_owned();
+        match out.last_mut() {
+            Some(Group::Batch(t, members)) if *t == table => members.push(i),
+            _ => out.push(Group::Batch(table, vec![i])),
+        }
+    }
+    out
+}
+
+/// Ops that have no plain `ALTER TABLE` form on SQLite, whatever the table holds.
+fn always_batched(op: &Op) -> bool {
+    matches!(
+        op,
+        Op::AlterColumn { .. } | Op::AddForeignKey { .. } | Op::DropForeignKey { .. }
+    )
+}
+
+/// The steps of one group.
+pub fn group_steps(ops: &[Op], group: &Group) -> Vec<Step> {
+    match group {
+        Group::Plain(i) => steps(&ops[*i]),
+        Group::Batch(table, members) => {
+            let members: Vec<Op> = members.iter().map(|i| ops[*i].clone()).collect();
+            batch_steps(table, &members)
+        }
+    }
+}
+
+/// The batch alter of `table` that makes `ops` (what [`Action::Batch`] runs).
+pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
+    use crate::batch::{AlterColumn, ForeignKeySpec};
+    let mut b = crate::batch::BatchAlter::new(table);
+    for op in ops {
+        match op {
+            Op::AddColumn { column, .. } => {
+                b.add_column(column_def(column, false, false));
+            }
+            Op::DropColumn { column, .. } => {
+                b.drop_column_def(column_def(column, false, false));
+            }
+            Op::AlterColumn { from, to, .. } => {
+                let mut change = AlterColumn::new();
+                if from.col_type != to.col_type {
+                    change = change
+                        .type_(to_column_type(&to.col_type))
+                        .existing_type(to_column_type(&from.col_type));
+                }
+                if from.nullable != to.nullable {
+                    change = if to.nullable {
+                        change.null()
+                    } else {
+                        change.not_null()
+                    }
+                    .existing_nullable(from.nullable);
+                }
+                if from.default != to.default {
+                    change = match &to.default {
+                        Some(d) => change.default(DefaultExpr::of(d, &to.col_type).expr()),
+                        None => change.drop_default(),
+                    };
+                    change = match &from.default {
+                        Some(d) => change.existing_default(DefaultExpr::of(d, &from.col_type).expr()),
+                        None => change.existing_no_default(),
+                    };
+                }
+                b.alter_column(&to.name, change);
+            }
+            Op::AddForeignKey { table, fk } | Op::DropForeignKey { table, fk } => {
+                let name = match op {
+                    Op::AddForeignKey { .. } => fk
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| object_name("fk", table, &fk.columns)),
+                    _ => fk_name(table, fk),
+                };
+                let cols: Vec<&str> = fk.columns.iter().map(String::as_str).collect();
+                let refs: Vec<&str> = fk.ref_columns.iter().map(String::as_str).collect();
+                let mut spec = ForeignKeySpec::new(&name, &cols, &fk.ref_table, &refs);
+                if fk.on_delete != FkAction::NoAction {
+                    spec = spec.on_delete(fk_action(fk.on_delete));
+                }
+                if fk.on_update != FkAction::NoAction {
+                    spec = spec.on_update(fk_action(fk.on_update));
+                }
+                if matches!(op, Op::AddForeignKey { .. }) {
+                    b.add_foreign_key(spec);
+                } else {
+                    b.drop_foreign_key_def(spec);
+                }
+            }
+            other => unreachable!("not a batch op: {other}"),
+        }
+    }
+    b
 }
 
 /// MySQL keeps enum labels in each column (`ENUM(...)`): re-declare every column using the type.
@@ -578,33 +669,43 @@ fn build(action: &Action, backend: DbBackend) -> Option<String> {
             .to_owned()
             .to_string(PostgresQueryBuilder),
         A::Raw(sql) => sql.clone(),
-        A::Fail(_) => return None,
+        A::Fail(_) | A::Batch(..) => return None,
     })
 }
 
 /// The message of the up-front SQLite refusal of a migration.
 pub fn sqlite_guard_message(blockers: &[String]) -> String {
     format!(
-        "this migration cannot run on SQLite: {}. SQLite cannot do this with ALTER TABLE; the SQLite \
-         batch-alter helper (issue \"SQLite batch-alter and the data-migration toolkit\") will handle it",
+        "this migration cannot run on SQLite: {}. Autogenerate cannot write this for SQLite; \
+         write it by hand with migration_core::batch::batch_alter_table (see docs/batch-and-data.md)",
         blockers.join("; ")
     )
 }
 
 /// The SQL `ops` run on `backend`, one statement per line; steps that do not
-/// run there are left out, conditional ones are commented.
-pub fn sql(ops: &[Op], blockers: &[String], backend: DbBackend) -> Vec<String> {
+/// run there are left out, conditional ones are commented. A batch alter is
+/// one comment line: its statements depend on the live table (on SQLite it
+/// rebuilds it).
+pub fn sql(ops: &[Op], batched: &[usize], blockers: &[String], backend: DbBackend) -> Vec<String> {
     if backend == DbBackend::Sqlite && !blockers.is_empty() {
         return vec![format!("-- refused: {}", sqlite_guard_message(blockers))];
     }
     let mut out = Vec::new();
-    for op in ops {
-        for s in steps(op) {
+    for group in groups(ops, batched) {
+        for s in group_steps(ops, &group) {
             if !s.only.runs_on(backend) {
                 continue;
             }
             let text = match (&s.action, build(&s.action, backend)) {
                 (Action::Fail(m), _) => format!("-- fails: {m}"),
+                (Action::Batch(t, members), _) => format!(
+                    "-- batch alter of {t}: {}",
+                    members
+                        .iter()
+                        .map(Op::describe)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
                 (_, sql) => sql.unwrap_or_default(),
             };
             if matches!(s.action, Action::DropIndexIfExists(..)) {
@@ -619,15 +720,18 @@ pub fn sql(ops: &[Op], blockers: &[String], backend: DbBackend) -> Vec<String> {
 
 /// Runs `ops` through `manager`, as the rendered migration does.
 ///
-/// `sqlite_blockers` are the plan's blockers for this direction
-/// ([`Plan::sqlite_blockers_up`](super::compare::Plan::sqlite_blockers_up) or
-/// `_down`): on SQLite the run is refused before anything changes.
+/// `batched` and `sqlite_blockers` are the plan's for this direction
+/// ([`Plan::batched_up`](super::compare::Plan::batched_up) and
+/// [`Plan::sqlite_blockers_up`](super::compare::Plan::sqlite_blockers_up), or
+/// the `_down` ones): on SQLite a run with blockers is refused before
+/// anything changes.
 ///
 /// # Errors
 /// A database error, or the refusal.
 pub async fn run(
     manager: &SchemaManager<'_>,
     ops: &[Op],
+    batched: &[usize],
     sqlite_blockers: &[String],
 ) -> Result<(), sea_orm::DbErr> {
     use sea_orm::{ConnectionTrait, DbErr};
@@ -635,18 +739,21 @@ pub async fn run(
     if backend == DbBackend::Sqlite && !sqlite_blockers.is_empty() {
         return Err(DbErr::Migration(sqlite_guard_message(sqlite_blockers)));
     }
-    for op in ops {
-        for s in steps(op) {
+    for group in groups(ops, batched) {
+        for s in group_steps(ops, &group) {
             if !s.only.runs_on(backend) {
                 continue;
             }
-            if let Action::DropIndexIfExists(t, n) = &s.action
-                && !manager.has_index(t.clone(), n.clone()).await?
-            {
-                continue;
-            }
-            if let Action::Fail(m) = &s.action {
-                return Err(DbErr::Migration(m.clone()));
+            match &s.action {
+                Action::DropIndexIfExists(t, n) if !manager.has_index(t.clone(), n.clone()).await? => {
+                    continue;
+                }
+                Action::Fail(m) => return Err(DbErr::Migration(m.clone())),
+                Action::Batch(t, members) => {
+                    batch_alter(t, members).run(manager).await?;
+                    continue;
+                }
+                _ => {}
             }
             if let Some(sql) = build(&s.action, backend) {
                 manager.get_connection().execute_unprepared(&sql).await?;

@@ -160,7 +160,7 @@ struct ScratchDb {
 impl ScratchDb {
     async fn drop(self) {
         if let Some((backend, admin, name)) = self.created
-            && let Err(e) = backend.drop_database(&admin, &name).await
+            && let Err(e) = backend.drop_scratch(&admin, &name).await
         {
             eprintln!("warning: could not drop the scratch database {name}: {e}");
         }
@@ -190,7 +190,7 @@ impl Scratch {
             chrono::Utc::now().timestamp_micros()
         );
         let url = backend
-            .create_database(&admin, &name)
+            .create_scratch(&admin, &name)
             .await
             .map_err(|e| Error::Usage(format!(
                 "cannot create a scratch {} database on {} ({e}); pass the server with --scratch-url \
@@ -223,6 +223,8 @@ pub struct Comparison {
 fn options() -> RunnerOptions {
     RunnerOptions {
         connect_attempts: 1,
+        // Nobody else knows the scratch database's name.
+        dangerous_skip_lock: true,
         ..RunnerOptions::default()
     }
 }
@@ -233,12 +235,21 @@ async fn migrations_schema(
     scratch: &Scratch,
     target: &Target,
 ) -> Result<Schema> {
+    let t0 = std::time::Instant::now();
+    let timed = |what: &'static str| {
+        if std::env::var_os("AUTOGEN_TIMING").is_some() {
+            eprintln!("timing: migrations {what} at {:?}", t0.elapsed());
+        }
+    };
     let db = scratch.create("migrations").await?;
+    timed("created");
     let result = async {
         let runner = Runner::connect(migrator, &db.url, options()).await?;
+        timed("connected");
         if *target != Target::Base {
             runner.upgrade(target).await?;
         }
+        timed("upgraded");
         let schema = runner
             .backend()
             .reflect(
@@ -257,13 +268,22 @@ async fn migrations_schema(
 
 /// Creates the entities in a scratch database and reflects it.
 async fn entities_schema(entities: &Entities, scratch: &Scratch) -> Result<Schema> {
+    let t0 = std::time::Instant::now();
+    let timed = |what: &'static str| {
+        if std::env::var_os("AUTOGEN_TIMING").is_some() {
+            eprintln!("timing: entities {what} at {:?}", t0.elapsed());
+        }
+    };
     let db = scratch.create("entities").await?;
+    timed("created");
     let result = async {
         let conn: DatabaseConnection = crate::runner::connect(&db.url, &options()).await?;
+        timed("connected");
         entities
             .apply(&conn)
             .await
             .map_err(Error::db("creating the entities in a scratch database"))?;
+        timed("applied");
         let schema = backend::for_dialect(scratch.dialect)
             .reflect(&conn, &[])
             .await
@@ -287,10 +307,28 @@ pub async fn compare_project(
     scratch: &Scratch,
     target: &Target,
 ) -> Result<Comparison> {
+    let t0 = std::time::Instant::now();
+    let timed = |what: &'static str| {
+        if std::env::var_os("AUTOGEN_TIMING").is_some() {
+            eprintln!("timing: {what} at {:?}", t0.elapsed());
+        }
+    };
     let (migrations, declared, hints) = tokio::join!(
-        migrations_schema(migrator, scratch, target),
-        entities_schema(entities, scratch),
-        entities.hints(),
+        async {
+            let r = migrations_schema(migrator, scratch, target).await;
+            timed("migrations side");
+            r
+        },
+        async {
+            let r = entities_schema(entities, scratch).await;
+            timed("entities side");
+            r
+        },
+        async {
+            let r = entities.hints().await;
+            timed("hints");
+            r
+        },
     );
     let (mut migrations, mut declared) = (migrations?, declared?);
     let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;

@@ -9,7 +9,11 @@
 //! file keeps meaning the same thing when the entities change later.
 
 use super::compare::Plan;
-use super::exec::{Action, DefaultExpr, Only, Step, is_inline_unique, steps, to_column_type};
+use super::compare::object_name;
+use super::exec::{
+    Action, DefaultExpr, Group, Only, Step, fk_name, group_steps, groups, is_inline_unique,
+    to_column_type,
+};
 use super::ops::Op;
 use crate::schema::{Column, FkAction, ForeignKey, Index, Table};
 use crate::url::Dialect;
@@ -38,6 +42,7 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
     let mut notes: Vec<Vec<String>> = Vec::new();
     let up = body(
         &plan.ops,
+        &plan.batched_up,
         &plan.sqlite_blockers_up,
         |i| plan.warnings_of(i),
         &mut notes,
@@ -45,15 +50,19 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
     let down_ops = plan.down_ops();
     let down = body(
         &down_ops,
+        &plan.batched_down,
         &plan.sqlite_blockers_down,
         |i| down_ops[i].warnings(),
         &mut notes,
     );
-    let all_steps: Vec<Step> = plan
-        .ops
+    let all_steps: Vec<Step> = groups(&plan.ops, &plan.batched_up)
         .iter()
-        .chain(down_ops.iter())
-        .flat_map(steps)
+        .flat_map(|g| group_steps(&plan.ops, g))
+        .chain(
+            groups(&down_ops, &plan.batched_down)
+                .iter()
+                .flat_map(|g| group_steps(&down_ops, g)),
+        )
         .collect();
     let needs_backend = all_steps.iter().any(|s| {
         matches!(s.only, Only::Postgres | Only::MySql)
@@ -67,11 +76,13 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
         )
     });
     let backend_use = needs_backend.then(|| quote! { use sea_orm_migration::sea_orm::DbBackend; });
+    let batch_use = batch_imports(&all_steps);
     let type_use =
         needs_type.then(|| quote! { use sea_orm_migration::prelude::extension::postgres::Type; });
     let parents = info.parents.iter().map(|p| Literal::string(p));
     let rev_doc = format!(" Revision `{}`.", info.id);
     let tokens = quote! {
+        #batch_use
         #type_use
         #backend_use
         use sea_orm_migration::prelude::*;
@@ -130,10 +141,19 @@ fn header(info: FileInfo<'_>, plan: &Plan) -> String {
         };
         h.push(format!("- {op}{flag}{warn}"));
     }
+    if !plan.batched_up.is_empty() || !plan.batched_down.is_empty() {
+        h.push(String::new());
+        h.push(
+            "`batch_alter_table` makes the changes SQLite cannot ALTER: native ALTER TABLE on".into(),
+        );
+        h.push(
+            "PostgreSQL and MySQL, a rebuild of the table (new table, copy, swap) on SQLite.".into(),
+        );
+    }
     if !plan.sqlite_blockers_up.is_empty() || !plan.sqlite_blockers_down.is_empty() {
         h.push(String::new());
         h.push(
-            "Does not run on SQLite (sea-query cannot alter this there; see the guard in `up`/`down`)."
+            "Does not run on SQLite (autogenerate cannot write this there; see the guard in `up`/`down`)."
                 .into(),
         );
     }
@@ -218,6 +238,7 @@ fn wrap(text: &str, first: &str, rest: &str) -> Vec<String> {
 
 fn body(
     ops: &[Op],
+    batched: &[usize],
     sqlite_blockers: &[String],
     warnings: impl Fn(usize) -> Vec<String>,
     notes: &mut Vec<Vec<String>>,
@@ -231,21 +252,54 @@ fn body(
             }
         });
     }
-    for (i, op) in ops.iter().enumerate() {
-        let mut lines = wrap(&op.describe(), "", "");
-        for w in warnings(i) {
-            lines.extend(wrap(&w, "WARNING: ", "    "));
+    for group in groups(ops, batched) {
+        let members = match &group {
+            Group::Plain(i) => vec![*i],
+            Group::Batch(_, members) => members.clone(),
+        };
+        let mut lines = Vec::new();
+        for i in members {
+            lines.extend(wrap(&ops[i].describe(), "", ""));
+            for w in warnings(i) {
+                lines.extend(wrap(&w, "WARNING: ", "    "));
+            }
         }
         let n = Literal::usize_unsuffixed(notes.len());
         notes.push(lines);
         out.extend(quote! { __autogen_note!(#n); });
-        out.extend(op_code(op));
+        out.extend(steps_code(group_steps(ops, &group)));
     }
     out
 }
 
-/// The code of one op: its steps, grouped by the backends they run on.
-fn op_code(op: &Op) -> TokenStream {
+/// The `use migration_core::batch::…` line the batch steps need.
+fn batch_imports(steps: &[Step]) -> Option<TokenStream> {
+    let members: Vec<&Op> = steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Batch(_, m) => Some(m),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    let mut names = vec![quote!(batch_alter_table)];
+    if members.iter().any(|m| matches!(m, Op::AlterColumn { .. })) {
+        names.insert(0, quote!(AlterColumn));
+    }
+    if members
+        .iter()
+        .any(|m| matches!(m, Op::AddForeignKey { .. } | Op::DropForeignKey { .. }))
+    {
+        names.insert(names.len() - 1, quote!(ForeignKeySpec));
+    }
+    Some(quote! { use migration_core::batch::{#(#names),*}; })
+}
+
+/// The code of a group's steps, grouped by the backends they run on.
+fn steps_code(steps: Vec<Step>) -> TokenStream {
     let mut out = TokenStream::new();
     let mut group: Vec<Step> = Vec::new();
     let flush = |group: &mut Vec<Step>, out: &mut TokenStream| {
@@ -254,7 +308,7 @@ fn op_code(op: &Op) -> TokenStream {
         };
         let code: TokenStream = group.iter().map(|s| action_code(&s.action)).collect();
         out.extend(match first.only {
-            Only::All | Only::NotSqlite => code,
+            Only::All => code,
             Only::Postgres => quote! {
                 if manager.get_database_backend() == DbBackend::Postgres { #code }
             },
@@ -264,16 +318,9 @@ fn op_code(op: &Op) -> TokenStream {
         });
         group.clear();
     };
-    let same = |a: Only, b: Only| {
-        a == b
-            || matches!(
-                (a, b),
-                (Only::All | Only::NotSqlite, Only::All | Only::NotSqlite)
-            )
-    };
-    for s in steps(op) {
+    for s in steps {
         let ends_group = matches!(s.action, Action::Fail(_));
-        if group.first().is_some_and(|f| !same(f.only, s.only)) {
+        if group.first().is_some_and(|f| f.only != s.only) {
             flush(&mut group, &mut out);
         }
         group.push(s);
@@ -283,6 +330,139 @@ fn op_code(op: &Op) -> TokenStream {
     }
     flush(&mut group, &mut out);
     out
+}
+
+/// `ColumnType::…` for `AlterColumn::type_`.
+fn column_type_expr(t: &ColumnType) -> TokenStream {
+    let n = |x: u32| Literal::u32_unsuffixed(x);
+    match t {
+        ColumnType::SmallInteger => quote!(ColumnType::SmallInteger),
+        ColumnType::Integer => quote!(ColumnType::Integer),
+        ColumnType::BigInteger => quote!(ColumnType::BigInteger),
+        ColumnType::Boolean => quote!(ColumnType::Boolean),
+        ColumnType::Char(Some(x)) => {
+            let x = n(*x);
+            quote!(ColumnType::Char(Some(#x)))
+        }
+        ColumnType::Char(None) => quote!(ColumnType::Char(None)),
+        ColumnType::String(StringLen::N(x)) => {
+            let x = n(*x);
+            quote!(ColumnType::String(StringLen::N(#x)))
+        }
+        ColumnType::String(_) => quote!(ColumnType::String(StringLen::None)),
+        ColumnType::Text => quote!(ColumnType::Text),
+        ColumnType::Decimal(Some((p, s))) => {
+            let (p, s) = (n(*p), n(*s));
+            quote!(ColumnType::Decimal(Some((#p, #s))))
+        }
+        ColumnType::Decimal(None) => quote!(ColumnType::Decimal(None)),
+        ColumnType::Float => quote!(ColumnType::Float),
+        ColumnType::Double => quote!(ColumnType::Double),
+        ColumnType::Date => quote!(ColumnType::Date),
+        ColumnType::Time => quote!(ColumnType::Time),
+        ColumnType::DateTime => quote!(ColumnType::DateTime),
+        ColumnType::TimestampWithTimeZone => quote!(ColumnType::TimestampWithTimeZone),
+        ColumnType::Json => quote!(ColumnType::Json),
+        ColumnType::JsonBinary => quote!(ColumnType::JsonBinary),
+        ColumnType::Uuid => quote!(ColumnType::Uuid),
+        ColumnType::Binary(x) => {
+            let x = n(*x);
+            quote!(ColumnType::Binary(#x))
+        }
+        ColumnType::Blob => quote!(ColumnType::Blob),
+        ColumnType::Enum { name, variants } => {
+            let name = lit(&name.to_string());
+            let variants = variants.iter().map(|v| lit(&v.to_string()));
+            quote!(ColumnType::Enum {
+                name: Alias::new(#name).into_iden(),
+                variants: vec![#(Alias::new(#variants).into_iden()),*],
+            })
+        }
+        ColumnType::Custom(s) => {
+            let s = lit(&s.to_string());
+            quote!(ColumnType::custom(#s))
+        }
+        other => {
+            let s = lit(&format!("{other:?}").to_lowercase());
+            quote!(ColumnType::custom(#s))
+        }
+    }
+}
+
+/// `ForeignKeySpec::new(…)…` for a batch.
+fn fk_spec_code(name: &str, fk: &ForeignKey) -> TokenStream {
+    let name = lit(name);
+    let cols = fk.columns.iter().map(|c| lit(c));
+    let rt = lit(&fk.ref_table);
+    let refs = fk.ref_columns.iter().map(|c| lit(c));
+    let on_delete = (fk.on_delete != FkAction::NoAction).then(|| {
+        let a = fk_action_code(fk.on_delete);
+        quote!(.on_delete(#a))
+    });
+    let on_update = (fk.on_update != FkAction::NoAction).then(|| {
+        let a = fk_action_code(fk.on_update);
+        quote!(.on_update(#a))
+    });
+    quote!(ForeignKeySpec::new(#name, &[#(#cols),*], #rt, &[#(#refs),*]) #on_delete #on_update)
+}
+
+/// One `t.…(…);` call inside `batch_alter_table`.
+fn batch_call_code(op: &Op) -> TokenStream {
+    match op {
+        Op::AddColumn { column, .. } => {
+            let c = column_code(column, false, false);
+            quote! { t.add_column(#c); }
+        }
+        Op::DropColumn { column, .. } => {
+            let c = column_code(column, false, false);
+            quote! { t.drop_column_def(#c); }
+        }
+        Op::AlterColumn { from, to, .. } => {
+            let name = lit(&to.name);
+            let mut change = quote!(AlterColumn::new());
+            if from.col_type != to.col_type {
+                let new = column_type_expr(&to_column_type(&to.col_type));
+                let old = column_type_expr(&to_column_type(&from.col_type));
+                change.extend(quote!(.type_(#new).existing_type(#old)));
+            }
+            if from.nullable != to.nullable {
+                let was = from.nullable;
+                change.extend(if to.nullable {
+                    quote!(.null())
+                } else {
+                    quote!(.not_null())
+                });
+                change.extend(quote!(.existing_nullable(#was)));
+            }
+            if from.default != to.default {
+                change.extend(match &to.default {
+                    Some(d) => default_code(&DefaultExpr::of(d, &to.col_type)),
+                    None => quote!(.drop_default()),
+                });
+                change.extend(match &from.default {
+                    Some(d) => {
+                        let v = default_value(&DefaultExpr::of(d, &from.col_type));
+                        quote!(.existing_default(#v))
+                    }
+                    None => quote!(.existing_no_default()),
+                });
+            }
+            quote! { t.alter_column(#name, #change); }
+        }
+        Op::AddForeignKey { table, fk } => {
+            let name = fk
+                .name
+                .clone()
+                .unwrap_or_else(|| object_name("fk", table, &fk.columns));
+            let spec = fk_spec_code(&name, fk);
+            quote! { t.add_foreign_key(#spec); }
+        }
+        Op::DropForeignKey { table, fk } => {
+            let spec = fk_spec_code(&fk_name(table, fk), fk);
+            quote! { t.drop_foreign_key_def(#spec); }
+        }
+        other => unreachable!("not a batch op: {other}"),
+    }
 }
 
 fn lit(s: &str) -> Literal {
@@ -342,21 +522,27 @@ fn type_code(t: &ColumnType) -> TokenStream {
     }
 }
 
-fn default_code(d: &DefaultExpr) -> TokenStream {
+/// The value of a default, as `.default(…)` takes it.
+fn default_value(d: &DefaultExpr) -> TokenStream {
     match d {
-        DefaultExpr::CurrentTimestamp => quote!(.default(Expr::current_timestamp())),
-        DefaultExpr::Bool(b) => quote!(.default(#b)),
+        DefaultExpr::CurrentTimestamp => quote!(Expr::current_timestamp()),
+        DefaultExpr::Bool(b) => quote!(#b),
         DefaultExpr::Int(i) => {
             let l = if i32::try_from(*i).is_ok() {
                 Literal::i64_unsuffixed(*i)
             } else {
                 Literal::i64_suffixed(*i)
             };
-            quote!(.default(#l))
+            quote!(#l)
         }
-        DefaultExpr::Str(s) => quote!(.default(#s)),
-        DefaultExpr::Raw(s) => quote!(.default(Expr::cust(#s))),
+        DefaultExpr::Str(s) => quote!(#s),
+        DefaultExpr::Raw(s) => quote!(Expr::cust(#s)),
     }
+}
+
+fn default_code(d: &DefaultExpr) -> TokenStream {
+    let v = default_value(d);
+    quote!(.default(#v))
 }
 
 fn column_code(c: &Column, primary_key: bool, unique: bool) -> TokenStream {
@@ -556,6 +742,16 @@ fn action_code(a: &Action) -> TokenStream {
         Action::Fail(m) => {
             let m = lit(m);
             quote! { return Err(DbErr::Migration(#m.to_owned())); }
+        }
+        Action::Batch(t, members) => {
+            let t = lit(t);
+            let calls = members.iter().map(batch_call_code);
+            quote! {
+                batch_alter_table(manager, #t, |t| {
+                    #(#calls)*
+                })
+                .await?;
+            }
         }
     }
 }

@@ -66,6 +66,19 @@ pub trait Backend: Send + Sync {
 
     /// Drops a database made by [`Backend::create_database`].
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr>;
+
+    /// Creates a private, empty place named `name` on the server `admin_url`
+    /// points at, for a scratch schema that lives for one command (autogenerate
+    /// and `check`), and returns the URL that connects into it. By default a
+    /// database ([`Backend::create_database`]).
+    async fn create_scratch(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
+        self.create_database(admin_url, name).await
+    }
+
+    /// Removes what [`Backend::create_scratch`] made.
+    async fn drop_scratch(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
+        self.drop_database(admin_url, name).await
+    }
 }
 
 /// The backend for a dialect.

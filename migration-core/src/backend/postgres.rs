@@ -167,6 +167,36 @@ impl Backend for Postgres {
         Ok(with_database(admin_url, name))
     }
 
+    /// A schema in the admin database, not a database: `CREATE DATABASE` copies
+    /// a template and `DROP DATABASE` waits for a checkpoint, while a schema is
+    /// a catalog row. The URL puts the schema alone on the `search_path` (so an
+    /// unqualified name can never reach another schema) and turns off
+    /// `synchronous_commit` for its sessions: a scratch schema is thrown away,
+    /// so its commits need not wait for the WAL flush
+    /// (<https://www.postgresql.org/docs/current/wal-async-commit.html>).
+    async fn create_scratch(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
+        let admin = sea_orm::Database::connect(admin_url).await?;
+        admin
+            .execute_unprepared(&format!("CREATE SCHEMA \"{}\"", name.replace('"', "\"\"")))
+            .await?;
+        admin.close().await?;
+        let separator = if admin_url.contains('?') { '&' } else { '?' };
+        Ok(format!(
+            "{admin_url}{separator}options[search_path]={name}&options[synchronous_commit]=off"
+        ))
+    }
+
+    async fn drop_scratch(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
+        let admin = sea_orm::Database::connect(admin_url).await?;
+        admin
+            .execute_unprepared(&format!(
+                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
+                name.replace('"', "\"\"")
+            ))
+            .await?;
+        admin.close().await
+    }
+
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
         let admin = sea_orm::Database::connect(admin_url).await?;
         // FORCE (PostgreSQL 13+) ends sessions a failed test may have left open.

@@ -1243,7 +1243,12 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     let mut findings = Vec::new();
     for dialect in crate::testing::ALL {
         let statements =
-            crate::autogen::exec::sql(&plan.ops, &plan.sqlite_blockers_up, dialect.db_backend());
+            crate::autogen::exec::sql(
+                &plan.ops,
+                &plan.batched_up,
+                &plan.sqlite_blockers_up,
+                dialect.db_backend(),
+            );
         findings.extend(crate::lint::rules::check(&id, dialect, &statements));
     }
     if !findings.is_empty() {
@@ -1286,7 +1291,12 @@ fn print_plan(plan: &crate::autogen::Plan) {
         } else {
             ""
         };
-        println!("  - {op}{flag}");
+        let batch = if plan.batched_up.contains(&i) {
+            "  [batch alter: a table rebuild on SQLite]"
+        } else {
+            ""
+        };
+        println!("  - {op}{flag}{batch}");
         for w in plan.warnings_of(i) {
             println!("      WARNING: {w}");
         }
