@@ -133,7 +133,6 @@ impl Config {
             // The same pool serves the HTTP handlers, for as long as the service runs.
             max_connections: 10,
             test_before_acquire: true,
-            dangerous_skip_lock: false,
         }
     }
 }

@@ -56,11 +56,6 @@ pub struct RunnerOptions {
     pub test_before_acquire: bool,
     /// Pause before the second attempt; doubles each time (capped at 5 s).
     pub connect_backoff: Duration,
-    /// DANGEROUS: runs without the migration lock, so two runners on the same
-    /// database can apply the same revision twice. Only for a database no one
-    /// else can reach: autogenerate's scratch databases, which it names and
-    /// drops itself (the lock's own connection is the cost it saves).
-    pub dangerous_skip_lock: bool,
 }
 
 impl Default for RunnerOptions {
@@ -72,7 +67,6 @@ impl Default for RunnerOptions {
             max_connections: 1,
             test_before_acquire: false,
             connect_backoff: Duration::from_millis(500),
-            dangerous_skip_lock: false,
         }
     }
 }
@@ -498,9 +492,6 @@ impl<'m> Runner<'m> {
             // A script takes no lock: whoever runs it serializes it.
             return body().await;
         }
-        if self.options.dangerous_skip_lock {
-            return body().await;
-        }
         // 1. Lock: one migrator per database at a time, from before we read the
         //    applied revisions until after the last one is recorded.
         let on_wait = |holder: &str| (self.progress)(Event::LockWaiting(holder));
@@ -799,7 +790,7 @@ fn verify(state: &State) -> Result<()> {
 
 /// Runs a migration step, turning a panic into an error so the transaction is
 /// rolled back and the lock released like on any other failure.
-async fn guarded(
+pub(crate) async fn guarded(
     rev: &Revision,
     direction: Direction,
     manager: SchemaManager<'_>,

@@ -27,14 +27,17 @@ pub use compare::{Plan, compare};
 pub use hints::Hints;
 pub use ops::Op;
 
-use crate::backend::{self, Backend};
+use crate::backend;
 use crate::error::{Error, Result};
 use crate::graph::Target;
 use crate::revision::Migrator;
-use crate::runner::{Runner, RunnerOptions};
+use crate::runner::RunnerOptions;
 use crate::schema::{ColType, Index, Schema};
 use crate::url::Dialect;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, SchemaBuilder};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, IntoDatabaseExecutor, SchemaBuilder, TransactionTrait,
+};
+use sea_orm_migration::SchemaManager;
 use std::sync::Arc;
 
 /// Builds the entities' schema for a backend (`entity::schema` in this project).
@@ -100,11 +103,17 @@ impl Entities {
 
     /// Creates every entity table (and the extra indexes) in an empty database.
     ///
+    /// The statements are those `SchemaBuilder::apply` runs (captured, see
+    /// [`hints::capture_ddl`]), sent as plain text: one round trip each
+    /// instead of a prepare and an execute.
+    ///
     /// # Errors
     /// A database error.
     pub async fn apply<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
         let backend = db.get_database_backend();
-        self.schema_builder(backend).apply(db).await?;
+        for sql in hints::capture_ddl(self.schema.as_ref(), backend).await? {
+            db.execute_unprepared(&sql).await?;
+        }
         for (table, index) in &self.extra_indexes {
             let mut stmt = sea_orm::sea_query::Index::create();
             stmt.name(index.name.clone().unwrap_or_default())
@@ -151,20 +160,82 @@ impl Default for Scratch {
     }
 }
 
-/// A database made for one comparison.
-struct ScratchDb {
-    url: String,
-    created: Option<(Box<dyn Backend>, String, String)>,
+/// What one side of a comparison is built from.
+enum Side<'a> {
+    /// The migrations, upgraded to a target.
+    Migrations(&'a Migrator, &'a Target),
+    /// The entities.
+    Entities(&'a Entities),
 }
 
-impl ScratchDb {
-    async fn drop(self) {
-        if let Some((backend, admin, name)) = self.created
-            && let Err(e) = backend.drop_scratch(&admin, &name).await
-        {
-            eprintln!("warning: could not drop the scratch database {name}: {e}");
+impl Side<'_> {
+    fn label(&self) -> &'static str {
+        match self {
+            Side::Migrations(..) => "migrations",
+            Side::Entities(_) => "entities",
         }
     }
+
+    /// Tables that are bookkeeping, not schema.
+    fn exclude(&self) -> Vec<&str> {
+        match self {
+            Side::Migrations(m, _) => vec![m.history_table(), "seaql_migrations"],
+            Side::Entities(_) => Vec::new(),
+        }
+    }
+
+    /// Whether the side can be built inside one transaction: every migration
+    /// it runs accepts one (PostgreSQL's `CREATE INDEX CONCURRENTLY`, say,
+    /// does not, and its revision says `use_transaction() -> Some(false)`).
+    fn fits_in_transaction(&self) -> Result<bool> {
+        match self {
+            Side::Entities(_) => Ok(true),
+            Side::Migrations(m, target) => {
+                let plan = m.graph().plan_upgrade(&Default::default(), target)?;
+                Ok(plan
+                    .iter()
+                    .filter_map(|id| m.revision(id))
+                    .all(|r| r.use_transaction()))
+            }
+        }
+    }
+
+    /// Creates the side's schema through `exec`: the migrations' `up`s in
+    /// order (no tracking table: nothing else ever sees this database), or the
+    /// entities' tables.
+    async fn fill<'c>(&self, exec: impl Fn() -> sea_orm::DatabaseExecutor<'c>) -> Result<()> {
+        match self {
+            Side::Migrations(m, target) => {
+                for id in m.graph().plan_upgrade(&Default::default(), target)? {
+                    let rev = m.revision(&id).ok_or_else(|| {
+                        Error::Usage(format!("revision `{id}` is in the graph but has no migration"))
+                    })?;
+                    let up = crate::runner::Direction::Up;
+                    crate::runner::guarded(rev, up, SchemaManager::new(exec()))
+                        .await
+                        .map_err(|cause| {
+                            Error::Usage(format!(
+                                "applying `{id}` to the scratch database failed: {cause}. Fix the \
+                                 migration (`up` runs it the same way on a real database)"
+                            ))
+                        })?;
+                }
+                Ok(())
+            }
+            Side::Entities(e) => e
+                .apply(&exec())
+                .await
+                .map_err(Error::db("creating the entities in a scratch database")),
+        }
+    }
+}
+
+fn scratch_name(label: &str) -> String {
+    format!(
+        "autogen_{label}_{}_{}",
+        std::process::id(),
+        chrono::Utc::now().timestamp_micros()
+    )
 }
 
 impl Scratch {
@@ -175,33 +246,92 @@ impl Scratch {
             .unwrap_or_else(|| crate::testing::admin_url(self.dialect))
     }
 
-    async fn create(&self, label: &str) -> Result<ScratchDb> {
-        if self.dialect == Dialect::Sqlite && self.server_url.is_none() {
-            return Ok(ScratchDb {
-                url: "sqlite::memory:".into(),
-                created: None,
-            });
-        }
+    fn cannot_create(&self, admin: &str, e: impl std::fmt::Display) -> Error {
+        Error::Usage(format!(
+            "cannot create a scratch {} database on {} ({e}); pass the server with --scratch-url \
+             (or MIGRATION_SCRATCH_URL), e.g. postgres://user:password@localhost:5432/postgres",
+            self.dialect.name(),
+            crate::url::mask(admin)
+        ))
+    }
+
+    /// Builds one side in a place of its own and reflects it.
+    ///
+    /// Where DDL is transactional (SQLite, PostgreSQL) the whole side is built
+    /// inside one transaction that is rolled back after reflection: one commit
+    /// instead of one per migration or table, nothing to drop afterwards, and
+    /// nothing left behind if the process dies. On PostgreSQL that transaction
+    /// runs in the admin database, in a schema it creates (creating and
+    /// dropping a database costs a template copy and a checkpoint). Otherwise
+    /// (MySQL, or a migration that refuses a transaction) a temporary database
+    /// is created and dropped.
+    async fn build(&self, side: Side<'_>) -> Result<Schema> {
         let backend = backend::for_dialect(self.dialect);
+        let name = scratch_name(side.label());
+        let in_memory = self.dialect == Dialect::Sqlite && self.server_url.is_none();
+        if in_memory || (backend.scratch_in_admin_database() && side.fits_in_transaction()?) {
+            let admin = if in_memory {
+                "sqlite::memory:".to_owned()
+            } else {
+                self.admin_url()
+            };
+            let conn = crate::runner::connect(&admin, &options())
+                .await
+                .map_err(|e| self.cannot_create(&admin, e))?;
+            let result = async {
+                let txn = conn
+                    .begin()
+                    .await
+                    .map_err(Error::db("starting the scratch transaction"))?;
+                backend
+                    .enter_scratch(&txn, &name)
+                    .await
+                    .map_err(|e| self.cannot_create(&admin, e))?;
+                side.fill(|| (&txn).into_database_executor()).await?;
+                let schema = crate::schema::reflect(&txn, &side.exclude())
+                    .await
+                    .map_err(Error::db("reflecting the scratch schema"))?;
+                Ok((schema, txn))
+            }
+            .await;
+            return match result {
+                Ok((schema, txn)) => {
+                    // Throwing the work away costs about as much as doing it
+                    // (PostgreSQL unlinks every file and scans its buffers per
+                    // relation), and nothing waits for it: roll back in the
+                    // background. A CLI exits first; closing the socket then
+                    // makes the server abort the transaction all the same.
+                    tokio::spawn(async move {
+                        let _ = txn.rollback().await;
+                        let _ = conn.close().await;
+                    });
+                    Ok(schema)
+                }
+                Err(e) => {
+                    let _ = conn.close().await;
+                    Err(e)
+                }
+            };
+        }
         let admin = self.admin_url();
-        let name = format!(
-            "autogen_{label}_{}_{}",
-            std::process::id(),
-            chrono::Utc::now().timestamp_micros()
-        );
         let url = backend
             .create_scratch(&admin, &name)
             .await
-            .map_err(|e| Error::Usage(format!(
-                "cannot create a scratch {} database on {} ({e}); pass the server with --scratch-url \
-                 (or MIGRATION_SCRATCH_URL), e.g. postgres://user:password@localhost:5432/postgres",
-                self.dialect.name(),
-                crate::url::mask(&admin)
-            )))?;
-        Ok(ScratchDb {
-            url,
-            created: Some((backend, admin, name)),
-        })
+            .map_err(|e| self.cannot_create(&admin, e))?;
+        let result = async {
+            let conn = crate::runner::connect(&url, &options()).await?;
+            side.fill(|| (&conn).into_database_executor()).await?;
+            let schema = crate::schema::reflect(&conn, &side.exclude())
+                .await
+                .map_err(Error::db("reflecting the scratch database"))?;
+            let _ = conn.close().await;
+            Ok(schema)
+        }
+        .await;
+        if let Err(e) = backend.drop_scratch(&admin, &name).await {
+            eprintln!("warning: could not drop the scratch database {name}: {e}");
+        }
+        result
     }
 }
 
@@ -223,77 +353,8 @@ pub struct Comparison {
 fn options() -> RunnerOptions {
     RunnerOptions {
         connect_attempts: 1,
-        // Nobody else knows the scratch database's name.
-        dangerous_skip_lock: true,
         ..RunnerOptions::default()
     }
-}
-
-/// Upgrades a scratch database to `target` and reflects it (without the tracking tables).
-async fn migrations_schema(
-    migrator: &Migrator,
-    scratch: &Scratch,
-    target: &Target,
-) -> Result<Schema> {
-    let t0 = std::time::Instant::now();
-    let timed = |what: &'static str| {
-        if std::env::var_os("AUTOGEN_TIMING").is_some() {
-            eprintln!("timing: migrations {what} at {:?}", t0.elapsed());
-        }
-    };
-    let db = scratch.create("migrations").await?;
-    timed("created");
-    let result = async {
-        let runner = Runner::connect(migrator, &db.url, options()).await?;
-        timed("connected");
-        if *target != Target::Base {
-            runner.upgrade(target).await?;
-        }
-        timed("upgraded");
-        let schema = runner
-            .backend()
-            .reflect(
-                runner.connection(),
-                &[migrator.history_table(), "seaql_migrations"],
-            )
-            .await
-            .map_err(Error::db("reflecting the migrated scratch database"))?;
-        let _ = runner.connection().clone().close().await;
-        Ok(schema)
-    }
-    .await;
-    db.drop().await;
-    result
-}
-
-/// Creates the entities in a scratch database and reflects it.
-async fn entities_schema(entities: &Entities, scratch: &Scratch) -> Result<Schema> {
-    let t0 = std::time::Instant::now();
-    let timed = |what: &'static str| {
-        if std::env::var_os("AUTOGEN_TIMING").is_some() {
-            eprintln!("timing: entities {what} at {:?}", t0.elapsed());
-        }
-    };
-    let db = scratch.create("entities").await?;
-    timed("created");
-    let result = async {
-        let conn: DatabaseConnection = crate::runner::connect(&db.url, &options()).await?;
-        timed("connected");
-        entities
-            .apply(&conn)
-            .await
-            .map_err(Error::db("creating the entities in a scratch database"))?;
-        timed("applied");
-        let schema = backend::for_dialect(scratch.dialect)
-            .reflect(&conn, &[])
-            .await
-            .map_err(Error::db("reflecting the entities' scratch database"))?;
-        let _ = conn.close().await;
-        Ok(schema)
-    }
-    .await;
-    db.drop().await;
-    result
 }
 
 /// Compares what the migrations produce (upgraded to `target`) with what the
@@ -307,28 +368,12 @@ pub async fn compare_project(
     scratch: &Scratch,
     target: &Target,
 ) -> Result<Comparison> {
-    let t0 = std::time::Instant::now();
-    let timed = |what: &'static str| {
-        if std::env::var_os("AUTOGEN_TIMING").is_some() {
-            eprintln!("timing: {what} at {:?}", t0.elapsed());
-        }
-    };
+    // The three are independent: build both sides (and read the entities'
+    // DDL) at once.
     let (migrations, declared, hints) = tokio::join!(
-        async {
-            let r = migrations_schema(migrator, scratch, target).await;
-            timed("migrations side");
-            r
-        },
-        async {
-            let r = entities_schema(entities, scratch).await;
-            timed("entities side");
-            r
-        },
-        async {
-            let r = entities.hints().await;
-            timed("hints");
-            r
-        },
+        scratch.build(Side::Migrations(migrator, target)),
+        scratch.build(Side::Entities(entities)),
+        entities.hints(),
     );
     let (mut migrations, mut declared) = (migrations?, declared?);
     let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::schema::Schema;
 use crate::url::Dialect;
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement};
 use std::time::Duration;
 
 /// A held migration lock. Dropping it also releases it (the connection or file
@@ -66,6 +66,19 @@ pub trait Backend: Send + Sync {
 
     /// Drops a database made by [`Backend::create_database`].
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr>;
+
+    /// Whether a scratch schema is built in the admin database itself, inside
+    /// a transaction that [`Backend::enter_scratch`] points at a private
+    /// namespace and that is rolled back afterwards. PostgreSQL: yes.
+    fn scratch_in_admin_database(&self) -> bool {
+        false
+    }
+
+    /// Points the statements of `txn` at a new private namespace `name`
+    /// (see [`Backend::scratch_in_admin_database`]).
+    async fn enter_scratch(&self, _txn: &DatabaseTransaction, _name: &str) -> Result<(), DbErr> {
+        Ok(())
+    }
 
     /// Creates a private, empty place named `name` on the server `admin_url`
     /// points at, for a scratch schema that lives for one command (autogenerate

@@ -9,7 +9,7 @@ use crate::url::{Dialect, mask};
 use async_trait::async_trait;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use std::time::Duration;
 
 /// PostgreSQL.
@@ -165,6 +165,22 @@ impl Backend for Postgres {
             .await?;
         admin.close().await?;
         Ok(with_database(admin_url, name))
+    }
+
+    fn scratch_in_admin_database(&self) -> bool {
+        true
+    }
+
+    /// `CREATE SCHEMA` and `SET LOCAL search_path` to it alone, so that an
+    /// unqualified name can never reach another schema; both end with the
+    /// transaction's rollback.
+    async fn enter_scratch(&self, txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
+        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        txn.execute_unprepared(&format!(
+            "CREATE SCHEMA {quoted}; SET LOCAL search_path TO {quoted}"
+        ))
+        .await
+        .map(|_| ())
     }
 
     /// A schema in the admin database, not a database: `CREATE DATABASE` copies
