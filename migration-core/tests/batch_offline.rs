@@ -275,3 +275,74 @@ async fn offline_statements_equal_the_online_batch() {
         let _ = conn.close().await;
     }
 }
+
+/// A batch alter, then a statement that fails.
+struct FailsAfterBatch;
+
+impl MigrationName for FailsAfterBatch {
+    fn name(&self) -> &str {
+        "fails_after_batch"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FailsAfterBatch {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        batch(|t| {
+            t.add_column(string_len_null(Alias::new("nickname"), 40));
+        })
+        .run(manager)
+        .await?;
+        manager
+            .get_connection()
+            .execute_unprepared("ALTER TABLE no_such_table ADD COLUMN x int")
+            .await?;
+        Ok(())
+    }
+}
+
+/// On MySQL/MariaDB a failed revision may be partly applied; the error lists
+/// its statements, a batch alter's included (rendered as offline).
+#[tokio::test]
+async fn a_partly_applied_mysql_revision_lists_its_batch_statements() {
+    let Some(db) = TestDb::create(Dialect::MySql, "batchfaillist").await else {
+        return;
+    };
+    let base = cases().remove(0);
+    let migrator = Migrator::new(vec![
+        Revision::new(
+            "m20250101_000001_base",
+            &[],
+            "base",
+            "base",
+            "fixture",
+            Box::new(Fixture {
+                name: "base",
+                step: base.1,
+            }),
+        ),
+        Revision::new(
+            "m20250101_000002_fails",
+            &["m20250101_000001_base"],
+            "fails",
+            "fails",
+            "fixture",
+            Box::new(FailsAfterBatch),
+        ),
+    ])
+    .unwrap();
+    let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default())
+        .await
+        .unwrap();
+    let error = runner
+        .upgrade(&Target::Heads)
+        .await
+        .unwrap_err()
+        .to_string();
+    let _ = runner.connection().clone().close().await;
+    assert!(
+        error.contains("1. ALTER TABLE `items` ADD COLUMN `nickname` varchar(40) NULL")
+            && error.contains("2. ALTER TABLE no_such_table"),
+        "{error}"
+    );
+}
