@@ -5,7 +5,9 @@
 //! run unchanged against a [`DatabaseConnection`] whose driver records every
 //! statement, transaction boundary and read (Alembic's `as_sql` executor swap).
 //! Reads cannot be answered offline: they return no rows and are written into the
-//! script as a marked comment, counted in [`Script::unrenderable`].
+//! script as a marked comment, counted in [`Script::unrenderable`]. Helpers that
+//! plan on the live database (batch alter) check [`recording`] and render what
+//! they declare instead, marking the rest.
 
 use sea_orm::{
     DatabaseConnection, DbBackend, DbErr, ExecResult, MockDatabase, MockDatabaseConnection,
@@ -30,6 +32,11 @@ pub enum Entry {
     Comment(String),
     /// A part a helper could not render offline, and why.
     Unrenderable(String),
+    /// A statement standing for an operation the migration declares but whose
+    /// part could not be rendered (it is marked [`Entry::Unrenderable`]): not
+    /// in the script, but the lint reads it, so a dropped column inside a
+    /// SQLite table rebuild is still seen.
+    Declared(String),
 }
 
 tokio::task_local! {
@@ -79,6 +86,12 @@ impl Script {
         self.push(Entry::Unrenderable(why.into()));
     }
 
+    /// Records, for the lint only, a statement that stands for an operation
+    /// of a part recorded with [`Script::unrenderable_part`].
+    pub fn declared(&self, sql: impl Into<String>) {
+        self.push(Entry::Declared(sql.into()));
+    }
+
     /// How many parts the script could not render (each is a marked comment).
     pub fn unrenderable(&self) -> usize {
         self.entries()
@@ -111,13 +124,18 @@ impl Script {
                     }
                 }
                 Entry::Unrenderable(why) => {
-                    out.push_str("-- OFFLINE: not rendered, it needs the live database:\n");
-                    for line in why.lines() {
-                        out.push_str("--   ");
+                    for (i, line) in why.lines().enumerate() {
+                        out.push_str(if i == 0 {
+                            "-- OFFLINE: "
+                        } else {
+                            "--          "
+                        });
                         out.push_str(line);
                         out.push('\n');
                     }
                 }
+                // Named in the OFFLINE comment of its part already.
+                Entry::Declared(_) => {}
                 Entry::Comment(text) => {
                     for line in text.lines() {
                         out.push_str("-- ");

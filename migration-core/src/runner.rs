@@ -714,7 +714,9 @@ impl<'m> Runner<'m> {
         }
         // Run just this revision's `up` against a recording connection.
         let (db, script) = crate::offline::recording_connection(self.db.get_database_backend());
-        if guarded(rev, Direction::Up, SchemaManager::new(&db))
+        // With the script visible, a batch alter lists what it declares too.
+        let run = guarded(rev, Direction::Up, SchemaManager::new(&db));
+        if crate::offline::with_recording(script.clone(), run)
             .await
             .is_err()
         {

@@ -1,17 +1,55 @@
 //! Golden tests for the lint, per rule and per backend: a migration that triggers
-//! each rule, one that does the same thing safely, and one that acknowledges it.
+//! each rule, one that does the same thing safely, and one that acknowledges it;
+//! the same for the operations of a `batch_alter_table`, whose offline SQL per
+//! backend is golden too; and for dropping a column an entity still has.
 
+use migration_core::batch::{AlterColumn, BatchAlter};
+use migration_core::graph::Target;
 use migration_core::lint::{self, Finding};
+use migration_core::offline::Entry;
 use migration_core::prelude::*;
 use migration_core::url::Dialect;
-use migration_core::{Migrator, Revision};
-use sea_orm::DbBackend;
+use migration_core::{Migrator, Revision, Runner};
+use sea_orm::{DbBackend, Schema, SchemaBuilder};
 use sea_orm_migration::MigrationName;
+use sea_orm_migration::schema::{integer, integer_null};
+use std::collections::HashSet;
 
-/// A fixture migration: the statements it runs per backend.
+/// The entity the running application has for `items`: `email`, `phone` and
+/// `extra` are fields, `note`, `legacy` and `label` are not.
+mod items {
+    use sea_orm::entity::prelude::*;
+    #[sea_orm::model]
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "items")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub qty: Option<i32>,
+        pub email: Option<String>,
+        pub phone: Option<String>,
+        pub extra: Option<String>,
+    }
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+fn entities(backend: DbBackend) -> SchemaBuilder {
+    Schema::new(backend).builder().register(items::Entity)
+}
+
+/// What a fixture migration runs.
+#[derive(Clone, Copy)]
+enum Step {
+    /// These statements per backend.
+    Sql(fn(DbBackend) -> Vec<String>),
+    /// This batch alter.
+    Batch(fn() -> BatchAlter),
+}
+
+/// A fixture migration.
 struct Fixture {
     name: &'static str,
-    sql: fn(DbBackend) -> Vec<String>,
+    step: Step,
 }
 
 impl MigrationName for Fixture {
@@ -23,8 +61,13 @@ impl MigrationName for Fixture {
 #[async_trait::async_trait]
 impl MigrationTrait for Fixture {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for sql in (self.sql)(manager.get_database_backend()) {
-            manager.get_connection().execute_unprepared(&sql).await?;
+        match self.step {
+            Step::Sql(sql) => {
+                for sql in sql(manager.get_database_backend()) {
+                    manager.get_connection().execute_unprepared(&sql).await?;
+                }
+            }
+            Step::Batch(batch) => batch().run(manager).await?,
         }
         Ok(())
     }
@@ -37,14 +80,189 @@ fn q(backend: DbBackend, ident: &str) -> String {
     }
 }
 
-/// A fixture: its name, the finding it acknowledges, its statements per backend.
-type FixtureSpec = (
+/// A fixture: its name, the findings it acknowledges, what it runs.
+type FixtureSpec = (&'static str, &'static [(&'static str, &'static str)], Step);
+
+/// Plain-SQL fixtures: (name, acknowledged, statements per backend).
+type SqlSpec = (
     &'static str,
     Option<(&'static str, &'static str)>,
     fn(DbBackend) -> Vec<String>,
 );
 
+fn batch(table: &str, build: impl FnOnce(&mut BatchAlter)) -> BatchAlter {
+    let mut b = BatchAlter::new(table);
+    build(&mut b);
+    b
+}
+
+/// Fixtures on `items`, after the plain ones: batch alters, and drops of
+/// columns the entity has.
+fn item_fixtures() -> Vec<FixtureSpec> {
+    vec![
+        (
+            "items_base",
+            &[],
+            Step::Sql(|b| {
+                vec![format!(
+                    "CREATE TABLE {} (id integer PRIMARY KEY, qty integer NULL, note text NULL, \
+                     legacy text NULL, label text NULL, code text NULL, email text NULL, \
+                     phone text NULL, extra text NULL)",
+                    q(b, "items")
+                )]
+            }),
+        ),
+        // Everywhere: SQLite's own DROP COLUMN, PostgreSQL's, one MySQL ALTER TABLE.
+        (
+            "batch_drop_column",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.drop_column("note");
+                })
+            }),
+        ),
+        (
+            "batch_drop_column_ack",
+            &[(
+                "drop-column",
+                "legacy was copied into the archive in ticket 7",
+            )],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.drop_column("legacy");
+                })
+            }),
+        ),
+        // SQLite rebuilds for the check: the dropped column is declared to the lint.
+        (
+            "batch_rebuild_drop_column",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.drop_column("label").add_check("ck-items-qty", "qty >= 0");
+                })
+            }),
+        ),
+        // A narrowing type change: rendered on PostgreSQL; on MySQL the MODIFY
+        // needs the live column, so it is declared; SQLite rebuilds (no rule).
+        (
+            "batch_narrow_type",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.alter_column(
+                        "qty",
+                        AlterColumn::new()
+                            .type_(ColumnType::SmallInteger)
+                            .existing_type(ColumnType::Integer),
+                    );
+                })
+            }),
+        ),
+        // The whole column declared: MySQL's MODIFY renders too.
+        (
+            "batch_narrow_type_ack",
+            &[(
+                "column-type-change",
+                "qty never exceeded 1000, checked in ticket 9",
+            )],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.alter_column(
+                        "qty",
+                        AlterColumn::new()
+                            .type_(ColumnType::SmallInteger)
+                            .existing_type(ColumnType::Integer)
+                            .existing_nullable(true)
+                            .existing_no_default(),
+                    );
+                })
+            }),
+        ),
+        (
+            "batch_rename_column",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.rename_column("code", "sku");
+                })
+            }),
+        ),
+        // SQLite cannot ADD a NOT NULL column without a default: a rebuild, declared.
+        (
+            "batch_add_not_null",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.add_column(integer("n"));
+                })
+            }),
+        ),
+        (
+            "batch_add_nullable",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.add_column(integer_null("m"));
+                })
+            }),
+        ),
+        // The entity still has `email`, `phone` and `extra`.
+        (
+            "drop_entity_column",
+            &[],
+            Step::Sql(|b| {
+                vec![format!(
+                    "ALTER TABLE {} DROP COLUMN {}",
+                    q(b, "items"),
+                    q(b, "email")
+                )]
+            }),
+        ),
+        (
+            "batch_drop_entity_column",
+            &[],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.drop_column("phone");
+                })
+            }),
+        ),
+        (
+            "batch_drop_entity_column_ack",
+            &[
+                ("drop-column", "extra is empty in every deployment"),
+                (
+                    "drop-column-in-entity",
+                    "the app reading items is retired in this release",
+                ),
+            ],
+            Step::Batch(|| {
+                batch("items", |t| {
+                    t.drop_column("extra");
+                })
+            }),
+        ),
+    ]
+}
+
 fn fixtures() -> Vec<FixtureSpec> {
+    let mut all: Vec<FixtureSpec> = sql_fixtures()
+        .into_iter()
+        .map(|(name, ack, sql)| {
+            let ack: &'static [(&'static str, &'static str)] = match ack {
+                Some(a) => Vec::leak(vec![a]),
+                None => &[],
+            };
+            (name, ack, Step::Sql(sql))
+        })
+        .collect();
+    all.extend(item_fixtures());
+    all
+}
+
+fn sql_fixtures() -> Vec<SqlSpec> {
     vec![
         ("base", None, |b| {
             vec![
@@ -188,22 +406,24 @@ fn fixtures() -> Vec<FixtureSpec> {
 }
 
 fn migrator() -> Migrator {
+    migrator_without_entities().with_entities(entities)
+}
+
+fn migrator_without_entities() -> Migrator {
     let mut revisions = Vec::new();
     let mut parent: Option<String> = None;
-    for (i, (name, ack, sql)) in fixtures().into_iter().enumerate() {
+    for (i, (name, ack, step)) in fixtures().into_iter().enumerate() {
         let id = format!("m20250101_{:06}_{name}", i + 1);
         let parents: Vec<&str> = parent.iter().map(String::as_str).collect();
-        let mut rev = Revision::new(
+        let rev = Revision::new(
             &id,
             &parents,
             name,
             name,
             "fixture",
-            Box::new(Fixture { name, sql }),
-        );
-        if let Some(ack) = ack {
-            rev = rev.with_lint_allow(&[ack]);
-        }
+            Box::new(Fixture { name, step }),
+        )
+        .with_lint_allow(ack);
         revisions.push(rev);
         parent = Some(id);
     }
@@ -298,6 +518,156 @@ async fn each_rule_fires_on_the_unsafe_form_only() {
             }
             Dialect::Sqlite => assert!(fired("create_index").is_empty()),
         }
+    }
+}
+
+#[tokio::test]
+async fn batch_alter_operations_fire_the_rules_of_the_plain_statements() {
+    for dialect in migration_core::testing::ALL {
+        let got = hits(&findings(dialect).await);
+        let fired = |fixture: &str| {
+            got.iter()
+                .filter(|h| h.0 == fixture)
+                .map(|h| (h.1, h.2))
+                .collect::<Vec<_>>()
+        };
+        let d = dialect.name();
+        // Data loss and breaking renames, everywhere (inside a SQLite rebuild too).
+        assert_eq!(fired("batch_drop_column"), [("drop-column", false)], "{d}");
+        assert_eq!(
+            fired("batch_drop_column_ack"),
+            [("drop-column", true)],
+            "{d}"
+        );
+        assert_eq!(
+            fired("batch_rename_column"),
+            [("rename-column", false)],
+            "{d}"
+        );
+        assert_eq!(
+            fired("batch_add_not_null"),
+            [("add-not-null-without-default", false)],
+            "{d}"
+        );
+        assert!(fired("batch_add_nullable").is_empty(), "{d}");
+        let rebuild = fired("batch_rebuild_drop_column");
+        assert_eq!(rebuild[0], ("drop-column", false), "{d}");
+        match dialect {
+            Dialect::Postgres => {
+                assert_eq!(rebuild[1..], [("check-not-valid", false)]);
+                assert_eq!(fired("batch_narrow_type"), [("column-type-change", false)]);
+                assert_eq!(
+                    fired("batch_narrow_type_ack"),
+                    [("column-type-change", true)]
+                );
+            }
+            Dialect::MySql => {
+                assert_eq!(rebuild.len(), 1);
+                for fixture in ["batch_narrow_type", "batch_narrow_type_ack"] {
+                    let ack = fixture.ends_with("ack");
+                    assert_eq!(
+                        fired(fixture),
+                        [("column-type-change", ack), ("mysql-table-copy", false)],
+                        "{fixture}"
+                    );
+                }
+            }
+            // A SQLite type change is a rebuild: no rule (docs/offline-and-lint.md).
+            Dialect::Sqlite => {
+                assert_eq!(rebuild.len(), 1);
+                assert!(fired("batch_narrow_type").is_empty());
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn dropping_a_column_the_entity_still_has_breaks_running_code() {
+    for dialect in migration_core::testing::ALL {
+        let got = hits(&findings(dialect).await);
+        let fired = |fixture: &str| {
+            got.iter()
+                .filter(|h| h.0 == fixture)
+                .map(|h| (h.1, h.2))
+                .collect::<Vec<_>>()
+        };
+        let d = dialect.name();
+        for fixture in ["drop_entity_column", "batch_drop_entity_column"] {
+            assert_eq!(
+                fired(fixture),
+                [("drop-column", false), ("drop-column-in-entity", false)],
+                "{d} {fixture}"
+            );
+        }
+        assert_eq!(
+            fired("batch_drop_entity_column_ack"),
+            [("drop-column", true), ("drop-column-in-entity", true)],
+            "{d}"
+        );
+        // Columns the entity no longer has: only the data-loss rule.
+        for fixture in [
+            "drop_column",
+            "batch_drop_column",
+            "batch_rebuild_drop_column",
+        ] {
+            assert!(
+                !fired(fixture)
+                    .iter()
+                    .any(|f| f.0 == "drop-column-in-entity"),
+                "{d} {fixture}"
+            );
+        }
+    }
+    // Without entities, the rule has nothing to compare with.
+    let plain = migrator_without_entities();
+    let all: Vec<String> = plain.graph().topo_order().map(|r| r.id.clone()).collect();
+    let found = lint::lint(&plain, &all, &[Dialect::Postgres])
+        .await
+        .unwrap();
+    assert!(!found.iter().any(|f| f.rule == "drop-column-in-entity"));
+}
+
+/// The offline SQL of the `items` fixtures on one backend, without the
+/// tracking-table lines (they carry the time).
+async fn items_offline_sql(dialect: Dialect) -> String {
+    let migrator = migrator();
+    let ids: Vec<String> = migrator
+        .graph()
+        .topo_order()
+        .map(|r| r.id.clone())
+        .collect();
+    let first = ids
+        .iter()
+        .position(|id| id.ends_with("items_base"))
+        .unwrap();
+    let applied: HashSet<String> = ids[..first].iter().cloned().collect();
+    let (runner, script) = Runner::offline(&migrator, dialect, applied);
+    runner.upgrade(&Target::Heads).await.unwrap();
+    let mut rendered = String::new();
+    let mut revisions = ids[first..].iter();
+    for line in script.render().lines() {
+        if line.contains(migrator.history_table()) {
+            continue;
+        }
+        if line == "BEGIN;" {
+            rendered.push_str(&format!("-- {}\n", &revisions.next().unwrap()[17..]));
+        }
+        rendered.push_str(line);
+        rendered.push('\n');
+    }
+    for entry in script.entries() {
+        if let Entry::Declared(sql) = entry {
+            rendered.push_str(&format!("-- declared for the lint: {sql}\n"));
+        }
+    }
+    rendered
+}
+
+#[tokio::test]
+async fn batch_alter_offline_sql_per_backend() {
+    for dialect in migration_core::testing::ALL {
+        let sql = items_offline_sql(dialect).await;
+        insta::assert_snapshot!(format!("batch_offline_{}", dialect.name()), sql);
     }
 }
 

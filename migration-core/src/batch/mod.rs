@@ -40,9 +40,18 @@
 //! A batch can be reversed for `down` with [`BatchAlter::reverse`] when every
 //! operation records what it undoes (`existing_*` on [`AlterColumn`], the
 //! `*_def` variants of the drops).
+//!
+//! Offline (`up --sql`, the lint) there is no table to read: each backend
+//! plans on what the batch declares ([`offline`]). PostgreSQL renders every
+//! statement; MySQL/MariaDB all but a `MODIFY COLUMN` whose change does not
+//! state the whole column and the keys that go with a dropped column or
+//! foreign key; SQLite its native `ALTER`s, with a rebuild written as a
+//! marked `-- OFFLINE:` comment naming the operations. The operations of a
+//! marked part still reach the lint.
 
 pub mod error;
 pub mod mysql;
+pub(crate) mod offline;
 pub(crate) mod plan;
 pub mod postgres;
 pub mod sqlite;
@@ -763,18 +772,13 @@ impl BatchAlter {
         if self.ops.is_empty() {
             return Ok(());
         }
-        // Offline (`up --sql`) there is no table to reflect: say so in the script.
+        let backend = backend_for(sea_orm::ConnectionTrait::get_database_backend(conn));
+        // Offline (`up --sql`, the lint) there is no table to read: the
+        // backend renders what the batch declares and marks the rest.
         if let Some(script) = crate::offline::recording() {
-            script.unrenderable_part(format!(
-                "batch alter of `{}`: the plan depends on the live table definition (on SQLite \
-                 it rebuilds the table); run this revision online, or review its code",
-                self.table
-            ));
-            return Ok(());
+            return backend.run_offline(conn, self, &script).await;
         }
-        backend_for(sea_orm::ConnectionTrait::get_database_backend(conn))
-            .run(conn, self)
-            .await
+        backend.run(conn, self).await
     }
 }
 
@@ -814,6 +818,16 @@ pub(crate) trait BatchBackend: Send + Sync {
 
     /// Applies a batch on `conn`.
     async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError>;
+
+    /// Writes a batch into the offline script `script` through the recording
+    /// connection `conn`, without the live table (see [`offline`]): what the
+    /// batch declares is rendered, and what needs the table is marked.
+    async fn run_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError>;
 
     /// An SQL predicate, true for rows whose `expr` (a `from` column,
     /// declared `from_decl`) cannot become `to` (declared `to_decl`) without

@@ -17,13 +17,21 @@
 //! are edited ([`super::ddl`]). In one `ALTER TABLE` the column clauses name
 //! the columns as they were and the index clauses as they will be, which is
 //! exactly how [`super::plan::Normalized`] names them.
+//!
+//! Offline there is no `SHOW CREATE TABLE`: a `MODIFY`/`CHANGE COLUMN` is
+//! written from the change when it states the type, nullability and default
+//! (new or `existing_*`), and is otherwise a marked part whose declared
+//! change reaches the lint; the index MySQL made for a dropped foreign key
+//! and the keys and checks of a dropped column are marked as unknown.
 
 use super::ddl::{
     ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
     render_column_def, render_default, render_expr, render_type, same,
 };
+use super::offline::{Offline, declared_table, describe_change};
 use super::plan::{
-    self, CurrentTable, Kind, PredicateSyntax, kind, new_default, normalize, unconvertible_with,
+    self, CurrentTable, Kind, Normalized, PredicateSyntax, kind, new_default, normalize,
+    unconvertible_with,
 };
 use super::{AlterColumn, BatchAlter, BatchBackend, BatchError};
 use crate::schema::ColType;
@@ -123,16 +131,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     })?;
     let current = CurrentTable::from_reflected(reflected);
     let norm = normalize(&current, batch)?;
-    if let Some((col, _)) = norm.altered().find(|(_, ch)| ch.using.is_some()) {
-        return Err(BatchError::refused(
-            table,
-            format!(
-                "alter_column `{}` uses .using(…), which MySQL/MariaDB's ALTER TABLE cannot do",
-                col.name
-            ),
-            "add a new column, fill it with data::backfill, drop the old one and rename the new one",
-        ));
-    }
+    refuse_using(table, &norm)?;
     if batch.prechecks {
         let checks = plan::prechecks(&MySql, &current, &norm)?;
         plan::run_prechecks(conn, table, &checks).await?;
@@ -326,19 +325,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
                 } else {
                     specs.push(format!("MODIFY COLUMN {} {def}", quote(DB, &fc.name)));
                 }
-                if change.nullable == Some(false)
-                    && let Some(value) = new_default(change)
-                {
-                    let v = render_expr(DB, value).map_err(|e| {
-                        BatchError::refused(
-                            table,
-                            format!("cannot write the default of `{src}`: {e}"),
-                            "use a default MySQL has",
-                        )
-                    })?;
-                    let q = quote(DB, src);
-                    fills.push(format!("UPDATE {t} SET {q} = {v} WHERE {q} IS NULL"));
-                }
+                fills.extend(fill(table, src, change)?);
             }
             None if renamed && !renames_first => specs.push(format!(
                 "RENAME COLUMN {} TO {}",
@@ -348,6 +335,86 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
             None => {}
         }
     }
+    specs.extend(additions(table, &norm)?);
+    let filled = !fills.is_empty();
+    if !first.is_empty() {
+        let sql = format!("ALTER TABLE {t} {}", first.join(", "));
+        conn.execute_unprepared(&sql)
+            .await
+            .map_err(BatchError::failed(
+                table,
+                format!("running `{sql}`"),
+                "the renames failed as a whole: the table and its rows are as they were",
+            ))?;
+    }
+    for sql in &fills {
+        conn.execute_unprepared(sql)
+            .await
+            .map_err(BatchError::failed(table, format!("running `{sql}`"), "the table's definition is unchanged; earlier NULL-filling UPDATEs of this batch may be committed"))?;
+    }
+    if specs.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("ALTER TABLE {t} {}", specs.join(", "));
+    let state = match (filled, !first.is_empty()) {
+        (false, false) => {
+            "the ALTER TABLE failed as a whole: the table and its rows are as they were"
+        }
+        (true, false) => {
+            "the ALTER TABLE failed as a whole, so the table's definition is unchanged; but MySQL/MariaDB committed the UPDATEs that turned NULLs into the new default"
+        }
+        (_, true) => {
+            "the ALTER TABLE failed as a whole, but the column renames before it are committed (MariaDB renames foreign-key columns only in an ALTER TABLE of their own), as are any UPDATEs that turned NULLs into a new default: rename them back by hand or finish the batch"
+        }
+    };
+    conn.execute_unprepared(&sql)
+        .await
+        .map(|_| ())
+        .map_err(BatchError::failed(table, format!("running `{sql}`"), state))
+}
+
+/// `.using(…)` has no MySQL/MariaDB form: refused before anything runs.
+fn refuse_using(table: &str, norm: &Normalized) -> Result<(), BatchError> {
+    match norm.altered().find(|(_, ch)| ch.using.is_some()) {
+        Some((col, _)) => Err(BatchError::refused(
+            table,
+            format!(
+                "alter_column `{}` uses .using(…), which MySQL/MariaDB's ALTER TABLE cannot do",
+                col.name
+            ),
+            "add a new column, fill it with data::backfill, drop the old one and rename the new one",
+        )),
+        None => Ok(()),
+    }
+}
+
+/// The `UPDATE` that turns NULLs of `src` into the new default, when `change`
+/// makes it NOT NULL with one (it runs, and commits, before the ALTER TABLE).
+fn fill(table: &str, src: &str, change: &AlterColumn) -> Result<Option<String>, BatchError> {
+    if change.nullable != Some(false) {
+        return Ok(None);
+    }
+    let Some(value) = new_default(change) else {
+        return Ok(None);
+    };
+    let v = render_expr(DB, value).map_err(|e| {
+        BatchError::refused(
+            table,
+            format!("cannot write the default of `{src}`: {e}"),
+            "use a default MySQL has",
+        )
+    })?;
+    let q = quote(DB, src);
+    Ok(Some(format!(
+        "UPDATE {} SET {q} = {v} WHERE {q} IS NULL",
+        quote(DB, table)
+    )))
+}
+
+/// The `ALTER TABLE` clauses that add: columns, then foreign keys, unique
+/// constraints, checks and indexes (named as after the batch).
+fn additions(table: &str, norm: &Normalized) -> Result<Vec<String>, BatchError> {
+    let mut specs = Vec::new();
     for (col, def) in norm.added() {
         let text = render_column_def(DB, def).map_err(|e| {
             BatchError::refused(
@@ -391,41 +458,165 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
                 .join(", ")
         ));
     }
-    let filled = !fills.is_empty();
-    if !first.is_empty() {
-        let sql = format!("ALTER TABLE {t} {}", first.join(", "));
-        conn.execute_unprepared(&sql)
-            .await
-            .map_err(BatchError::failed(
-                table,
-                format!("running `{sql}`"),
-                "the renames failed as a whole: the table and its rows are as they were",
-            ))?;
+    Ok(specs)
+}
+
+/// The column as the batch declares it before the change, when the change
+/// says enough to restate it: its type, nullability and default, each new or
+/// given as `existing_*`.
+fn declared_column(name: &str, change: &AlterColumn) -> Option<ColumnText> {
+    let ty = change.type_.as_ref().or(change.existing_type.as_ref())?;
+    let nullable = change.nullable.or(change.existing_nullable)?;
+    let default = change
+        .default
+        .as_ref()
+        .or(change.existing_default.as_ref())?;
+    let mut text = format!(
+        "{} {} {}",
+        quote(DB, name),
+        render_type(DB, ty).ok()?,
+        if nullable { "NULL" } else { "NOT NULL" }
+    );
+    if let Some(value) = default {
+        text.push(' ');
+        text.push_str(&render_default(DB, value).ok()?);
     }
-    for sql in &fills {
-        conn.execute_unprepared(sql)
-            .await
-            .map_err(BatchError::failed(table, format!("running `{sql}`"), "the table's definition is unchanged; earlier NULL-filling UPDATEs of this batch may be committed"))?;
+    match parse_create_table(&format!("CREATE TABLE x ({text})"))?
+        .items
+        .into_iter()
+        .next()?
+    {
+        Item::Column(c) => Some(c),
+        Item::Constraint(_) => None,
     }
-    if specs.is_empty() {
-        return Ok(());
+}
+
+/// Offline: one `ALTER TABLE` planned on what the batch declares. What
+/// online reads from `SHOW CREATE TABLE` is marked: a `MODIFY`/`CHANGE
+/// COLUMN` whose change does not say the whole column (it is declared for the
+/// lint instead), the index MySQL may have made for a dropped foreign key,
+/// and the keys and checks that include a dropped column.
+async fn apply_offline(
+    conn: &DatabaseExecutor<'_>,
+    batch: &BatchAlter,
+    script: &crate::offline::Script,
+) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    let t = quote(DB, table);
+    let out = Offline::new(conn, script, batch);
+    let current = declared_table(batch, DB);
+    let norm = normalize(&current, batch)?;
+    refuse_using(table, &norm)?;
+    if batch.prechecks {
+        out.prechecks(&plan::prechecks(&MySql, &current, &norm)?, &current, &norm);
     }
-    let sql = format!("ALTER TABLE {t} {}", specs.join(", "));
-    let state = match (filled, !first.is_empty()) {
-        (false, false) => {
-            "the ALTER TABLE failed as a whole: the table and its rows are as they were"
-        }
-        (true, false) => {
-            "the ALTER TABLE failed as a whole, so the table's definition is unchanged; but MySQL/MariaDB committed the UPDATEs that turned NULLs into the new default"
-        }
-        (_, true) => {
-            "the ALTER TABLE failed as a whole, but the column renames before it are committed (MariaDB renames foreign-key columns only in an ALTER TABLE of their own), as are any UPDATEs that turned NULLs into a new default: rename them back by hand or finish the batch"
-        }
+    let names = |list: &mut dyn Iterator<Item = &String>| {
+        list.map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    conn.execute_unprepared(&sql)
-        .await
-        .map(|_| ())
-        .map_err(BatchError::failed(table, format!("running `{sql}`"), state))
+    let mut specs: Vec<String> = Vec::new();
+    if !norm.drop_foreign_keys.is_empty() {
+        out.unrenderable(
+            &format!(
+                "MySQL/MariaDB create an index named like a foreign key that has none to use; online, \
+                 dropping foreign key(s) {} also drops such an index when SHOW CREATE TABLE lists one. \
+                 This script drops only the key(s): check for the index and drop it by hand",
+                names(&mut norm.drop_foreign_keys.iter().map(|(n, _)| n))
+            ),
+            Vec::new(),
+        );
+    }
+    for (name, _) in &norm.drop_foreign_keys {
+        specs.push(format!("DROP FOREIGN KEY {}", quote(DB, name)));
+    }
+    let mut dropped_indexes: Vec<&String> = Vec::new();
+    for name in norm.drop_uniques.iter().chain(&norm.drop_indexes) {
+        if !dropped_indexes.iter().any(|n| same(n, name)) {
+            specs.push(format!("DROP INDEX {}", quote(DB, name)));
+            dropped_indexes.push(name);
+        }
+    }
+    for name in &norm.drop_checks {
+        specs.push(format!("DROP CONSTRAINT {}", quote(DB, name)));
+    }
+    if !norm.dropped.is_empty() {
+        out.unrenderable(
+            &format!(
+                "online, the foreign keys, indexes and checks that include dropped column(s) {} are \
+                 dropped first, as SHOW CREATE TABLE lists them; this script does not know them \
+                 (MySQL/MariaDB refuse to drop a column a foreign key uses, and narrow a \
+                 multi-column index to its other columns)",
+                names(&mut norm.dropped.iter())
+            ),
+            Vec::new(),
+        );
+    }
+    for name in &norm.dropped {
+        specs.push(format!("DROP COLUMN {}", quote(DB, name)));
+    }
+    let mut fills = Vec::new();
+    let mut restated = Vec::new();
+    for fc in &norm.columns {
+        let Some(src) = &fc.source else { continue };
+        let renamed = !same(src, &fc.name);
+        let (from, to) = (quote(DB, src), quote(DB, &fc.name));
+        let Some(change) = &fc.change else {
+            if renamed {
+                specs.push(format!("RENAME COLUMN {from} TO {to}"));
+            }
+            continue;
+        };
+        let Some(c) = declared_column(src, change) else {
+            if renamed {
+                specs.push(format!("RENAME COLUMN {from} TO {to}"));
+            }
+            let declared = describe_change(DB, change);
+            out.unrenderable(
+                &format!(
+                    "MODIFY COLUMN {to} restates the whole column from SHOW CREATE TABLE, which needs \
+                     the live table; the migration declares: alter column {} {declared}. To render it \
+                     offline, give the change's .existing_type(…), .existing_nullable(…) and \
+                     .existing_default(…) or .existing_no_default()",
+                    fc.name
+                ),
+                vec![format!("ALTER TABLE {t} MODIFY COLUMN {to} {declared}")],
+            );
+            continue;
+        };
+        let mut def = modified(&c, change, table)?;
+        if renamed {
+            def = def.replace(&from, &to);
+            specs.push(format!("CHANGE COLUMN {from} {to} {def}"));
+        } else {
+            specs.push(format!("MODIFY COLUMN {to} {def}"));
+        }
+        restated.push(format!("`{}`", fc.name));
+        fills.extend(fill(table, src, change)?);
+    }
+    if !restated.is_empty() {
+        out.note(&format!(
+            "{} restated from the declared type, nullability and default; online, the rest of the \
+             live definition is kept too (COMMENT, AUTO_INCREMENT, ON UPDATE)",
+            restated.join(", ")
+        ));
+        if !norm.renames.is_empty() {
+            out.note(
+                "online, renames of columns that take part in a foreign key run first, in an ALTER \
+                 TABLE of their own (MariaDB renames those only in place); this script assumes \
+                 there are none (MariaDB refuses the ALTER TABLE, and the script stops, if there are)",
+            );
+        }
+    }
+    specs.extend(additions(table, &norm)?);
+    for sql in &fills {
+        out.exec(sql).await?;
+    }
+    if !specs.is_empty() {
+        out.exec(&format!("ALTER TABLE {t} {}", specs.join(", ")))
+            .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]
@@ -436,6 +627,15 @@ impl BatchBackend for MySql {
 
     async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
         apply(conn, batch).await
+    }
+
+    async fn run_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        apply_offline(conn, batch, script).await
     }
 
     fn unconvertible(

@@ -22,6 +22,9 @@ pub(crate) struct CurrentTable {
     pub columns: Vec<CurrentColumn>,
     /// Primary-key columns.
     pub primary_key: Vec<String>,
+    /// Whether `columns` are all of the table's columns: false for the table
+    /// an offline batch declares ([`super::offline::declared_table`]).
+    pub complete: bool,
 }
 
 /// One column before the batch.
@@ -53,6 +56,7 @@ impl CurrentTable {
                 })
                 .collect(),
             primary_key: t.primary_key.clone(),
+            complete: true,
         }
     }
 
@@ -425,10 +429,30 @@ pub(crate) struct Precheck {
     pub fix: String,
 }
 
+/// Whether [`prechecks`] can write the table after the batch as a query
+/// (the pre-checks of new unique constraints, checks and foreign keys need
+/// it): with every column known, or when the batch changes no column (the
+/// table as it is), but not offline on a table known only in part.
+pub(crate) fn projection_known(current: &CurrentTable, norm: &Normalized) -> bool {
+    current.complete
+        || (norm.renames.is_empty()
+            && norm.altered().next().is_none()
+            && norm.added().next().is_none())
+}
+
 /// The `SELECT … FROM table` projection of the table after the batch, for
 /// pre-checks on new constraints: each final column computed from the old row.
-fn projection(be: &dyn BatchBackend, table: &str, norm: &Normalized) -> Result<String, BatchError> {
+fn projection(
+    be: &dyn BatchBackend,
+    current: &CurrentTable,
+    norm: &Normalized,
+) -> Result<String, BatchError> {
     let db = be.db();
+    let table = current.name.as_str();
+    if !current.complete {
+        // The batch changes no column (see `projection_known`).
+        return Ok(format!("SELECT * FROM {}", quote(db, table)));
+    }
     let mut exprs = Vec::new();
     for c in &norm.columns {
         let expr = match (&c.source, &c.added) {
@@ -549,8 +573,8 @@ pub(crate) fn prechecks(
     let needs_projection = !norm.add_uniques.is_empty()
         || !norm.add_checks.is_empty()
         || !norm.add_foreign_keys.is_empty();
-    if needs_projection {
-        let proj = projection(be, table, norm)?;
+    if needs_projection && projection_known(current, norm) {
+        let proj = projection(be, current, norm)?;
         for (name, cols) in &norm.add_uniques {
             let list = cols
                 .iter()

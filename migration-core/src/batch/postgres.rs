@@ -10,10 +10,18 @@
 //! views are dropped first and created again from `pg_get_viewdef` after
 //! (their grants and comments are not kept); so are triggers limited to
 //! columns (`UPDATE OF col`), which block a type change the same way.
+//!
+//! Offline the same statements are planned on what the batch declares:
+//! names to drop are not checked, a dropped unique is written as both
+//! `DROP CONSTRAINT IF EXISTS` and `DROP INDEX IF EXISTS`, and no view or
+//! column trigger is assumed (the script stops on PostgreSQL's refusal if one
+//! exists).
 
 use super::ddl::{quote, render_column_def, render_expr, render_type};
+use super::offline::{Offline, declared_table};
 use super::plan::{
-    self, CurrentTable, Kind, PredicateSyntax, kind, new_default, normalize, unconvertible_with,
+    self, CurrentTable, Kind, Normalized, PredicateSyntax, kind, new_default, normalize,
+    unconvertible_with,
 };
 use super::{BatchAlter, BatchBackend, BatchError};
 use crate::schema::ColType;
@@ -101,6 +109,19 @@ ORDER BY MAX(deps.depth), 1";
         .collect())
 }
 
+/// What the live catalog says about the table, as far as the statements need it.
+#[derive(Default)]
+struct Catalog {
+    /// `(name, contype)` of the table's constraints.
+    constraints: Vec<Vec<String>>,
+    /// Names of the table's indexes.
+    indexes: Vec<Vec<String>>,
+    /// Views reading the table, dependencies first (only for a type change).
+    views: Vec<View>,
+    /// `(name, definition)` of triggers limited to columns (only for a type change).
+    triggers: Vec<Vec<String>>,
+}
+
 async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), BatchError> {
     let table = batch.table.as_str();
     let schema = crate::schema::postgres::reflect(txn, &[])
@@ -125,27 +146,70 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
     }
 
     let t = quote(DB, table);
-    let constraints = query_strings(
-        txn,
-        table,
-        "SELECT conname::text, contype::text FROM pg_constraint WHERE conrelid = $1::regclass",
-        vec![t.clone().into()],
-    )
-    .await?;
-    let indexes = query_strings(
-        txn,
-        table,
-        "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
-        vec![table.into()],
-    )
-    .await?;
-    let constraint = |name: &str, kinds: &[&str]| {
-        constraints
-            .iter()
-            .find(|r| r[0] == name && kinds.contains(&r[1].as_str()))
-            .is_some()
+    let mut catalog = Catalog {
+        constraints: query_strings(
+            txn,
+            table,
+            "SELECT conname::text, contype::text FROM pg_constraint WHERE conrelid = $1::regclass",
+            vec![t.clone().into()],
+        )
+        .await?,
+        indexes: query_strings(
+            txn,
+            table,
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1",
+            vec![table.into()],
+        )
+        .await?,
+        ..Catalog::default()
     };
-    let index = |name: &str| indexes.iter().any(|r| r[0] == name);
+    if retypes(&norm) {
+        catalog.views = dependent_views(txn, table).await?;
+        // Likewise a trigger limited to columns (`UPDATE OF col`) blocks a type
+        // change of the table: drop and re-create those too.
+        catalog.triggers = query_strings(
+            txn,
+            table,
+            "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger \
+             WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgattr::text <> ''",
+            vec![t.into()],
+        )
+        .await?;
+    }
+    for sql in &statements(table, &norm, Some(&catalog))? {
+        txn.execute_unprepared(sql)
+            .await
+            .map_err(BatchError::failed(
+                table,
+                format!("running `{sql}`"),
+                ROLLED_BACK,
+            ))?;
+    }
+    Ok(())
+}
+
+/// Whether the batch changes a column's type.
+fn retypes(norm: &Normalized) -> bool {
+    norm.altered().any(|(_, ch)| ch.type_.is_some())
+}
+
+/// The batch's statements, in order. With the live `catalog`, names to drop
+/// are checked and views and triggers are carried around a type change;
+/// without one (offline), nothing is checked and none are assumed.
+fn statements(
+    table: &str,
+    norm: &Normalized,
+    catalog: Option<&Catalog>,
+) -> Result<Vec<String>, BatchError> {
+    let t = quote(DB, table);
+    let constraint = |name: &str, kinds: &[&str]| {
+        catalog.is_none_or(|c| {
+            c.constraints
+                .iter()
+                .any(|r| r[0] == name && kinds.contains(&r[1].as_str()))
+        })
+    };
+    let index = |name: &str| catalog.is_none_or(|c| c.indexes.iter().any(|r| r[0] == name));
     let missing = |what: &str, name: &str| {
         BatchError::refused(
             table,
@@ -174,13 +238,17 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         ));
     }
     for name in &norm.drop_uniques {
-        if constraint(name, &["u"]) {
+        let name_q = quote(DB, name);
+        if catalog.is_none() {
+            // A constraint or a unique index: whichever exists goes.
             s.push(format!(
-                "ALTER TABLE {t} DROP CONSTRAINT {}",
-                quote(DB, name)
+                "ALTER TABLE {t} DROP CONSTRAINT IF EXISTS {name_q}"
             ));
+            s.push(format!("DROP INDEX IF EXISTS {name_q}"));
+        } else if constraint(name, &["u"]) {
+            s.push(format!("ALTER TABLE {t} DROP CONSTRAINT {name_q}"));
         } else if index(name) {
-            s.push(format!("DROP INDEX {}", quote(DB, name)));
+            s.push(format!("DROP INDEX {name_q}"));
         } else {
             return Err(missing("unique constraint or index", name));
         }
@@ -191,11 +259,9 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         }
         s.push(format!("DROP INDEX {}", quote(DB, name)));
     }
-    let retypes = norm.altered().any(|(_, ch)| ch.type_.is_some());
-    let views = if retypes {
-        dependent_views(txn, table).await?
-    } else {
-        Vec::new()
+    let (views, triggers) = match catalog {
+        Some(c) => (c.views.as_slice(), c.triggers.as_slice()),
+        None => (&[][..], &[][..]),
     };
     for v in views.iter().rev() {
         let kind = if v.materialized {
@@ -205,21 +271,7 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         };
         s.push(format!("DROP {kind} {}", v.name));
     }
-    // Likewise a trigger limited to columns (`UPDATE OF col`) blocks a type
-    // change of the table: drop and re-create those too.
-    let triggers = if retypes {
-        query_strings(
-            txn,
-            table,
-            "SELECT tgname::text, pg_get_triggerdef(oid) FROM pg_trigger \
-             WHERE tgrelid = $1::regclass AND NOT tgisinternal AND tgattr::text <> ''",
-            vec![t.clone().into()],
-        )
-        .await?
-    } else {
-        Vec::new()
-    };
-    for trigger in &triggers {
+    for trigger in triggers {
         s.push(format!("DROP TRIGGER {} ON {t}", quote(DB, &trigger[0])));
     }
     for name in &norm.dropped {
@@ -326,7 +378,7 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
                 .join(", ")
         ));
     }
-    for v in &views {
+    for v in views {
         let kind = if v.materialized {
             "MATERIALIZED VIEW"
         } else {
@@ -334,17 +386,47 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         };
         s.push(format!("CREATE {kind} {} AS {}", v.name, v.definition));
     }
-    for trigger in &triggers {
+    for trigger in triggers {
         s.push(trigger[1].clone());
     }
-    for sql in &s {
-        txn.execute_unprepared(sql)
-            .await
-            .map_err(BatchError::failed(
-                table,
-                format!("running `{sql}`"),
-                ROLLED_BACK,
-            ))?;
+    Ok(s)
+}
+
+/// Offline: the same statements, planned on what the batch declares. Every
+/// piece renders; the two assumptions (no view or column trigger blocks a
+/// type change; a dropped unique is whichever of constraint or index exists)
+/// are noted, and PostgreSQL fails the script's transaction where the first
+/// one does not hold.
+async fn apply_offline(
+    conn: &DatabaseExecutor<'_>,
+    batch: &BatchAlter,
+    script: &crate::offline::Script,
+) -> Result<(), BatchError> {
+    let out = Offline::new(conn, script, batch);
+    let current = declared_table(batch, DB);
+    let norm = normalize(&current, batch)?;
+    if batch.prechecks {
+        out.prechecks(
+            &plan::prechecks(&Postgres, &current, &norm)?,
+            &current,
+            &norm,
+        );
+    }
+    if retypes(&norm) {
+        out.note(
+            "online, views and triggers limited to columns (UPDATE OF) that use the table are \
+             dropped and re-created around the type change; this script assumes there are none \
+             (PostgreSQL refuses the ALTER, and the script stops, if there are)",
+        );
+    }
+    if !norm.drop_uniques.is_empty() {
+        out.note(
+            "online, the catalog says whether each dropped unique is a constraint or an index; \
+             this script drops whichever exists (IF EXISTS)",
+        );
+    }
+    for sql in statements(&batch.table, &norm, None)? {
+        out.exec(&sql).await?;
     }
     Ok(())
 }
@@ -353,6 +435,15 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
 impl BatchBackend for Postgres {
     fn db(&self) -> DbBackend {
         DB
+    }
+
+    async fn run_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        apply_offline(conn, batch, script).await
     }
 
     async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {

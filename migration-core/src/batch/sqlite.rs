@@ -32,13 +32,20 @@
 //! `PRAGMA legacy_alter_table = ON` during the final rename keeps SQLite from
 //! re-checking every trigger and view of the schema against a table that is
 //! momentarily missing (<https://www.sqlite.org/pragma.html#pragma_legacy_alter_table>).
+//!
+//! Offline the rebuild cannot be written (it edits the live `CREATE TABLE`
+//! text): renames, index drops and creations and, when the batch needs no
+//! rebuild, column drops and additions are rendered natively; a rebuild is a
+//! marked comment naming the declared operations, whose column drops and
+//! additions are declared to the lint.
 
 use super::ddl::{
     self, ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
     render_column_def, render_default, render_type, same, tokenize,
 };
+use super::offline::{Offline, declared_table, describe};
 use super::plan::{self, CurrentColumn, CurrentTable, Normalized, Precheck, normalize};
-use super::{AlterColumn, BatchAlter, BatchBackend, BatchError};
+use super::{AlterColumn, BatchAlter, BatchBackend, BatchError, Op};
 use crate::schema::ColType;
 use async_trait::async_trait;
 use sea_orm::sqlx::sqlite::SqlitePoolOptions;
@@ -280,6 +287,7 @@ fn parse(snapshot: &SqliteSnapshot) -> Result<Parsed, BatchError> {
             name: row.name.clone(),
             columns,
             primary_key,
+            complete: true,
         },
         create,
     })
@@ -1303,10 +1311,154 @@ async fn finish(
     }
 }
 
+/// Offline: SQLite's own `ALTER TABLE` where the batch declares only what it
+/// can do (renames, column drops and additions it accepts, indexes). A
+/// rebuild writes the new table from the current `CREATE TABLE` text, which
+/// needs the live table: it becomes a marked comment naming the declared
+/// operations (with their final column names: the renames run first, as
+/// online), and the column drops and additions it would make are declared
+/// for the lint.
+async fn apply_offline(
+    conn: &DatabaseExecutor<'_>,
+    batch: &BatchAlter,
+    script: &crate::offline::Script,
+) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    let t = quote(DB, table);
+    let out = Offline::new(conn, script, batch);
+    let norm = normalize(&declared_table(batch, DB), batch)?;
+    for (from, to) in &norm.renames {
+        if norm.is_dropped(to) {
+            return Err(BatchError::refused(
+                table,
+                format!(
+                    "`{from}` is renamed to `{to}`, a column this batch drops; SQLite renames before it rebuilds"
+                ),
+                "drop the old column in one batch and rename in a second one",
+            ));
+        }
+    }
+    let mut added = Vec::new();
+    for (_, def) in norm.added() {
+        added.push(render_column_def(DB, def).map_err(|e| {
+            BatchError::refused(
+                table,
+                format!(
+                    "cannot write column `{}` for SQLite: {e}",
+                    def.get_column_name()
+                ),
+                "use a type SQLite has",
+            )
+        })?);
+    }
+    let rebuilds = norm.altered().next().is_some()
+        || !added.iter().all(|text| addable(text))
+        || !norm.drop_foreign_keys.is_empty()
+        || !norm.drop_uniques.is_empty()
+        || !norm.drop_checks.is_empty()
+        || !norm.add_foreign_keys.is_empty()
+        || !norm.add_uniques.is_empty()
+        || !norm.add_checks.is_empty();
+    let index_sql = |index: &super::IndexSpec| {
+        format!(
+            "CREATE {}INDEX {} ON {t} ({})",
+            if index.unique { "UNIQUE " } else { "" },
+            quote(DB, &index.name),
+            index
+                .columns
+                .iter()
+                .map(|c| quote(DB, c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    for name in &norm.drop_indexes {
+        out.exec(&format!("DROP INDEX {}", quote(DB, name))).await?;
+    }
+    for (from, to) in &norm.renames {
+        out.exec(&format!(
+            "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+            quote(DB, from),
+            quote(DB, to)
+        ))
+        .await?;
+    }
+    if !rebuilds {
+        if !norm.dropped.is_empty() {
+            out.note(
+                "SQLite's DROP COLUMN refuses a column that an index, key, constraint, view or \
+                 trigger uses; online, batch alter rebuilds the table then (this script stops there)",
+            );
+        }
+        for name in &norm.dropped {
+            out.exec(&format!("ALTER TABLE {t} DROP COLUMN {}", quote(DB, name)))
+                .await?;
+        }
+        for text in &added {
+            out.exec(&format!("ALTER TABLE {t} ADD COLUMN {text}"))
+                .await?;
+        }
+        for index in &norm.create_indexes {
+            out.exec(&index_sql(index)).await?;
+        }
+        return Ok(());
+    }
+    // An index on columns that exist before the rebuild can be created after
+    // it natively; one on a column the rebuild adds is part of the rebuild.
+    let is_added = |c: &String| norm.added().any(|(f, _)| same(&f.name, c));
+    let (native, rebuilt): (Vec<_>, Vec<_>) = norm
+        .create_indexes
+        .iter()
+        .partition(|index| !index.columns.iter().any(is_added));
+    let rest = norm.without_renames(table, batch.prechecks);
+    let described: Vec<String> = rest
+        .ops
+        .iter()
+        .filter(|op| match op {
+            Op::DropIndex { .. } => false,
+            Op::CreateIndex(index) => rebuilt.iter().any(|r| same(&r.name, &index.name)),
+            _ => true,
+        })
+        .map(|op| describe(DB, op))
+        .collect();
+    let declared = norm
+        .dropped
+        .iter()
+        .map(|name| format!("ALTER TABLE {t} DROP COLUMN {}", quote(DB, name)))
+        .chain(
+            added
+                .iter()
+                .map(|text| format!("ALTER TABLE {t} ADD COLUMN {text}")),
+        )
+        .collect();
+    out.unrenderable(
+        &format!(
+            "the table rebuild ({}) needs the live table: SQLite's ALTER TABLE cannot do it, and the new \
+             table is written from the current CREATE TABLE text, its indexes, triggers and views \
+             re-created from sqlite_master; run this revision online, or review its code",
+            described.join("; ")
+        ),
+        declared,
+    );
+    for index in native {
+        out.exec(&index_sql(index)).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl BatchBackend for Sqlite {
     fn db(&self) -> DbBackend {
         DB
+    }
+
+    async fn run_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        apply_offline(conn, batch, script).await
     }
 
     async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {

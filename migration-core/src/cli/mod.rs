@@ -542,8 +542,8 @@ impl<'m> Ctx<'m> {
                 "-- {unrenderable} part(s) could not be rendered offline (marked OFFLINE above)."
             );
             eprintln!(
-                "note: {unrenderable} part(s) of this script read the database and could not be rendered offline; \
-                 they are marked `-- OFFLINE:` in the output"
+                "note: {unrenderable} part(s) of this script need the live database (a read, or a table \
+                 definition) and could not be rendered offline; they are marked `-- OFFLINE:` in the output"
             );
         }
         Ok(())

@@ -2,7 +2,10 @@
 //! checked for data loss, long locks and changes that break running code.
 //!
 //! The lint runs a revision through the offline executor (the same statements
-//! `up --sql` prints) and matches the statements against [`rules`]. A migration
+//! `up --sql` prints, plus the operations of the parts it marks OFFLINE that a
+//! batch alter declares) and matches the statements against [`rules`]; the
+//! entities' columns, when the migrator has entities, tell it which dropped
+//! columns the running application still selects. A migration
 //! acknowledges a finding on purpose with a comment line in its file,
 //! `// lint: allow RULE -- reason` (like strong_migrations' `safety_assured`);
 //! the finding is then reported as accepted, with the reason.
@@ -56,6 +59,17 @@ impl Finding {
     }
 }
 
+/// A statement the lint reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// Whether it stands for an operation a batch alter declares in a part the
+    /// offline script marks OFFLINE (a SQLite table rebuild, a MySQL `MODIFY
+    /// COLUMN` that needs the live column), rather than a statement of the script.
+    pub declared: bool,
+}
+
 /// The statements one revision executes on `dialect` (tracking-table statements
 /// left out), rendered offline from what the migration declares.
 ///
@@ -65,7 +79,7 @@ pub async fn statements(
     migrator: &Migrator,
     revision: &str,
     dialect: Dialect,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Statement>> {
     let graph = migrator.graph();
     let id = graph.resolve(revision)?.to_string();
     let mut applied = HashSet::new();
@@ -83,10 +97,33 @@ pub async fn statements(
         .entries()
         .into_iter()
         .filter_map(|e| match e {
-            Entry::Execute(sql) if !sql.contains(table) => Some(sql),
+            Entry::Execute(sql) if !sql.contains(table) => Some(Statement {
+                sql,
+                declared: false,
+            }),
+            Entry::Declared(sql) => Some(Statement {
+                sql,
+                declared: true,
+            }),
             _ => None,
         })
         .collect())
+}
+
+/// What the lint knows about the migrator besides its statements: the
+/// columns of its entities, if it has any.
+///
+/// # Errors
+/// The entities' DDL cannot be captured.
+pub async fn context(migrator: &Migrator) -> Result<rules::Context> {
+    let mut context = rules::Context::default();
+    if let Some(entities) = migrator.entities() {
+        let hints = entities.hints().await.map_err(crate::Error::db(
+            "reading the entities' columns for the lint",
+        ))?;
+        context.entity_columns = hints.types.into_keys().collect();
+    }
+    Ok(context)
 }
 
 /// Lints revisions on each of `dialects`.
@@ -98,6 +135,7 @@ pub async fn lint(
     revisions: &[String],
     dialects: &[Dialect],
 ) -> Result<Vec<Finding>> {
+    let context = context(migrator).await?;
     let mut findings = Vec::new();
     for id in revisions {
         let rev = migrator
@@ -105,7 +143,7 @@ pub async fn lint(
             .ok_or_else(|| crate::Error::Usage(format!("no migration for `{id}`")))?;
         for &dialect in dialects {
             let stmts = statements(migrator, &rev.id, dialect).await?;
-            for mut finding in rules::check(&rev.id, dialect, &stmts) {
+            for mut finding in rules::check_with(&rev.id, dialect, &stmts, &context) {
                 finding.acknowledged = rev
                     .lint_allow
                     .iter()

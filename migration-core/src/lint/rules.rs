@@ -1,14 +1,20 @@
 //! The lint rules: patterns over the SQL a revision executes, per backend.
 //!
-//! The SQL comes from sea-query (or the migration's raw statements), so the
-//! patterns match its shapes: `ALTER TABLE "t" DROP COLUMN "c"`, `` MODIFY COLUMN ``,
-//! and so on. Lock-related rules skip tables the same revision creates: a new
-//! table has no rows to lock or rewrite.
+//! The SQL comes from sea-query, batch alter (or the migration's raw
+//! statements), so the patterns match its shapes: `ALTER TABLE "t" DROP
+//! COLUMN "c"`, `` MODIFY COLUMN ``, and so on. An `ALTER TABLE` with several
+//! clauses (batch alter writes one per table on MySQL) is checked clause by
+//! clause, so a `DEFAULT` in one clause does not excuse another. Lock-related
+//! rules skip tables the same revision creates: a new table has no rows to
+//! lock or rewrite.
+//!
+//! One rule needs more than the SQL: `drop-column-in-entity` compares dropped
+//! columns with the entities' fields ([`Context`]).
 
-use super::{Finding, Severity};
+use super::{Finding, Severity, Statement};
 use crate::url::Dialect;
 use regex::Regex;
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::LazyLock;
 
 /// One rule: id, severity, which backends, the pattern, the problem, the fix.
@@ -20,6 +26,8 @@ struct Rule {
     pattern: &'static LazyLock<Regex>,
     /// A further condition on the statement (e.g. "no DEFAULT").
     unless: Option<&'static LazyLock<Regex>>,
+    /// A condition the statement must meet beyond the pattern.
+    require: Option<fn(&str) -> bool>,
     /// Skipped for tables created in the same revision.
     only_existing_tables: bool,
     problem: &'static str,
@@ -51,7 +59,11 @@ re!(
 re!(TRUNCATE, r"(?i)^\s*TRUNCATE (?:TABLE )?(?P<table>IDENT)");
 re!(
     DROP_COLUMN,
-    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bDROP (?:COLUMN )?IDENT"
+    r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bDROP\b"
+);
+re!(
+    DROPPED_NAME,
+    r"(?i)\bDROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?(?P<name>IDENT)"
 );
 re!(
     RENAME_COLUMN,
@@ -64,6 +76,10 @@ re!(
 re!(
     ADD_NOT_NULL,
     r"(?i)^\s*ALTER TABLE (?P<table>IDENT) .*\bADD (?:COLUMN )?IDENT [^,]*\bNOT NULL"
+);
+re!(
+    ADDED_NAME,
+    r"(?i)\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?(?P<name>IDENT)"
 );
 re!(HAS_DEFAULT, r"(?i)\bDEFAULT\b|\bGENERATED\b|AUTO_INCREMENT");
 re!(
@@ -108,6 +124,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &DROP_TABLE,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "dropping a table loses every row in it",
         safe: "keep the table until no release uses it and a backup exists; then acknowledge with `// lint: allow drop-table -- <why>`",
@@ -118,6 +135,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &DROP_COLUMN,
         unless: None,
+        require: Some(drops_a_column),
         only_existing_tables: true,
         problem: "dropping a column loses its data, and running code that still reads it breaks",
         safe: "stop using the column first (deploy), drop it in a later release, and acknowledge with `// lint: allow drop-column -- <why>`",
@@ -128,6 +146,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &TRUNCATE,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "TRUNCATE deletes every row",
         safe: "delete only what must go, in batches, or acknowledge with `// lint: allow truncate -- <why>`",
@@ -138,6 +157,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &ADD_NOT_NULL,
         unless: Some(&HAS_DEFAULT),
+        require: Some(adds_a_column),
         only_existing_tables: true,
         problem: "a NOT NULL column without a default cannot be added to a table that has rows",
         safe: "add it nullable, backfill it, then make it NOT NULL; or give it a default",
@@ -148,6 +168,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &PG_TYPE_CHANGE,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "changing a column's type rewrites the table under an ACCESS EXCLUSIVE lock, and a narrowing change can lose data",
         safe: "add a new column, backfill it in batches, switch the code, then drop the old one",
@@ -158,6 +179,7 @@ static RULES: &[Rule] = &[
         dialects: MYSQL,
         pattern: &MYSQL_MODIFY,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "MODIFY/CHANGE COLUMN can narrow the type and lose data",
         safe: "add a new column, backfill it in batches, switch the code, then drop the old one",
@@ -168,6 +190,7 @@ static RULES: &[Rule] = &[
         dialects: MYSQL,
         pattern: &MYSQL_COPY,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "this ALTER needs ALGORITHM=COPY: the table is copied and writes are blocked meanwhile",
         safe: "run it in a maintenance window or with an online schema change tool (gh-ost, pt-online-schema-change)",
@@ -178,6 +201,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &CREATE_INDEX,
         unless: Some(&CONCURRENTLY),
+        require: None,
         only_existing_tables: true,
         problem: "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
         safe: "CREATE INDEX CONCURRENTLY in a migration whose use_transaction() returns Some(false)",
@@ -188,6 +212,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &ADD_FK,
         unless: Some(&NOT_VALID),
+        require: None,
         only_existing_tables: true,
         problem: "adding a foreign key checks every row while holding locks on both tables",
         safe: "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
@@ -198,6 +223,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &ADD_CHECK,
         unless: Some(&NOT_VALID),
+        require: None,
         only_existing_tables: true,
         problem: "adding a CHECK scans the table under an ACCESS EXCLUSIVE lock",
         safe: "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
@@ -208,6 +234,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &SET_NOT_NULL,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
         safe: "add CHECK (col IS NOT NULL) NOT VALID, VALIDATE it, then SET NOT NULL (PostgreSQL 12+ skips the scan)",
@@ -218,6 +245,7 @@ static RULES: &[Rule] = &[
         dialects: PG,
         pattern: &VOLATILE_DEFAULT,
         unless: None,
+        require: Some(adds_a_column),
         only_existing_tables: true,
         problem: "a volatile default (random(), clock_timestamp(), ...) rewrites the whole table",
         safe: "add the column without a default, set the default, and backfill in batches",
@@ -228,6 +256,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &RENAME_COLUMN,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "running code that uses the old column name breaks the moment this commits",
         safe: "expand and contract: add the new column, write both, backfill, switch reads, then drop the old one",
@@ -238,6 +267,7 @@ static RULES: &[Rule] = &[
         dialects: ALL,
         pattern: &RENAME_TABLE,
         unless: None,
+        require: None,
         only_existing_tables: true,
         problem: "running code that uses the old table name breaks the moment this commits",
         safe: "rename in a release that no longer uses the old name, or leave a view with the old name",
@@ -262,15 +292,147 @@ fn table_of(caps: &regex::Captures<'_>) -> Option<String> {
         .map(|m| unquote(m.as_str()))
 }
 
+/// The id of the rule that needs the entities.
+pub const DROP_COLUMN_IN_ENTITY: &str = "drop-column-in-entity";
+
+/// What the lint knows besides the statements.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// `(table, column)` of every entity field: the columns the running
+    /// application selects (from [`crate::autogen::Hints::types`]).
+    pub entity_columns: BTreeSet<(String, String)>,
+}
+
+impl Context {
+    fn entity_has(&self, table: &str, column: &str) -> bool {
+        self.entity_columns
+            .iter()
+            .any(|(t, c)| t.eq_ignore_ascii_case(table) && c.eq_ignore_ascii_case(column))
+    }
+}
+
+/// Words that follow `DROP` in an `ALTER TABLE` clause without naming a
+/// column (`DROP CONSTRAINT`, `ALTER COLUMN c DROP DEFAULT`, `DROP NOT NULL`…).
+const NOT_A_COLUMN: &[&str] = &[
+    "CONSTRAINT",
+    "INDEX",
+    "KEY",
+    "FOREIGN",
+    "PRIMARY",
+    "UNIQUE",
+    "CHECK",
+    "DEFAULT",
+    "NOT",
+    "IDENTITY",
+    "EXPRESSION",
+    "PARTITION",
+    "SYSTEM",
+    "PERIOD",
+];
+
+/// The columns an `ALTER TABLE` statement (or clause) drops.
+fn dropped_columns(sql: &str) -> Vec<String> {
+    DROPPED_NAME
+        .captures_iter(sql)
+        .filter_map(|c| c.name("name"))
+        .map(|m| m.as_str())
+        .filter(|name| {
+            let quoted = name.starts_with('"') || name.starts_with('`');
+            quoted || !NOT_A_COLUMN.iter().any(|k| k.eq_ignore_ascii_case(name))
+        })
+        .map(unquote)
+        .collect()
+}
+
+fn drops_a_column(sql: &str) -> bool {
+    !dropped_columns(sql).is_empty()
+}
+
+/// Words that follow `ADD` in an `ALTER TABLE` clause without naming a column.
+const NOT_A_NEW_COLUMN: &[&str] = &[
+    "CONSTRAINT",
+    "CHECK",
+    "PRIMARY",
+    "UNIQUE",
+    "FOREIGN",
+    "INDEX",
+    "KEY",
+    "FULLTEXT",
+    "SPATIAL",
+    "PARTITION",
+    "PERIOD",
+    "SYSTEM",
+];
+
+/// Whether an `ALTER TABLE` clause adds a column (not a constraint or an index).
+fn adds_a_column(sql: &str) -> bool {
+    ADDED_NAME
+        .captures_iter(sql)
+        .filter_map(|c| c.name("name"))
+        .map(|m| m.as_str())
+        .any(|name| {
+            let quoted = name.starts_with('"') || name.starts_with('`');
+            quoted
+                || !NOT_A_NEW_COLUMN
+                    .iter()
+                    .any(|k| k.eq_ignore_ascii_case(name))
+        })
+}
+
+/// `ALTER TABLE t a, b, c` as `ALTER TABLE t a`, `ALTER TABLE t b`, … (commas
+/// inside parentheses and quotes do not split); any other statement as itself.
+fn clauses(sql: &str) -> Vec<String> {
+    let toks = crate::batch::ddl::tokenize(sql);
+    let is_alter = toks.len() > 3 && toks[0].is("ALTER") && toks[1].is("TABLE");
+    if !is_alter {
+        return vec![sql.to_owned()];
+    }
+    let head = &sql[..toks[2].end];
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut start = toks[3].start;
+    for t in &toks[3..] {
+        match t.tok {
+            crate::batch::ddl::Tok::Punct('(') => depth += 1,
+            crate::batch::ddl::Tok::Punct(')') => depth = depth.saturating_sub(1),
+            crate::batch::ddl::Tok::Punct(',') if depth == 0 => {
+                out.push(format!("{head} {}", sql[start..t.start].trim()));
+                start = t.end;
+            }
+            _ => {}
+        }
+    }
+    out.push(format!("{head} {}", sql[start..].trim()));
+    out
+}
+
 /// The findings for one revision's statements on one backend.
 pub fn check(revision: &str, dialect: Dialect, statements: &[String]) -> Vec<Finding> {
+    let statements: Vec<Statement> = statements
+        .iter()
+        .map(|sql| Statement {
+            sql: sql.clone(),
+            declared: false,
+        })
+        .collect();
+    check_with(revision, dialect, &statements, &Context::default())
+}
+
+/// [`check`] with what the lint knows besides the statements: statements
+/// declared by a batch alter (shown as such), and the entities' columns.
+pub fn check_with(
+    revision: &str,
+    dialect: Dialect,
+    statements: &[Statement],
+    context: &Context,
+) -> Vec<Finding> {
     // Tables this revision creates have no rows yet.
     let mut created: HashSet<String> = HashSet::new();
     // A table dropped and then replaced by a rename is a rebuild (SQLite batch
     // alter), not data loss: remember rename targets.
     let renamed_into: HashSet<String> = statements
         .iter()
-        .filter_map(|s| RENAME_TABLE.captures(s))
+        .filter_map(|s| RENAME_TABLE.captures(&s.sql))
         .filter_map(|c| {
             c.name("to")
                 .or_else(|| c.name("to2"))
@@ -279,37 +441,88 @@ pub fn check(revision: &str, dialect: Dialect, statements: &[String]) -> Vec<Fin
         .collect();
     let mut findings = Vec::new();
     for stmt in statements {
-        let stmt = stmt.trim();
-        if let Some(caps) = CREATE_TABLE.captures(stmt) {
+        let sql = stmt.sql.trim();
+        if let Some(caps) = CREATE_TABLE.captures(sql) {
             created.extend(table_of(&caps));
             continue;
         }
-        for rule in RULES.iter().filter(|r| r.dialects.contains(&dialect)) {
-            let Some(caps) = rule.pattern.captures(stmt) else {
-                continue;
-            };
-            if rule.unless.is_some_and(|u| u.is_match(stmt)) {
-                continue;
+        let shown = if stmt.declared {
+            format!(
+                "{sql} (declared by batch_alter_table, in a part the offline script marks OFFLINE)"
+            )
+        } else {
+            sql.to_owned()
+        };
+        let finding = |rule: &'static str, severity, table: &str, problem: &str, safe| Finding {
+            rule,
+            severity,
+            revision: revision.to_owned(),
+            dialect: dialect.name(),
+            statement: shown.clone(),
+            message: format!("table `{table}`: {problem}"),
+            safe,
+            acknowledged: None,
+        };
+        let mut fired: Vec<&'static str> = Vec::new();
+        let mut entity_columns: Vec<String> = Vec::new();
+        for clause in clauses(sql) {
+            for rule in RULES.iter().filter(|r| r.dialects.contains(&dialect)) {
+                if fired.contains(&rule.id) {
+                    continue;
+                }
+                let Some(caps) = rule.pattern.captures(&clause) else {
+                    continue;
+                };
+                if rule.unless.is_some_and(|u| u.is_match(&clause))
+                    || rule.require.is_some_and(|r| !r(&clause))
+                {
+                    continue;
+                }
+                let table = table_of(&caps).unwrap_or_default();
+                if rule.only_existing_tables && created.contains(&table) {
+                    continue;
+                }
+                let rebuild = (rule.id == "drop-table" && renamed_into.contains(&table))
+                    || (rule.id == "rename-table" && created.contains(&table));
+                if rebuild {
+                    continue;
+                }
+                fired.push(rule.id);
+                findings.push(finding(
+                    rule.id,
+                    rule.severity,
+                    &table,
+                    rule.problem,
+                    rule.safe,
+                ));
             }
-            let table = table_of(&caps).unwrap_or_default();
-            if rule.only_existing_tables && created.contains(&table) {
-                continue;
+            // Breaking running code: the application's entity still has the column.
+            if let Some(caps) = DROP_COLUMN.captures(&clause) {
+                let table = table_of(&caps).unwrap_or_default();
+                if created.contains(&table) {
+                    continue;
+                }
+                for column in dropped_columns(&clause) {
+                    if context.entity_has(&table, &column)
+                        && !entity_columns
+                            .iter()
+                            .any(|c| c.eq_ignore_ascii_case(&column))
+                    {
+                        findings.push(finding(
+                            DROP_COLUMN_IN_ENTITY,
+                            Severity::Error,
+                            &table,
+                            &format!(
+                                "column `{column}` is still a field of the entity for `{table}`: the \
+                                 running application selects it, and every query of that entity \
+                                 fails once it is gone"
+                            ),
+                            "remove the field from the entity and deploy that first; drop the column in a later release (or acknowledge with `// lint: allow drop-column-in-entity -- <why>`)",
+                        ));
+                        entity_columns.push(column);
+                    }
+                }
             }
-            let rebuild = (rule.id == "drop-table" && renamed_into.contains(&table))
-                || (rule.id == "rename-table" && created.contains(&table));
-            if rebuild {
-                continue;
-            }
-            findings.push(Finding {
-                rule: rule.id,
-                severity: rule.severity,
-                revision: revision.to_string(),
-                dialect: dialect.name(),
-                statement: stmt.to_string(),
-                message: format!("table `{table}`: {}", rule.problem),
-                safe: rule.safe,
-                acknowledged: None,
-            });
         }
     }
     findings
@@ -443,6 +656,76 @@ mod tests {
             r#"ALTER TABLE "_batch_tmp_t" RENAME TO "t""#,
         ];
         assert!(rules_hit(Dialect::Sqlite, &rebuild).is_empty());
+    }
+
+    #[test]
+    fn only_dropped_columns_are_dropped_columns() {
+        for sql in [
+            r#"ALTER TABLE "t" DROP CONSTRAINT "fk-t-a""#,
+            r#"ALTER TABLE "t" DROP CONSTRAINT IF EXISTS "u""#,
+            r#"ALTER TABLE "t" ALTER COLUMN "a" DROP DEFAULT, ALTER COLUMN "b" DROP NOT NULL"#,
+            "ALTER TABLE `t` DROP FOREIGN KEY `fk`, DROP INDEX `fk`, DROP PRIMARY KEY",
+        ] {
+            assert!(rules_hit(Dialect::Postgres, &[sql]).is_empty(), "{sql}");
+        }
+        assert_eq!(
+            dropped_columns("ALTER TABLE `t` DROP INDEX `i`, DROP COLUMN `a`, DROP `b`"),
+            ["a", "b"]
+        );
+    }
+
+    #[test]
+    fn each_clause_of_an_alter_table_is_checked_on_its_own() {
+        // The DEFAULT of the second column does not excuse the first.
+        let sql =
+            r#"ALTER TABLE "p" ADD COLUMN "a" int NOT NULL, ADD COLUMN "b" int NOT NULL DEFAULT 0"#;
+        assert_eq!(
+            rules_hit(Dialect::Postgres, &[sql]),
+            ["add-not-null-without-default"]
+        );
+        // NOT NULL inside a CHECK is not a column added NOT NULL.
+        let check = r#"ALTER TABLE "p" ADD CONSTRAINT "c" CHECK ("a" IS NOT NULL)"#;
+        assert_eq!(rules_hit(Dialect::Postgres, &[check]), ["check-not-valid"]);
+        assert_eq!(
+            clauses("ALTER TABLE `t` MODIFY COLUMN `p` decimal(12, 2) NOT NULL, DROP COLUMN `n`"),
+            [
+                "ALTER TABLE `t` MODIFY COLUMN `p` decimal(12, 2) NOT NULL",
+                "ALTER TABLE `t` DROP COLUMN `n`"
+            ]
+        );
+    }
+
+    #[test]
+    fn dropping_a_column_an_entity_has_breaks_running_code() {
+        let context = Context {
+            entity_columns: [("users".to_owned(), "email".to_owned())]
+                .into_iter()
+                .collect(),
+        };
+        let stmts = |sql: &str| {
+            vec![Statement {
+                sql: sql.to_owned(),
+                declared: false,
+            }]
+        };
+        let rules = |sql: &str| -> Vec<&str> {
+            check_with("r", Dialect::MySql, &stmts(sql), &context)
+                .into_iter()
+                .map(|f| f.rule)
+                .collect()
+        };
+        assert_eq!(
+            rules("ALTER TABLE `users` DROP COLUMN `Email`, DROP COLUMN `note`"),
+            ["drop-column", DROP_COLUMN_IN_ENTITY]
+        );
+        assert_eq!(
+            rules("ALTER TABLE `users` DROP COLUMN `note`"),
+            ["drop-column"]
+        );
+        assert_eq!(
+            rules("ALTER TABLE `teams` DROP COLUMN `email`"),
+            ["drop-column"]
+        );
     }
 
     #[test]

@@ -53,6 +53,9 @@ impl MigrationTrait for Migration {
             })
             .await?;
 
+        // The names are in full_name now (`down` splits them back), and the
+        // entity reads full_name only.
+        // lint: allow drop-column -- first_name and last_name are copied into full_name just above; down restores them
         batch_alter_table(manager, "users", |t| {
             t.drop_column("first_name").drop_column("last_name");
         })
