@@ -89,6 +89,14 @@ fn users() -> Table {
 
 /// The golden text of one change: the plan per backend, the file, the SQL.
 fn golden(from: &Schema, to: &Schema, hints: &Hints) -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(golden_async(from, to, hints))
+}
+
+async fn golden_async(from: &Schema, to: &Schema, hints: &Hints) -> String {
     let mut out = String::new();
     let pg_plan = compare(from, to, hints, Dialect::Postgres);
     for (dialect, backend) in [
@@ -109,7 +117,15 @@ fn golden(from: &Schema, to: &Schema, hints: &Hints) -> String {
         }
         // The SQL the file (generated on PostgreSQL, the richest) runs here.
         out.push_str("-- up\n");
-        for s in sql(&pg_plan.ops, &pg_plan.batched_up, &pg_plan.sqlite_blockers_up, backend) {
+        for s in sql(
+            &pg_plan.ops,
+            &pg_plan.batched_up,
+            &pg_plan.sqlite_blockers_up,
+            backend,
+            false,
+        )
+        .await
+        {
             out.push_str(&format!("{s};\n"));
         }
         out.push_str("-- down\n");
@@ -118,7 +134,10 @@ fn golden(from: &Schema, to: &Schema, hints: &Hints) -> String {
             &pg_plan.batched_down,
             &pg_plan.sqlite_blockers_down,
             backend,
-        ) {
+            false,
+        )
+        .await
+        {
             out.push_str(&format!("{s};\n"));
         }
     }

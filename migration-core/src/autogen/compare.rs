@@ -1178,11 +1178,23 @@ mod tests {
             columns: vec!["u".into()],
             unique: true,
         }];
-        // Dropping a column that has an inline UNIQUE constraint: a rebuild.
+        // Dropping a column that has a foreign key: a rebuild.
+        let mut with_fk = schema(vec![
+            table("p", vec![]),
+            table("t", vec![col("u", ColType::Int, true)]),
+        ]);
+        with_fk.tables.get_mut("t").unwrap().foreign_keys = vec![fk("u", "p", FkAction::Cascade)];
+        let no_u = schema(vec![table("p", vec![]), table("t", vec![])]);
+        let p = compare(&with_fk, &no_u, &Hints::default(), Dialect::Sqlite);
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
+        assert_eq!(descriptions(&p).len(), 2, "{:?}", descriptions(&p));
+        // The foreign key goes first (a rebuild); then SQLite drops the plain column itself.
+        assert_eq!(p.batched_up, vec![0]);
+        // Dropping a column with an inline UNIQUE: the unnamed constraint has
+        // no name to drop it by on SQLite, so it is refused there.
         let b = schema(vec![table("t", vec![])]);
         let p = compare(&with_unique, &b, &Hints::default(), Dialect::Sqlite);
-        assert!(p.refused.is_empty(), "{:?}", p.refused);
-        assert_eq!(p.batched_up, vec![0]);
+        assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
         // Adding NOT NULL without default, and a non-constant default: rebuilds;
         // a nullable column with a constant default is a plain ADD COLUMN.
         let c = schema(vec![table(

@@ -314,30 +314,33 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
                 b.drop_column_def(column_def(column, false, false));
             }
             Op::AlterColumn { from, to, .. } => {
+                // What changes, then the whole column as it was: MySQL's
+                // MODIFY COLUMN restates the column, and offline SQL renders
+                // it from these instead of the live table.
                 let mut change = AlterColumn::new();
                 if from.col_type != to.col_type {
-                    change = change
-                        .type_(to_column_type(&to.col_type))
-                        .existing_type(to_column_type(&from.col_type));
+                    change = change.type_(to_column_type(&to.col_type));
                 }
                 if from.nullable != to.nullable {
                     change = if to.nullable {
                         change.null()
                     } else {
                         change.not_null()
-                    }
-                    .existing_nullable(from.nullable);
+                    };
                 }
                 if from.default != to.default {
                     change = match &to.default {
                         Some(d) => change.default(DefaultExpr::of(d, &to.col_type).expr()),
                         None => change.drop_default(),
                     };
-                    change = match &from.default {
-                        Some(d) => change.existing_default(DefaultExpr::of(d, &from.col_type).expr()),
-                        None => change.existing_no_default(),
-                    };
                 }
+                change = change
+                    .existing_type(to_column_type(&from.col_type))
+                    .existing_nullable(from.nullable);
+                change = match &from.default {
+                    Some(d) => change.existing_default(DefaultExpr::of(d, &from.col_type).expr()),
+                    None => change.existing_no_default(),
+                };
                 b.alter_column(&to.name, change);
             }
             Op::AddForeignKey { table, fk } | Op::DropForeignKey { table, fk } => {
@@ -684,9 +687,17 @@ pub fn sqlite_guard_message(blockers: &[String]) -> String {
 
 /// The SQL `ops` run on `backend`, one statement per line; steps that do not
 /// run there are left out, conditional ones are commented. A batch alter is
-/// one comment line: its statements depend on the live table (on SQLite it
-/// rebuilds it).
-pub fn sql(ops: &[Op], batched: &[usize], blockers: &[String], backend: DbBackend) -> Vec<String> {
+/// rendered as offline SQL does it (see [`crate::batch::offline`]): what
+/// depends on the live table (a SQLite rebuild) is an `-- OFFLINE:` line,
+/// followed, when `declared` is set (for the lint), by the statements its
+/// operations stand for.
+pub async fn sql(
+    ops: &[Op],
+    batched: &[usize],
+    blockers: &[String],
+    backend: DbBackend,
+    declared: bool,
+) -> Vec<String> {
     if backend == DbBackend::Sqlite && !blockers.is_empty() {
         return vec![format!("-- refused: {}", sqlite_guard_message(blockers))];
     }
@@ -698,14 +709,10 @@ pub fn sql(ops: &[Op], batched: &[usize], blockers: &[String], backend: DbBacken
             }
             let text = match (&s.action, build(&s.action, backend)) {
                 (Action::Fail(m), _) => format!("-- fails: {m}"),
-                (Action::Batch(t, members), _) => format!(
-                    "-- batch alter of {t}: {}",
-                    members
-                        .iter()
-                        .map(Op::describe)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
+                (Action::Batch(t, members), _) => {
+                    out.extend(batch_sql(t, members, backend, declared).await);
+                    continue;
+                }
                 (_, sql) => sql.unwrap_or_default(),
             };
             if matches!(s.action, Action::DropIndexIfExists(..)) {
@@ -713,6 +720,32 @@ pub fn sql(ops: &[Op], batched: &[usize], blockers: &[String], backend: DbBacken
             } else {
                 out.push(text);
             }
+        }
+    }
+    out
+}
+
+/// A batch alter's statements, recorded offline.
+async fn batch_sql(table: &str, ops: &[Op], backend: DbBackend, declared: bool) -> Vec<String> {
+    use crate::offline::Entry;
+    let (db, script) = crate::offline::recording_connection(backend);
+    let batch = batch_alter(table, ops);
+    let run = crate::offline::with_recording(script.clone(), async {
+        batch.run_on(&(&db).into()).await
+    })
+    .await;
+    let mut out = Vec::new();
+    if let Err(e) = run {
+        out.push(format!("-- batch alter of {table} fails: {e}"));
+    }
+    for entry in script.entries() {
+        match entry {
+            Entry::Execute(sql) => out.push(sql),
+            Entry::Unrenderable(why) => {
+                out.push(format!("-- OFFLINE: {}", why.replace('\n', " ")));
+            }
+            Entry::Declared(sql) if declared => out.push(sql),
+            _ => {}
         }
     }
     out

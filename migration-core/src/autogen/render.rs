@@ -418,35 +418,36 @@ fn batch_call_code(op: &Op) -> TokenStream {
             quote! { t.drop_column_def(#c); }
         }
         Op::AlterColumn { from, to, .. } => {
+            // What changes, then the whole column as it was (see `exec::batch_alter`).
             let name = lit(&to.name);
             let mut change = quote!(AlterColumn::new());
             if from.col_type != to.col_type {
                 let new = column_type_expr(&to_column_type(&to.col_type));
-                let old = column_type_expr(&to_column_type(&from.col_type));
-                change.extend(quote!(.type_(#new).existing_type(#old)));
+                change.extend(quote!(.type_(#new)));
             }
             if from.nullable != to.nullable {
-                let was = from.nullable;
                 change.extend(if to.nullable {
                     quote!(.null())
                 } else {
                     quote!(.not_null())
                 });
-                change.extend(quote!(.existing_nullable(#was)));
             }
             if from.default != to.default {
                 change.extend(match &to.default {
                     Some(d) => default_code(&DefaultExpr::of(d, &to.col_type)),
                     None => quote!(.drop_default()),
                 });
-                change.extend(match &from.default {
-                    Some(d) => {
-                        let v = default_value(&DefaultExpr::of(d, &from.col_type));
-                        quote!(.existing_default(#v))
-                    }
-                    None => quote!(.existing_no_default()),
-                });
             }
+            let old = column_type_expr(&to_column_type(&from.col_type));
+            let was = from.nullable;
+            change.extend(quote!(.existing_type(#old).existing_nullable(#was)));
+            change.extend(match &from.default {
+                Some(d) => {
+                    let v = default_value(&DefaultExpr::of(d, &from.col_type));
+                    quote!(.existing_default(#v))
+                }
+                None => quote!(.existing_no_default()),
+            });
             quote! { t.alter_column(#name, #change); }
         }
         Op::AddForeignKey { table, fk } => {

@@ -1242,13 +1242,14 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     // The lint over what the new file will execute, on every backend.
     let mut findings = Vec::new();
     for dialect in crate::testing::ALL {
-        let statements =
-            crate::autogen::exec::sql(
-                &plan.ops,
-                &plan.batched_up,
-                &plan.sqlite_blockers_up,
-                dialect.db_backend(),
-            );
+        let statements = crate::autogen::exec::sql(
+            &plan.ops,
+            &plan.batched_up,
+            &plan.sqlite_blockers_up,
+            dialect.db_backend(),
+            true,
+        )
+        .await;
         findings.extend(crate::lint::rules::check(&id, dialect, &statements));
     }
     if !findings.is_empty() {
