@@ -17,7 +17,9 @@ fn main() {
         );
         // Change 3: t30 drops `body`.
         if i != 30 {
-            fields.push_str("    #[sea_orm(column_type = \"Text\", nullable)]\n    pub body: Option<String>,\n");
+            fields.push_str(
+                "    #[sea_orm(column_type = \"Text\", nullable)]\n    pub body: Option<String>,\n",
+            );
         }
         fields.push_str(
             "    #[sea_orm(default_value = true)]\n    pub active: bool,\n    \

@@ -107,8 +107,9 @@ fn main() -> ExitCode {
             let dialects: Result<Vec<_>, String> = backends
                 .iter()
                 .map(|b| {
-                    migration_core::url::Dialect::from_name(b)
-                        .ok_or_else(|| format!("unknown backend `{b}`: use sqlite, postgres or mysql"))
+                    migration_core::url::Dialect::from_name(b).ok_or_else(|| {
+                        format!("unknown backend `{b}`: use sqlite, postgres or mysql")
+                    })
                 })
                 .collect();
             exit_code(

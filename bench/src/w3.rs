@@ -93,7 +93,13 @@ pub fn run(rounds: usize, dialects: &[Dialect]) -> Result<String, BoxError> {
             let mut ms = Vec::new();
             let mut queries = 0;
             for _ in 0..rounds {
-                let mut args: Vec<String> = vec!["migrator".into(), "--w3".into(), "--revisions".into(), TABLES.to_string(), "--".into()];
+                let mut args: Vec<String> = vec![
+                    "migrator".into(),
+                    "--w3".into(),
+                    "--revisions".into(),
+                    TABLES.to_string(),
+                    "--".into(),
+                ];
                 match job {
                     Job::Check => args.push("check".into()),
                     Job::Autogenerate => args.extend([
@@ -107,14 +113,18 @@ pub fn run(rounds: usize, dialects: &[Dialect]) -> Result<String, BoxError> {
                 }
                 args.extend(scratch.iter().cloned());
                 let started = Instant::now();
-                let out = Command::new(&exe).args(&args).stdin(Stdio::null()).output()?;
+                let out = Command::new(&exe)
+                    .args(&args)
+                    .stdin(Stdio::null())
+                    .output()?;
                 let elapsed = started.elapsed();
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 let expected_code = if job == Job::Check { 1 } else { 0 };
                 let found = EXPECTED.iter().filter(|e| stdout.contains(*e)).count();
                 let phone = stdout.matches("add column `phone`").count();
-                if out.status.code() != Some(expected_code) || found != EXPECTED.len() || phone < 2 {
+                if out.status.code() != Some(expected_code) || found != EXPECTED.len() || phone < 2
+                {
                     return Err(format!(
                         "W3 {job:?} on {}: exit {:?}, expected {expected_code} and the 5 changes:\n{stdout}\n{stderr}",
                         dialect.name(),

@@ -761,7 +761,10 @@ fn sqlite_need(op: &Op, state: &Schema) -> SqliteNeed {
             let c = &column.name;
             if t.primary_key.contains(c) {
                 SqliteNeed::Blocked(format!("dropping primary-key column `{table}`.`{c}`"))
-            } else if t.indexes.iter().any(|i| i.name.is_none() && i.columns.contains(c))
+            } else if t
+                .indexes
+                .iter()
+                .any(|i| i.name.is_none() && i.columns.contains(c))
                 || t.foreign_keys.iter().any(|f| f.columns.contains(c))
             {
                 // SQLite's DROP COLUMN refuses a column in a UNIQUE or
@@ -920,7 +923,11 @@ mod tests {
         assert!(p.ops[1].destructive().unwrap().contains("NOT NULL"));
         // SQLite cannot ALTER the column: it goes through batch alter, on every backend.
         assert_eq!(p.batched_up, vec![1]);
-        assert!(p.sqlite_blockers_up.is_empty(), "{:?}", p.sqlite_blockers_up);
+        assert!(
+            p.sqlite_blockers_up.is_empty(),
+            "{:?}",
+            p.sqlite_blockers_up
+        );
         let lite = compare(&a, &b, &Hints::default(), Dialect::Sqlite);
         assert!(lite.refused.is_empty(), "{:?}", lite.refused);
         assert_eq!(lite.batched_up, vec![1]);
@@ -1227,7 +1234,11 @@ mod tests {
         // Dropping an unnamed UNIQUE constraint is still refused on SQLite.
         let p = compare(&with_unique, &a, &Hints::default(), Dialect::Sqlite);
         assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
-        assert!(p.refused[0].contains("batch_alter_table"), "{}", p.refused[0]);
+        assert!(
+            p.refused[0].contains("batch_alter_table"),
+            "{}",
+            p.refused[0]
+        );
     }
 
     #[test]

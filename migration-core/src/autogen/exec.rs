@@ -232,7 +232,10 @@ pub fn steps(op: &Op) -> Vec<Step> {
 
 /// The steps of one batch alter of `table` made of `ops`.
 fn batch_steps(table: &str, ops: &[Op]) -> Vec<Step> {
-    let mut out = vec![step(Only::All, Action::Batch(table.to_owned(), ops.to_vec()))];
+    let mut out = vec![step(
+        Only::All,
+        Action::Batch(table.to_owned(), ops.to_vec()),
+    )];
     for op in ops {
         if let Op::DropForeignKey { table, fk } = op {
             // InnoDB keeps the index it made for a foreign key after the key is dropped.
@@ -730,10 +733,9 @@ async fn batch_sql(table: &str, ops: &[Op], backend: DbBackend, declared: bool) 
     use crate::offline::Entry;
     let (db, script) = crate::offline::recording_connection(backend);
     let batch = batch_alter(table, ops);
-    let run = crate::offline::with_recording(script.clone(), async {
-        batch.run_on(&(&db).into()).await
-    })
-    .await;
+    let run =
+        crate::offline::with_recording(script.clone(), async { batch.run_on(&(&db).into()).await })
+            .await;
     let mut out = Vec::new();
     if let Err(e) = run {
         out.push(format!("-- batch alter of {table} fails: {e}"));
@@ -778,7 +780,9 @@ pub async fn run(
                 continue;
             }
             match &s.action {
-                Action::DropIndexIfExists(t, n) if !manager.has_index(t.clone(), n.clone()).await? => {
+                Action::DropIndexIfExists(t, n)
+                    if !manager.has_index(t.clone(), n.clone()).await? =>
+                {
                     continue;
                 }
                 Action::Fail(m) => return Err(DbErr::Migration(m.clone())),

@@ -191,7 +191,7 @@ impl Side<'_> {
         match self {
             Side::Entities(_) => Ok(true),
             Side::Migrations(m, target) => {
-                let plan = m.graph().plan_upgrade(&Default::default(), target)?;
+                let plan = Self::plan(m, target)?;
                 Ok(plan
                     .iter()
                     .filter_map(|id| m.revision(id))
@@ -200,15 +200,25 @@ impl Side<'_> {
         }
     }
 
+    /// The revisions that bring an empty database to `target`.
+    fn plan(m: &Migrator, target: &Target) -> Result<Vec<String>> {
+        if *target == Target::Base {
+            return Ok(Vec::new());
+        }
+        Ok(m.graph().plan_upgrade(&Default::default(), target)?)
+    }
+
     /// Creates the side's schema through `exec`: the migrations' `up`s in
     /// order (no tracking table: nothing else ever sees this database), or the
     /// entities' tables.
     async fn fill<'c>(&self, exec: impl Fn() -> sea_orm::DatabaseExecutor<'c>) -> Result<()> {
         match self {
             Side::Migrations(m, target) => {
-                for id in m.graph().plan_upgrade(&Default::default(), target)? {
+                for id in Self::plan(m, target)? {
                     let rev = m.revision(&id).ok_or_else(|| {
-                        Error::Usage(format!("revision `{id}` is in the graph but has no migration"))
+                        Error::Usage(format!(
+                            "revision `{id}` is in the graph but has no migration"
+                        ))
                     })?;
                     let up = crate::runner::Direction::Up;
                     crate::runner::guarded(rev, up, SchemaManager::new(exec()))

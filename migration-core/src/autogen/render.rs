@@ -144,10 +144,12 @@ fn header(info: FileInfo<'_>, plan: &Plan) -> String {
     if !plan.batched_up.is_empty() || !plan.batched_down.is_empty() {
         h.push(String::new());
         h.push(
-            "`batch_alter_table` makes the changes SQLite cannot ALTER: native ALTER TABLE on".into(),
+            "`batch_alter_table` makes the changes SQLite cannot ALTER: native ALTER TABLE on"
+                .into(),
         );
         h.push(
-            "PostgreSQL and MySQL, a rebuild of the table (new table, copy, swap) on SQLite.".into(),
+            "PostgreSQL and MySQL, a rebuild of the table (new table, copy, swap) on SQLite."
+                .into(),
         );
     }
     if !plan.sqlite_blockers_up.is_empty() || !plan.sqlite_blockers_down.is_empty() {

@@ -481,7 +481,8 @@ fn starts_clause(toks: &[Token], j: usize, current: Option<&ClauseKind>) -> bool
         return next.is_some_and(|n| n.is("NULL"));
     }
     if t.is("NULL") {
-        return !prev.is_some_and(|p| p.is("SET") || p.is("NOT"));
+        // `DEFAULT NULL` (MariaDB writes it for every nullable column) is one clause.
+        return !prev.is_some_and(|p| p.is("SET") || p.is("NOT") || p.is("DEFAULT"));
     }
     if t.is("DEFAULT") {
         return !prev.is_some_and(|p| p.is("SET"));
@@ -785,6 +786,9 @@ mod tests {
         assert_eq!(cols[0].type_text, "int(11)");
         assert_eq!(cols[1].type_text, "varchar(20)");
         assert!(cols[1].has(&ClauseKind::Charset));
+        // `DEFAULT NULL` is one clause, not a DEFAULT without value and a NULL.
+        assert_eq!(cols[1].default_text(), Some("NULL"));
+        assert!(!cols[1].has(&ClauseKind::Null));
         assert_eq!(cols[2].default_text(), Some("current_timestamp()"));
         assert!(cols[2].has(&ClauseKind::Other("ON".into())));
         assert!(cols[3].has(&ClauseKind::Check));

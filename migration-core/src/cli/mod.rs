@@ -1327,8 +1327,18 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
             heads.join(", ")
         ));
     }
-    let comparison =
-        crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads).await?;
+    // The comparison waits on the scratch databases and the lint is pure
+    // computation over recorded SQL: run them side by side.
+    let all: Vec<String> = migrator
+        .graph()
+        .topo_order()
+        .map(|r| r.id.clone())
+        .collect();
+    let (comparison, findings) = tokio::join!(
+        crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads),
+        crate::lint::lint(migrator, &all, &crate::testing::ALL),
+    );
+    let (comparison, findings) = (comparison?, findings?);
     let differences = comparison.plan.difference_lines();
     if let Some(url) = named_url {
         let runner = Runner::connect(migrator, url, ctx.options.clone()).await?;
@@ -1367,12 +1377,6 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     }
     // The safety lint's errors (data loss) fail `check` too, unless a migration
     // acknowledges them; warnings are `lint`'s business.
-    let all: Vec<String> = migrator
-        .graph()
-        .topo_order()
-        .map(|r| r.id.clone())
-        .collect();
-    let findings = crate::lint::lint(migrator, &all, &crate::testing::ALL).await?;
     for f in findings.iter().filter(|f| f.fails(false)) {
         problems.push(format!(
             "lint error[{}] in {} ({}): {}; {}",

@@ -13,12 +13,9 @@
 pub mod rules;
 
 use crate::error::Result;
-use crate::graph::Target;
 use crate::offline::Entry;
 use crate::revision::Migrator;
-use crate::runner::Runner;
 use crate::url::Dialect;
-use std::collections::HashSet;
 
 /// How bad a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -80,18 +77,27 @@ pub async fn statements(
     revision: &str,
     dialect: Dialect,
 ) -> Result<Vec<Statement>> {
-    let graph = migrator.graph();
-    let id = graph.resolve(revision)?.to_string();
-    let mut applied = HashSet::new();
-    for parent in graph
-        .get(&id)
-        .map(|r| r.parents.clone())
-        .unwrap_or_default()
-    {
-        applied.extend(graph.plan_stamp(&Target::Revision(parent))?);
-    }
-    let (runner, script) = Runner::offline(migrator, dialect, applied);
-    runner.upgrade(&Target::Revision(id)).await?;
+    // Only this revision's `up`, on a recording connection: what it executes
+    // does not depend on which revisions ran before (offline, reads get no
+    // rows), so there is no need to plan the history up to it.
+    let id = migrator.graph().resolve(revision)?.to_string();
+    let rev = migrator
+        .revision(&id)
+        .ok_or_else(|| crate::Error::Usage(format!("no migration for `{id}`")))?;
+    let (db, script) = crate::offline::recording_connection(dialect.db_backend());
+    let up = crate::runner::guarded(
+        rev,
+        crate::runner::Direction::Up,
+        sea_orm_migration::SchemaManager::new(&db),
+    );
+    crate::offline::with_recording(script.clone(), up)
+        .await
+        .map_err(|cause| {
+            crate::Error::Usage(format!(
+                "`{id}` fails when rendered offline for {}: {cause}",
+                dialect.name()
+            ))
+        })?;
     let table = migrator.history_table();
     Ok(script
         .entries()
