@@ -77,6 +77,7 @@ test-heavy:
 # Benchmarks (engine vs raw-SQL floors); see docs/benchmarks.md.
 bench:
     cargo run --release -p bench -- engine
+    cargo run --release -p bench -- autogen
     cargo run --release -p bench -- data
 
 # Format the code.

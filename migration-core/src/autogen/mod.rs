@@ -283,7 +283,7 @@ impl Scratch {
             let admin = if in_memory {
                 "sqlite::memory:".to_owned()
             } else {
-                self.admin_url()
+                backend.scratch_connect_url(&self.admin_url())
             };
             let conn = crate::runner::connect(&admin, &options())
                 .await

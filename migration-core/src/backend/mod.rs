@@ -67,6 +67,11 @@ pub trait Backend: Send + Sync {
     /// Drops a database made by [`Backend::create_database`].
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr>;
 
+    /// The URL scratch connections use on the server `admin_url` points at.
+    fn scratch_connect_url(&self, admin_url: &str) -> String {
+        admin_url.to_owned()
+    }
+
     /// Whether a scratch schema is built in the admin database itself, inside
     /// a transaction that [`Backend::enter_scratch`] points at a private
     /// namespace and that is rolled back afterwards. PostgreSQL: yes.
@@ -195,6 +200,31 @@ mod tests {
         assert_eq!(
             with_database("mysql://root@h:3306", "t2"),
             "mysql://root@h:3306/t2"
+        );
+    }
+
+    #[test]
+    fn scratch_connections_skip_tls_only_on_loopback() {
+        let pg = for_dialect(Dialect::Postgres);
+        assert_eq!(
+            pg.scratch_connect_url("postgres://postgres@127.0.0.1:5432/postgres"),
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+        );
+        assert_eq!(
+            pg.scratch_connect_url("postgres://u:p@localhost/db?application_name=x"),
+            "postgres://u:p@localhost/db?application_name=x&sslmode=disable"
+        );
+        for kept in [
+            "postgres://u:p@db.example.com:5432/postgres",
+            "postgres://u:p@127.0.0.1/postgres?sslmode=require",
+            "postgres://u:p@10.0.0.5/postgres",
+        ] {
+            assert_eq!(pg.scratch_connect_url(kept), kept);
+        }
+        let my = for_dialect(Dialect::MySql);
+        assert_eq!(
+            my.scratch_connect_url("mysql://root@127.0.0.1/"),
+            "mysql://root@127.0.0.1/"
         );
     }
 
