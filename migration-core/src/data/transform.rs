@@ -11,6 +11,8 @@ use sea_orm::{
 /// One row read by a [`Transform`].
 pub struct Row<'r> {
     row: &'r QueryResult,
+    /// The selected columns in order: the key, then the `read` columns.
+    columns: &'r [String],
 }
 
 impl Row<'_> {
@@ -19,7 +21,16 @@ impl Row<'_> {
     /// # Errors
     /// No such column, or a value of another type.
     pub fn get<T: TryGetable>(&self, column: &str) -> Result<T, DbErr> {
-        self.row.try_get("", column)
+        // The position is known from the SELECT list: decoding by index skips
+        // the driver's name lookup. A failure is decoded again by name, so the
+        // error names the column as before.
+        match self.columns.iter().position(|c| c == column) {
+            Some(i) => self
+                .row
+                .try_get_by_index(i)
+                .or_else(|_| self.row.try_get("", column)),
+            None => self.row.try_get("", column),
+        }
     }
 }
 
@@ -153,13 +164,13 @@ impl<'a> Transform<'a> {
         let mut key_kind: Option<KeyKind> = None;
         let mut done = 0u64;
         let mut seen = 0u64;
+        let columns: Vec<String> = std::iter::once(self.key.clone())
+            .chain(self.read.iter().filter(|c| **c != self.key).cloned())
+            .collect();
         loop {
             let mut select = Query::select();
-            select.column(k.clone());
-            for c in &self.read {
-                if c != &self.key {
-                    select.column(Alias::new(c));
-                }
+            for c in &columns {
+                select.column(Alias::new(c));
             }
             select
                 .from(t.clone())
@@ -179,7 +190,11 @@ impl<'a> Transform<'a> {
             let mut range: Option<(Key, Key)> = None;
             for row in &rows {
                 let key = Key::read_as(row, 0, &mut key_kind)?;
-                let Some(new) = f(&Row { row })? else {
+                let Some(new) = f(&Row {
+                    row,
+                    columns: &columns,
+                })?
+                else {
                     continue;
                 };
                 if new.len() != self.write.len() {
