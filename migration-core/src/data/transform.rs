@@ -57,6 +57,13 @@ impl Row<'_> {
 /// back with as few bulk `UPDATE`s as the backend's parameter limit allows
 /// (`UPDATE … FROM (VALUES …)` on PostgreSQL and SQLite, a join on a
 /// `UNION ALL` of rows on MySQL/MariaDB). One batch is in memory at a time.
+///
+/// On SQLite most of the time goes to reading: sqlx runs SQLite on a worker
+/// thread and hands every row over a channel with its values copied, about
+/// 2.5–4× the cost of an in-engine `UPDATE` of the same rows (measurements in
+/// `docs/batch-and-data.md`; sqlx's worker:
+/// <https://github.com/launchbadge/sqlx/blob/main/sqlx-sqlite/src/connection/worker.rs>).
+/// Prefer [`super::backfill`] there when the new value is an SQL expression.
 #[must_use = "a transform does nothing until .run() is awaited"]
 pub struct Transform<'a> {
     conn: &'a DatabaseExecutor<'a>,
