@@ -60,7 +60,7 @@ impl Row<'_> {
 ///
 /// On SQLite most of the time goes to reading: sqlx runs SQLite on a worker
 /// thread and hands every row over a channel with its values copied, about
-/// 2.5–4× the cost of an in-engine `UPDATE` of the same rows (measurements in
+/// 2.4–4× the cost of an in-engine `UPDATE` of the same rows (measurements in
 /// `docs/batch-and-data.md`; sqlx's worker:
 /// <https://github.com/launchbadge/sqlx/blob/main/sqlx-sqlite/src/connection/worker.rs>).
 /// Prefer [`super::backfill`] there when the new value is an SQL expression.
