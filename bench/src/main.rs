@@ -35,6 +35,12 @@ enum Command {
         /// Runs per measurement (the median is reported).
         #[arg(long, default_value_t = 3)]
         runs: usize,
+        /// Only these workloads (`w4`, `w5`; comma-separated). Default: all.
+        #[arg(long, value_delimiter = ',', value_parser = ["w4", "w5"])]
+        only: Vec<String>,
+        /// W5 on these dialects (`sqlite`, `postgres`; comma-separated).
+        #[arg(long, value_delimiter = ',', value_parser = ["sqlite", "postgres"], default_value = "sqlite,postgres")]
+        dialects: Vec<String>,
     },
     /// W3: `revision --autogenerate` and `check` on 300 tables with 5 changes, as whole processes.
     Autogen {
@@ -86,18 +92,34 @@ enum Command {
 fn main() -> ExitCode {
     match Args::parse().command {
         Command::Engine(config) => exit_code(harness::run(config)),
-        Command::Data { rows, runs } => exit_code(block_on(async move {
-            let w4 = batch::w4(rows, runs).await.map_err(|e| e.to_string())?;
-            println!("{w4}");
-            let dialects = [
-                migration_core::url::Dialect::Sqlite,
-                migration_core::url::Dialect::Postgres,
-            ];
-            let w5 = batch::w5(rows, runs, &dialects)
-                .await
-                .map_err(|e| e.to_string())?;
-            println!("{w5}");
-            if w4.passed() && w5.passed() {
+        Command::Data {
+            rows,
+            runs,
+            only,
+            dialects,
+        } => exit_code(block_on(async move {
+            let wants = |w: &str| only.is_empty() || only.iter().any(|o| o == w);
+            let mut passed = true;
+            if wants("w4") {
+                let w4 = batch::w4(rows, runs).await.map_err(|e| e.to_string())?;
+                println!("{w4}");
+                passed &= w4.passed();
+            }
+            if wants("w5") {
+                let dialects: Vec<_> = dialects
+                    .iter()
+                    .map(|d| match d.as_str() {
+                        "postgres" => migration_core::url::Dialect::Postgres,
+                        _ => migration_core::url::Dialect::Sqlite,
+                    })
+                    .collect();
+                let w5 = batch::w5(rows, runs, &dialects)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{w5}");
+                passed &= w5.passed();
+            }
+            if passed {
                 Ok(())
             } else {
                 Err("a workload missed its target (see the tables)".into())

@@ -375,3 +375,156 @@ async fn handles_and_conditionals() {
         assert_eq!(data::dialect(&manager), d);
     }
 }
+
+/// A text key for row `i`: quotes, a backslash, non-ASCII letters and an emoji.
+fn odd_key(i: i64) -> String {
+    let tail = ["'", "\"", "\\", "ключ", "鍵", "🔑", " x"][(i % 7) as usize];
+    format!("k{i:05}{tail}")
+}
+
+/// The values the transform writes for row `i`: every column NULL on every
+/// fifth row, otherwise an integer past 2^53, a double that needs all 17
+/// digits, a flipped flag, bytes including 0 and 255, and text with quotes.
+fn new_values(i: i64, b: bool, bin: &[u8], t: &str) -> Vec<Value> {
+    if i % 5 == 0 {
+        return vec![
+            Value::BigInt(None),
+            Value::Double(None),
+            Value::Bool(None),
+            Value::Bytes(None),
+            Value::String(None),
+        ];
+    }
+    let mut bytes: Vec<u8> = bin.iter().rev().copied().collect();
+    bytes.extend([0, 255, b'\'']);
+    vec![
+        Value::from((1i64 << 53) + i),
+        Value::from(i as f64 / 3.0),
+        Value::from(!b),
+        Value::from(bytes),
+        Value::from(format!("{t} ✓ 'q' \"d\" \\ {i}")),
+    ]
+}
+
+/// The row transform writes values of several types back exactly (NULLs,
+/// big integers, doubles, booleans, bytes, text), keyed by text keys with
+/// quotes and non-ASCII characters, with batches bigger than one statement's
+/// parameter limit; `Row::get` errors name the column.
+#[tokio::test]
+async fn transform_writes_every_type_back() {
+    const N: i64 = 12_000;
+    for d in ALL {
+        let Some(db) = TestDb::create(d, "kinds").await else {
+            continue;
+        };
+        let conn = Database::connect(&db.url).await.unwrap();
+        let (double, bytes) = match d {
+            Dialect::Postgres => ("DOUBLE PRECISION", "BYTEA"),
+            Dialect::MySql => ("DOUBLE", "VARBINARY(64)"),
+            Dialect::Sqlite => ("DOUBLE", "BLOB"),
+        };
+        exec(
+            &conn,
+            &format!(
+                "CREATE TABLE kinds (code VARCHAR(40) PRIMARY KEY, n BIGINT, f {double}, b BOOLEAN, bin {bytes}, t VARCHAR(200))"
+            ),
+        )
+        .await
+        .unwrap();
+        let manager = SchemaManager::new(&conn);
+        let rows = (0..N).map(|i| {
+            vec![
+                odd_key(i).into(),
+                Value::from(i),
+                Value::from(i as f64 + 0.5),
+                Value::from(i % 2 == 0),
+                Value::from(vec![1u8, 2, (i % 256) as u8]),
+                Value::from(format!("t{i}")),
+            ]
+        });
+        insert_many(
+            &manager,
+            "kinds",
+            &["code", "n", "f", "b", "bin", "t"],
+            rows,
+        )
+        .await
+        .unwrap();
+        // 5 columns + the key: one batch of 12000 rows is 72000 parameters,
+        // more than one statement takes on every backend.
+        let txn = conn.begin().await.unwrap();
+        let manager = SchemaManager::new(&txn);
+        let mut checked = false;
+        let done = transform(&manager, "kinds")
+            .key("code")
+            .read(&["code", "n", "f", "b", "bin", "t"])
+            .write(&["n", "f", "b", "bin", "t"])
+            .batch_size(N as u64)
+            .quiet()
+            .run(|row| {
+                let code: String = row.get("code")?;
+                let i: i64 = row.get("n")?;
+                assert_eq!(code, odd_key(i));
+                assert_eq!(row.get::<f64>("f")?, i as f64 + 0.5);
+                if !checked {
+                    let e = row.get::<i64>("nope").unwrap_err().to_string();
+                    assert!(e.contains("nope"), "{e}");
+                    let e = row.get::<String>("n").unwrap_err().to_string();
+                    assert!(!e.is_empty());
+                    checked = true;
+                }
+                let b: bool = row.get("b")?;
+                let bin: Vec<u8> = row.get("bin")?;
+                let t: String = row.get("t")?;
+                Ok(Some(new_values(i, b, &bin, &t)))
+            })
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        assert_eq!(done, N as u64, "{}", d.name());
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT code, n, f, b, bin, t FROM kinds",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(rows.len() as i64, N);
+        let mut seen = std::collections::HashSet::new();
+        for r in rows {
+            let code: String = r.try_get_by_index(0).unwrap();
+            let i: i64 = code[1..6].parse().unwrap();
+            assert_eq!(code, odd_key(i), "{}", d.name());
+            seen.insert(i);
+            let want = new_values(i, i % 2 == 0, &[1u8, 2, (i % 256) as u8], &format!("t{i}"));
+            let got = vec![
+                Value::BigInt(r.try_get_by_index(1).unwrap()),
+                Value::Double(r.try_get_by_index(2).unwrap()),
+                Value::Bool(r.try_get_by_index(3).unwrap()),
+                Value::Bytes(r.try_get_by_index(4).unwrap()),
+                Value::String(r.try_get_by_index(5).unwrap()),
+            ];
+            assert_eq!(got, want, "{}: row {i}", d.name());
+        }
+        assert_eq!(seen.len() as i64, N);
+        // A NULL read into a non-Option type is an error naming the column.
+        let e = transform(&manager_for(&conn), "kinds")
+            .key("code")
+            .read(&["n"])
+            .write(&["n"])
+            .quiet()
+            .run(|row| Ok(Some(vec![Value::from(row.get::<i64>("n")?)])))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("null") && e.contains("\"n\""),
+            "{}: {e}",
+            d.name()
+        );
+    }
+}
+
+fn manager_for(conn: &DatabaseConnection) -> SchemaManager<'_> {
+    SchemaManager::new(conn)
+}

@@ -11,6 +11,8 @@ use sea_orm::{
 /// One row read by a [`Transform`].
 pub struct Row<'r> {
     row: &'r QueryResult,
+    /// The selected columns in order: the key, then the `read` columns.
+    columns: &'r [String],
 }
 
 impl Row<'_> {
@@ -19,7 +21,16 @@ impl Row<'_> {
     /// # Errors
     /// No such column, or a value of another type.
     pub fn get<T: TryGetable>(&self, column: &str) -> Result<T, DbErr> {
-        self.row.try_get("", column)
+        // The position is known from the SELECT list: decoding by index skips
+        // the driver's name lookup. A failure is decoded again by name, so the
+        // error names the column as before.
+        match self.columns.iter().position(|c| c == column) {
+            Some(i) => self
+                .row
+                .try_get_by_index(i)
+                .or_else(|_| self.row.try_get("", column)),
+            None => self.row.try_get("", column),
+        }
     }
 }
 
@@ -46,6 +57,13 @@ impl Row<'_> {
 /// back with as few bulk `UPDATE`s as the backend's parameter limit allows
 /// (`UPDATE … FROM (VALUES …)` on PostgreSQL and SQLite, a join on a
 /// `UNION ALL` of rows on MySQL/MariaDB). One batch is in memory at a time.
+///
+/// On SQLite most of the time goes to reading: sqlx runs SQLite on a worker
+/// thread and hands every row over a channel with its values copied, about
+/// 2.4–4× the cost of an in-engine `UPDATE` of the same rows (measurements in
+/// `docs/batch-and-data.md`; sqlx's worker:
+/// <https://github.com/launchbadge/sqlx/blob/main/sqlx-sqlite/src/connection/worker.rs>).
+/// Prefer [`super::backfill`] there when the new value is an SQL expression.
 #[must_use = "a transform does nothing until .run() is awaited"]
 pub struct Transform<'a> {
     conn: &'a DatabaseExecutor<'a>,
@@ -153,13 +171,13 @@ impl<'a> Transform<'a> {
         let mut key_kind: Option<KeyKind> = None;
         let mut done = 0u64;
         let mut seen = 0u64;
+        let columns: Vec<String> = std::iter::once(self.key.clone())
+            .chain(self.read.iter().filter(|c| **c != self.key).cloned())
+            .collect();
         loop {
             let mut select = Query::select();
-            select.column(k.clone());
-            for c in &self.read {
-                if c != &self.key {
-                    select.column(Alias::new(c));
-                }
+            for c in &columns {
+                select.column(Alias::new(c));
             }
             select
                 .from(t.clone())
@@ -179,7 +197,11 @@ impl<'a> Transform<'a> {
             let mut range: Option<(Key, Key)> = None;
             for row in &rows {
                 let key = Key::read_as(row, 0, &mut key_kind)?;
-                let Some(new) = f(&Row { row })? else {
+                let Some(new) = f(&Row {
+                    row,
+                    columns: &columns,
+                })?
+                else {
                     continue;
                 };
                 if new.len() != self.write.len() {
