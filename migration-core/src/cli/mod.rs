@@ -1313,6 +1313,37 @@ fn print_plan(plan: &crate::autogen::Plan) {
     }
 }
 
+/// Runs `io` (which waits on databases) and `cpu` (pure computation over
+/// recorded SQL, such as the lint) at once. On a multi-threaded runtime (the
+/// CLI's) `cpu` gets a thread of its own, so it does not hold up the polling
+/// of `io`; elsewhere they are joined on the current task.
+async fn side_by_side<A, B>(
+    io: impl Future<Output = A> + Send,
+    cpu: impl Future<Output = B> + Send,
+) -> (A, B)
+where
+    A: Send,
+    B: Send,
+{
+    use tokio::runtime::{Builder, Handle, RuntimeFlavor};
+    if Handle::current().runtime_flavor() != RuntimeFlavor::MultiThread {
+        return tokio::join!(io, cpu);
+    }
+    let Ok(runtime) = Builder::new_current_thread().enable_all().build() else {
+        return tokio::join!(io, cpu);
+    };
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let cpu = s.spawn(move || runtime.block_on(cpu));
+            let a = Handle::current().block_on(io);
+            let b = cpu
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (a, b)
+        })
+    })
+}
+
 /// `check`: one head, migrations == entities, and (with a named database) at head.
 async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Result<()> {
     let migrator = ctx.migrator;
@@ -1327,17 +1358,14 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
             heads.join(", ")
         ));
     }
-    // The comparison waits on the scratch databases and the lint is pure
-    // computation over recorded SQL: run them side by side.
     let all: Vec<String> = migrator
         .graph()
         .topo_order()
         .map(|r| r.id.clone())
         .collect();
-    let (comparison, findings) = tokio::join!(
-        crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads),
-        crate::lint::lint(migrator, &all, &crate::testing::ALL),
-    );
+    let compare = crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads);
+    let lint = crate::lint::lint(migrator, &all, &crate::testing::ALL);
+    let (comparison, findings) = side_by_side(compare, lint).await;
     let (comparison, findings) = (comparison?, findings?);
     let differences = comparison.plan.difference_lines();
     if let Some(url) = named_url {
