@@ -15,6 +15,11 @@ use std::time::Duration;
 /// PostgreSQL.
 pub(super) struct Postgres;
 
+/// `name` as a double-quoted identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// First half of the advisory lock key; the second half hashes the tracking
 /// table's name. Advisory locks are scoped to the current database
 /// (<https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS>).
@@ -142,8 +147,8 @@ impl Backend for Postgres {
         for row in rows {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
-            let quoted = name.replace('"', "\"\"");
-            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS \"{quoted}\" CASCADE"))
+            let quoted = ident(&name);
+            txn.execute_unprepared(&format!("DROP {kind} IF EXISTS {quoted} CASCADE"))
                 .await?;
             dropped.push(format!("{} {name}", kind.to_lowercase()));
         }
@@ -158,10 +163,7 @@ impl Backend for Postgres {
     async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
         let admin = sea_orm::Database::connect(admin_url).await?;
         admin
-            .execute_unprepared(&format!(
-                "CREATE DATABASE \"{}\"",
-                name.replace('"', "\"\"")
-            ))
+            .execute_unprepared(&format!("CREATE DATABASE {}", ident(name)))
             .await?;
         admin.close().await?;
         Ok(with_database(admin_url, name))
@@ -195,7 +197,7 @@ impl Backend for Postgres {
     /// unqualified name can never reach another schema; both end with the
     /// transaction's rollback.
     async fn enter_scratch(&self, txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
-        let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+        let quoted = ident(name);
         txn.execute_unprepared(&format!(
             "CREATE SCHEMA {quoted}; SET LOCAL search_path TO {quoted}"
         ))
@@ -214,7 +216,7 @@ impl Backend for Postgres {
         let admin_url = &self.scratch_connect_url(admin_url);
         let admin = sea_orm::Database::connect(admin_url).await?;
         admin
-            .execute_unprepared(&format!("CREATE SCHEMA \"{}\"", name.replace('"', "\"\"")))
+            .execute_unprepared(&format!("CREATE SCHEMA {}", ident(name)))
             .await?;
         admin.close().await?;
         let separator = if admin_url.contains('?') { '&' } else { '?' };
@@ -226,10 +228,7 @@ impl Backend for Postgres {
     async fn drop_scratch(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
         let admin = sea_orm::Database::connect(admin_url).await?;
         admin
-            .execute_unprepared(&format!(
-                "DROP SCHEMA IF EXISTS \"{}\" CASCADE",
-                name.replace('"', "\"\"")
-            ))
+            .execute_unprepared(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(name)))
             .await?;
         admin.close().await
     }
@@ -239,8 +238,8 @@ impl Backend for Postgres {
         // FORCE (PostgreSQL 13+) ends sessions a failed test may have left open.
         admin
             .execute_unprepared(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                name.replace('"', "\"\"")
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                ident(name)
             ))
             .await?;
         admin.close().await
