@@ -22,7 +22,7 @@ use migration_core::runner::{Runner, RunnerOptions};
 use migration_core::schema::Schema;
 use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::Dialect;
-use sea_orm::{DbBackend, DbErr, Schema as OrmSchema, SchemaBuilder};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Schema as OrmSchema, SchemaBuilder};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -815,4 +815,114 @@ async fn rendered_files_compile_and_run() {
         empty.enums.clear();
         same(&empty, &Schema::default(), "after down to base");
     }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL scratch places: the temporary schema, and the fallback from it
+// ---------------------------------------------------------------------------
+
+/// A trigger whose function is called unqualified: PostgreSQL never looks up
+/// functions in the temporary schema, so this revision fails there.
+struct TriggerRevision;
+
+impl MigrationName for TriggerRevision {
+    fn name(&self) -> &str {
+        "m20250102_000000_touch_trigger"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for TriggerRevision {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE FUNCTION touch_customer() RETURNS trigger LANGUAGE plpgsql \
+                 AS $$ BEGIN RETURN NEW; END $$; \
+                 CREATE TRIGGER customers_touch BEFORE UPDATE ON customers \
+                 FOR EACH ROW EXECUTE FUNCTION touch_customer()",
+            )
+            .await
+            .map(|_| ())
+    }
+}
+
+#[tokio::test]
+async fn postgres_scratch_uses_the_temporary_schema_and_falls_back() {
+    use migration_core::backend::ScratchPlace;
+    use sea_orm::TransactionTrait;
+    if !reachable(Dialect::Postgres).await {
+        return;
+    }
+    let pg = migration_core::backend::for_dialect(Dialect::Postgres);
+    assert_eq!(
+        pg.scratch_places(),
+        &[ScratchPlace::Temporary, ScratchPlace::Schema]
+    );
+
+    // The temporary place: unqualified DDL lands in this session's pg_temp_N,
+    // which is what reflection's current_schema() reads.
+    let db = sea_orm::Database::connect(admin_url(Dialect::Postgres))
+        .await
+        .unwrap();
+    let txn = db.begin().await.unwrap();
+    pg.enter_scratch(&txn, "unused", ScratchPlace::Temporary)
+        .await
+        .unwrap();
+    txn.execute_unprepared("CREATE TABLE scratch_probe (id serial PRIMARY KEY)")
+        .await
+        .unwrap();
+    let row = txn
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT current_schema()::text, c.relpersistence::text FROM pg_class c \
+             WHERE c.relname = 'scratch_probe'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let schema: String = row.try_get_by_index(0).unwrap();
+    let persistence: String = row.try_get_by_index(1).unwrap();
+    assert!(schema.starts_with("pg_temp"), "{schema}");
+    assert_eq!(persistence, "t");
+    txn.rollback().await.unwrap();
+    db.close().await.unwrap();
+
+    // A revision that cannot run in the temporary schema: the side is built
+    // again in a schema of its own, and the comparison is as clean as ever.
+    let migrator = Migrator::new(vec![
+        Revision::new(
+            "m20250101_000000_v1",
+            &[],
+            "create the entities",
+            "test",
+            "test",
+            Box::new(CreateEntities {
+                name: "m20250101_000000_v1",
+                schema: a2_schema,
+            }),
+        ),
+        Revision::new(
+            "m20250102_000000_touch_trigger",
+            &["m20250101_000000_v1"],
+            "a trigger",
+            "test",
+            "test",
+            Box::new(TriggerRevision),
+        ),
+    ])
+    .expect("valid graph");
+    let cmp = compare_project(
+        &migrator,
+        &Entities::new(a2_schema),
+        &scratch(Dialect::Postgres),
+        &Target::Heads,
+    )
+    .await
+    .expect("the side is rebuilt in a schema and compared");
+    assert!(cmp.plan.is_empty(), "{}", describe(&cmp.plan));
+    assert!(
+        cmp.migrations.tables.contains_key("customers"),
+        "the migrations side was reflected"
+    );
 }

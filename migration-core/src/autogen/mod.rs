@@ -27,7 +27,7 @@ pub use compare::{Plan, compare};
 pub use hints::Hints;
 pub use ops::Op;
 
-use crate::backend;
+use crate::backend::{self, ScratchPlace};
 use crate::error::{Error, Result};
 use crate::graph::Target;
 use crate::revision::Migrator;
@@ -48,6 +48,19 @@ pub type EntitySchemaFn = dyn Fn(DbBackend) -> SchemaBuilder + Send + Sync;
 pub struct Entities {
     schema: Arc<EntitySchemaFn>,
     extra_indexes: Vec<(String, Index)>,
+    /// The captured DDL per backend, and the hints read from it: one command
+    /// needs them up to three times (the entities' side, the comparison and
+    /// the lint), and capturing 300 entities costs tens of milliseconds.
+    captured: Arc<Captured>,
+}
+
+/// What [`Entities`] captured once (clones share it: the schema function is the same).
+#[derive(Default)]
+struct Captured {
+    sqlite: tokio::sync::OnceCell<Vec<String>>,
+    postgres: tokio::sync::OnceCell<Vec<String>>,
+    mysql: tokio::sync::OnceCell<Vec<String>>,
+    hints: tokio::sync::OnceCell<Hints>,
 }
 
 impl std::fmt::Debug for Entities {
@@ -65,6 +78,7 @@ impl Entities {
         Self {
             schema: Arc::new(schema),
             extra_indexes: Vec::new(),
+            captured: Arc::default(),
         }
     }
 
@@ -110,9 +124,8 @@ impl Entities {
     /// # Errors
     /// A database error.
     pub async fn apply<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
-        let backend = db.get_database_backend();
-        for sql in hints::capture_ddl(self.schema.as_ref(), backend).await? {
-            db.execute_unprepared(&sql).await?;
+        for sql in self.ddl(db.get_database_backend()).await? {
+            db.execute_unprepared(sql).await?;
         }
         for (table, index) in &self.extra_indexes {
             let mut stmt = sea_orm::sea_query::Index::create();
@@ -134,9 +147,27 @@ impl Entities {
     /// # Errors
     /// See [`hints::capture_ddl`].
     pub async fn hints(&self) -> Result<Hints, DbErr> {
-        let pg = hints::capture_ddl(self.schema.as_ref(), DbBackend::Postgres).await?;
-        let my = hints::capture_ddl(self.schema.as_ref(), DbBackend::MySql).await?;
-        Ok(hints::from_ddl(&pg, &my))
+        self.captured
+            .hints
+            .get_or_try_init(|| async {
+                let pg = self.ddl(DbBackend::Postgres).await?;
+                let my = self.ddl(DbBackend::MySql).await?;
+                Ok(hints::from_ddl(pg, my))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The statements `SchemaBuilder::apply` runs on `backend`, captured once.
+    async fn ddl(&self, backend: DbBackend) -> Result<&[String], DbErr> {
+        let cell = match backend {
+            DbBackend::Postgres => &self.captured.postgres,
+            DbBackend::MySql => &self.captured.mysql,
+            _ => &self.captured.sqlite,
+        };
+        cell.get_or_try_init(|| hints::capture_ddl(self.schema.as_ref(), backend))
+            .await
+            .map(Vec::as_slice)
     }
 }
 
@@ -265,6 +296,56 @@ impl Scratch {
         ))
     }
 
+    /// Builds and reflects one side inside one transaction on `admin`, in
+    /// `place`, and rolls it back in the background.
+    async fn build_in_transaction(
+        &self,
+        side: &Side<'_>,
+        admin: &str,
+        name: &str,
+        place: ScratchPlace,
+    ) -> Result<Schema> {
+        let backend = backend::for_dialect(self.dialect);
+        let conn = crate::runner::connect(admin, &options())
+            .await
+            .map_err(|e| self.cannot_create(admin, e))?;
+        let result = async {
+            let txn = conn
+                .begin()
+                .await
+                .map_err(Error::db("starting the scratch transaction"))?;
+            backend
+                .enter_scratch(&txn, name, place)
+                .await
+                .map_err(|e| self.cannot_create(admin, e))?;
+            side.fill(|| (&txn).into_database_executor()).await?;
+            let schema = crate::schema::reflect(&txn, &side.exclude())
+                .await
+                .map_err(Error::db("reflecting the scratch schema"))?;
+            Ok((schema, txn))
+        }
+        .await;
+        match result {
+            Ok((schema, txn)) => {
+                // Throwing the work away can cost about as much as doing it
+                // (PostgreSQL unlinks every file and scans its buffers per
+                // relation of a regular schema), and nothing waits for it:
+                // roll back in the background. A CLI exits first; closing the
+                // socket then makes the server abort the transaction all the
+                // same.
+                tokio::spawn(async move {
+                    let _ = txn.rollback().await;
+                    let _ = conn.close().await;
+                });
+                Ok(schema)
+            }
+            Err(e) => {
+                let _ = conn.close().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Builds one side in a place of its own and reflects it.
     ///
     /// Where DDL is transactional (SQLite, PostgreSQL) the whole side is built
@@ -285,43 +366,23 @@ impl Scratch {
             } else {
                 backend.scratch_connect_url(&self.admin_url())
             };
-            let conn = crate::runner::connect(&admin, &options())
-                .await
-                .map_err(|e| self.cannot_create(&admin, e))?;
-            let result = async {
-                let txn = conn
-                    .begin()
+            let (last, first) = backend
+                .scratch_places()
+                .split_last()
+                .expect("every backend names a scratch place");
+            for place in first {
+                match self
+                    .build_in_transaction(&side, &admin, &name, *place)
                     .await
-                    .map_err(Error::db("starting the scratch transaction"))?;
-                backend
-                    .enter_scratch(&txn, &name)
-                    .await
-                    .map_err(|e| self.cannot_create(&admin, e))?;
-                side.fill(|| (&txn).into_database_executor()).await?;
-                let schema = crate::schema::reflect(&txn, &side.exclude())
-                    .await
-                    .map_err(Error::db("reflecting the scratch schema"))?;
-                Ok((schema, txn))
+                {
+                    Ok(schema) => return Ok(schema),
+                    Err(e) => tracing::debug!(
+                        "scratch side {} failed in {place:?} ({e}); building it again",
+                        side.label()
+                    ),
+                }
             }
-            .await;
-            return match result {
-                Ok((schema, txn)) => {
-                    // Throwing the work away costs about as much as doing it
-                    // (PostgreSQL unlinks every file and scans its buffers per
-                    // relation), and nothing waits for it: roll back in the
-                    // background. A CLI exits first; closing the socket then
-                    // makes the server abort the transaction all the same.
-                    tokio::spawn(async move {
-                        let _ = txn.rollback().await;
-                        let _ = conn.close().await;
-                    });
-                    Ok(schema)
-                }
-                Err(e) => {
-                    let _ = conn.close().await;
-                    Err(e)
-                }
-            };
+            return self.build_in_transaction(&side, &admin, &name, *last).await;
         }
         let admin = self.admin_url();
         let url = backend

@@ -79,9 +79,22 @@ pub trait Backend: Send + Sync {
         false
     }
 
-    /// Points the statements of `txn` at a new private namespace `name`
-    /// (see [`Backend::scratch_in_admin_database`]).
-    async fn enter_scratch(&self, _txn: &DatabaseTransaction, _name: &str) -> Result<(), DbErr> {
+    /// The places a scratch side is tried in, in order, inside the admin
+    /// database's transaction (see [`Backend::scratch_in_admin_database`]):
+    /// a side that fails in one place is built again in the next, so a
+    /// faster place with restrictions never changes what is reported.
+    fn scratch_places(&self) -> &'static [ScratchPlace] {
+        &[ScratchPlace::Schema]
+    }
+
+    /// Points the statements of `txn` at the private namespace `name` in
+    /// `place` (see [`Backend::scratch_in_admin_database`]).
+    async fn enter_scratch(
+        &self,
+        _txn: &DatabaseTransaction,
+        _name: &str,
+        _place: ScratchPlace,
+    ) -> Result<(), DbErr> {
         Ok(())
     }
 
@@ -185,6 +198,16 @@ async fn poll_lock(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Where a scratch side lives inside a transaction of the admin database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScratchPlace {
+    /// The session's own temporary schema: nothing is written to the WAL and
+    /// nothing is visible to other sessions; some objects cannot live there.
+    Temporary,
+    /// A schema created for the side and rolled back with it.
+    Schema,
 }
 
 #[cfg(test)]

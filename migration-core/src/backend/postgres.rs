@@ -1,7 +1,8 @@
 //! PostgreSQL: transactional DDL, a session advisory lock on a dedicated connection.
 
 use super::{
-    Backend, LockAttempt, MigrationLock, OnWait, lock_key, poll_lock, query_i64, with_database,
+    Backend, LockAttempt, MigrationLock, OnWait, ScratchPlace, lock_key, poll_lock, query_i64,
+    with_database,
 };
 use crate::error::{Error, Result};
 use crate::schema::Schema;
@@ -193,16 +194,39 @@ impl Backend for Postgres {
         format!("{admin_url}{separator}sslmode=disable")
     }
 
-    /// `CREATE SCHEMA` and `SET LOCAL search_path` to it alone, so that an
-    /// unqualified name can never reach another schema; both end with the
-    /// transaction's rollback.
-    async fn enter_scratch(&self, txn: &DatabaseTransaction, name: &str) -> Result<(), DbErr> {
-        let quoted = ident(name);
-        txn.execute_unprepared(&format!(
-            "CREATE SCHEMA {quoted}; SET LOCAL search_path TO {quoted}"
-        ))
-        .await
-        .map(|_| ())
+    /// The session's temporary schema first: 300 tables with an index and a
+    /// foreign key each take 0.6 s there against 6.5 s in a regular schema
+    /// (`psql`, same DDL, rolled back, measured on this project's W3
+    /// schema, on this 2-core machine while a build ran): temporary relations
+    /// write no WAL and live in the session's local buffers. What cannot live
+    /// there (functions
+    /// called unqualified, `CREATE EXTENSION`, unlogged tables, materialized
+    /// views over temporary tables) fails the side, which is then rebuilt in
+    /// a schema of its own.
+    /// <https://www.postgresql.org/docs/current/ddl-schemas.html#DDL-SCHEMAS-PATH>
+    fn scratch_places(&self) -> &'static [ScratchPlace] {
+        &[ScratchPlace::Temporary, ScratchPlace::Schema]
+    }
+
+    /// `SET LOCAL search_path` to the temporary schema alone (unqualified
+    /// names are created there and `current_schema()`, which reflection
+    /// reads, names it), or `CREATE SCHEMA` and the search path set to it
+    /// alone; either way an unqualified name can never reach another schema,
+    /// and all of it ends with the transaction's rollback.
+    async fn enter_scratch(
+        &self,
+        txn: &DatabaseTransaction,
+        name: &str,
+        place: ScratchPlace,
+    ) -> Result<(), DbErr> {
+        let sql = match place {
+            ScratchPlace::Temporary => "SET LOCAL search_path TO pg_temp".to_owned(),
+            ScratchPlace::Schema => {
+                let quoted = ident(name);
+                format!("CREATE SCHEMA {quoted}; SET LOCAL search_path TO {quoted}")
+            }
+        };
+        txn.execute_unprepared(&sql).await.map(|_| ())
     }
 
     /// A schema in the admin database, not a database: `CREATE DATABASE` copies
