@@ -5,6 +5,8 @@
 //! message, unless `REQUIRE_ALL_BACKENDS=1` (CI sets it), which turns that into
 //! a failure.
 
+pub mod workspace;
+
 use crate::backend::{self, Backend};
 use crate::url::Dialect;
 use std::sync::atomic::{AtomicU32, Ordering};

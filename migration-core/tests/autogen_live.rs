@@ -20,6 +20,7 @@ use migration_core::graph::Target;
 use migration_core::revision::{Migrator, Revision};
 use migration_core::runner::{Runner, RunnerOptions};
 use migration_core::schema::Schema;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::Dialect;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Schema as OrmSchema, SchemaBuilder};
@@ -528,105 +529,37 @@ async fn no_difference_means_no_ops() {
 /// A copy of the `migration` crate in its own workspace (sharing the target
 /// folder, so only the copy compiles), with its versions replaced.
 struct Scratchpad {
-    dir: tempfile::TempDir,
+    copy: WorkspaceCopy,
 }
 
 impl Scratchpad {
     fn new() -> Scratchpad {
-        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let dir = tempfile::tempdir().unwrap();
-        let root = std::fs::read_to_string(main.join("Cargo.toml")).unwrap();
-        let mut manifest = String::new();
-        let mut skip = false;
-        for line in root.lines() {
-            if line.starts_with("members") || line.starts_with("default-members") {
-                if line.starts_with("members") {
-                    manifest.push_str("members = [\"migration\"]\n");
-                }
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            if skip {
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            manifest.push_str(&line.replace("path = \"", &format!("path = \"{}/", main.display())));
-            manifest.push('\n');
-        }
-        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
-        std::fs::copy(main.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-        let crate_dir = dir.path().join("migration");
-        std::fs::create_dir_all(crate_dir.join("src/versions")).unwrap();
-        for f in ["lib.rs", "main.rs"] {
-            std::fs::copy(
-                main.join("migration/src").join(f),
-                crate_dir.join("src").join(f),
-            )
-            .unwrap();
-        }
-        std::fs::copy(main.join("migration/build.rs"), crate_dir.join("build.rs")).unwrap();
-        let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
-            .unwrap()
-            .replace("name = \"migration\"", "name = \"migration-autogen-files\"")
-            .replace(
-                "[dependencies]",
-                "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"migration-autogen-files\"\npath = \"src/main.rs\"\n\n[dependencies]",
-            );
-        std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
-        Scratchpad { dir }
+        let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let copy = WorkspaceCopy::new(
+            main,
+            &[CrateCopy::new("migration")
+                .package("migration-autogen-files")
+                .only(&["lib.rs", "main.rs"])],
+            &[],
+            &[],
+        );
+        Scratchpad { copy }
     }
 
     fn write(&self, id: &str, source: &str) {
         std::fs::write(
-            self.dir
-                .path()
-                .join("migration/src/versions")
+            self.copy
+                .path("migration/src/versions")
                 .join(format!("{id}.rs")),
             source,
         )
         .unwrap();
     }
 
-    fn target_dir() -> PathBuf {
-        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-            return PathBuf::from(dir);
-        }
-        let mut exe = std::env::current_exe().unwrap();
-        while exe
-            .file_name()
-            .is_some_and(|n| n != "debug" && n != "release")
-        {
-            exe.pop();
-        }
-        exe.pop();
-        exe
-    }
-
+    /// Builds with warnings denied: the generated files must compile cleanly.
     fn build(&self) -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args([
-                "build",
-                "--offline",
-                "-p",
-                "migration-autogen-files",
-                "--bin",
-                "migration-autogen-files",
-            ])
-            .current_dir(self.dir.path())
-            .env("CARGO_TARGET_DIR", Self::target_dir())
-            .env("RUSTFLAGS", "-D warnings")
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "the generated files do not compile (or warn):\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self::target_dir().join("debug/migration-autogen-files")
+        self.copy
+            .build("migration-autogen-files", &[("RUSTFLAGS", "-D warnings")])
     }
 }
 

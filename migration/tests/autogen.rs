@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::Dialect;
 use std::path::{Path, PathBuf};
@@ -102,7 +103,7 @@ fn autogenerate_without_changes_writes_nothing() {
 /// A copy of the `entity` and `migration` crates in a workspace of their own
 /// (sharing the target folder, so only the copies compile).
 struct Workspace {
-    dir: tempfile::TempDir,
+    copy: WorkspaceCopy,
     /// Package and binary name, one per test (tests run at the same time and
     /// share the target folder).
     bin: &'static str,
@@ -110,62 +111,22 @@ struct Workspace {
 
 impl Workspace {
     fn new(bin: &'static str) -> Workspace {
-        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let dir = tempfile::tempdir().unwrap();
-        let root = std::fs::read_to_string(main.join("Cargo.toml")).unwrap();
-        let mut manifest = String::new();
-        let mut skip = false;
-        for line in root.lines() {
-            if line.starts_with("members") || line.starts_with("default-members") {
-                if line.starts_with("members") {
-                    manifest.push_str(&format!("members = [\"migration\", \"{bin}-entity\"]\n"));
-                }
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            if skip {
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            if line.starts_with("entity = ") {
-                manifest.push_str(&format!(
-                    "entity = {{ path = \"{}/{bin}-entity\" }}\n",
-                    dir.path().display()
-                ));
-                continue;
-            }
-            manifest.push_str(&line.replace("path = \"", &format!("path = \"{}/", main.display())));
-            manifest.push('\n');
-        }
-        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
-        std::fs::copy(main.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
+        let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         // The entity copy's folder is named after the test: Cargo hashes path
         // packages by their path relative to the workspace, so a copy at
         // `entity/` would share (and overwrite) the real crate's artifacts.
-        let entity_dir = dir.path().join(format!("{bin}-entity"));
-        copy_dir(&main.join("entity/src"), &entity_dir.join("src"));
-        std::fs::copy(
-            main.join("entity/Cargo.toml"),
-            entity_dir.join("Cargo.toml"),
-        )
-        .unwrap();
-        let crate_dir = dir.path().join("migration");
-        copy_dir(&main.join("migration/src"), &crate_dir.join("src"));
-        std::fs::copy(main.join("migration/build.rs"), crate_dir.join("build.rs")).unwrap();
-        let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
-            .unwrap()
-            .replace("name = \"migration\"", &format!("name = \"{bin}\""))
-            .replace(
-                "[dependencies]",
-                &format!(
-                    "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n[dependencies]"
-                ),
-            );
-        std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
-        Workspace { dir, bin }
+        let entity_dir = format!("{bin}-entity");
+        let entity_dep = format!("entity = {{ path = \"{entity_dir}\" }}");
+        let copy = WorkspaceCopy::new(
+            main,
+            &[
+                CrateCopy::new("migration").package(bin),
+                CrateCopy::new("entity").to(&entity_dir),
+            ],
+            &[&entity_dep],
+            &[],
+        );
+        Workspace { copy, bin }
     }
 
     /// The entity crate's folder, relative to the workspace.
@@ -174,46 +135,15 @@ impl Workspace {
     }
 
     fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.copy.path(rel)
     }
 
     fn edit(&self, rel: &str, edit: impl Fn(&str) -> String) {
-        let path = self.path(rel);
-        let source = std::fs::read_to_string(&path).unwrap();
-        let edited = edit(&source);
-        assert_ne!(source, edited, "the edit changed nothing");
-        std::fs::write(&path, edited).unwrap();
-    }
-
-    fn target_dir() -> PathBuf {
-        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-            return PathBuf::from(dir);
-        }
-        let mut exe = std::env::current_exe().unwrap();
-        while exe
-            .file_name()
-            .is_some_and(|n| n != "debug" && n != "release")
-        {
-            exe.pop();
-        }
-        exe.pop();
-        exe
+        self.copy.edit(rel, edit);
     }
 
     fn build(&self) -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--offline", "-p", self.bin, "--bin", self.bin])
-            .current_dir(self.dir.path())
-            .env("CARGO_TARGET_DIR", Self::target_dir())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scratch build failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Self::target_dir().join("debug").join(self.bin)
+        self.copy.build(self.bin, &[])
     }
 
     fn versions(&self) -> Vec<String> {
@@ -223,18 +153,6 @@ impl Workspace {
             .collect();
         v.sort();
         v
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
     }
 }
 

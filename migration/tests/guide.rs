@@ -6,6 +6,7 @@ mod common;
 
 use common::stderr;
 use migration_core::testing::TestDb;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::url::Dialect;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -113,99 +114,27 @@ fn parse(markdown: &str) -> Vec<Step> {
 /// A copy of the workspace's entity, migration and app crates and justfile,
 /// sharing the main target folder, in a git repository of its own.
 struct Workspace {
-    dir: tempfile::TempDir,
-    target: PathBuf,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let path = entry.path();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&path, &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(&path, to.join(entry.file_name())).unwrap();
-        }
-    }
+    copy: WorkspaceCopy,
 }
 
 impl Workspace {
     fn new() -> Workspace {
-        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let mut manifest = String::new();
-        let mut skip = false;
-        for line in std::fs::read_to_string(main.join("Cargo.toml"))
-            .unwrap()
-            .lines()
-        {
-            if line.starts_with("members") || line.starts_with("default-members") {
-                if line.starts_with("members") {
-                    manifest.push_str("members = [\"entity\", \"migration\", \"app\"]\n");
-                }
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            if skip {
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            let line = if line.starts_with("migration = ") {
-                "migration = { path = \"migration\", package = \"guide-migration\" }".to_string()
-            } else if line.starts_with("entity = ") {
-                line.to_string()
-            } else {
-                line.replace("path = \"", &format!("path = \"{}/", main.display()))
-            };
-            manifest.push_str(&line);
-            manifest.push('\n');
-        }
-        std::fs::write(root.join("Cargo.toml"), manifest).unwrap();
-        std::fs::copy(main.join("Cargo.lock"), root.join("Cargo.lock")).unwrap();
-        std::fs::copy(main.join("justfile"), root.join("justfile")).unwrap();
-        std::fs::copy(main.join(".gitignore"), root.join(".gitignore")).unwrap();
-        copy_dir(&main.join("entity/src"), &root.join("entity/src"));
-        std::fs::copy(
-            main.join("entity/Cargo.toml"),
-            root.join("entity/Cargo.toml"),
-        )
-        .unwrap();
-        copy_dir(&main.join("migration/src"), &root.join("migration/src"));
-        std::fs::copy(
-            main.join("migration/build.rs"),
-            root.join("migration/build.rs"),
-        )
-        .unwrap();
-        copy_dir(&main.join("app/src"), &root.join("app/src"));
+        let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         // Own package and binary names, so the shared target folder keeps the real ones.
-        for (krate, package) in [("migration", "guide-migration"), ("app", "guide-app")] {
-            let own = std::fs::read_to_string(main.join(krate).join("Cargo.toml"))
-                .unwrap()
-                .replace(&format!("name = \"{krate}\""), &format!("name = \"{package}\""))
-                .replace(
-                    "[dependencies]",
-                    &format!(
-                        "[lib]\nname = \"{krate}\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\n\n[dependencies]"
-                    ),
-                );
-            std::fs::write(root.join(krate).join("Cargo.toml"), own).unwrap();
-        }
-        let target = std::env::var("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| {
-                let mut exe = std::env::current_exe().unwrap();
-                while exe.file_name().is_some_and(|n| n != "debug") {
-                    exe.pop();
-                }
-                exe.pop();
-                exe
-            });
-        let ws = Workspace { dir, target };
+        let copy = WorkspaceCopy::new(
+            main,
+            &[
+                CrateCopy::new("entity"),
+                CrateCopy::new("migration").package("guide-migration"),
+                CrateCopy::new("app").package("guide-app"),
+            ],
+            &[
+                "migration = { path = \"migration\", package = \"guide-migration\" }",
+                "entity = { path = \"entity\" }",
+            ],
+            &["justfile", ".gitignore"],
+        );
+        let ws = Workspace { copy };
         // Build once first: the renamed packages update Cargo.lock, which the
         // first commit should hold (a later `git merge` refuses a dirty lock file).
         ws.build("guide-migration");
@@ -236,23 +165,11 @@ impl Workspace {
     }
 
     fn root(&self) -> &Path {
-        self.dir.path()
+        self.copy.root()
     }
 
     fn build(&self, package: &str) -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--offline", "-q", "-p", package, "--bin", package])
-            .current_dir(self.root())
-            .env("CARGO_TARGET_DIR", &self.target)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "building the guide's {package} failed:\n{}",
-            stderr(&out)
-        );
-        self.target.join("debug").join(package)
+        self.copy.build(package, &[])
     }
 
     /// Runs one command line of the guide with bash, `cargo run -p migration --`

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::testing::{ALL, TestDb};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -88,7 +89,7 @@ async fn eight_processes_racing_up_apply_each_revision_exactly_once() {
 /// A copy of this crate in its own workspace (sharing the target folder, so only
 /// the copy compiles), for tests that edit migration files and rebuild.
 struct Scratch {
-    dir: tempfile::TempDir,
+    copy: WorkspaceCopy,
     /// Package and binary name: one per test, as tests run in parallel and
     /// share the target folder.
     bin: &'static str,
@@ -96,81 +97,18 @@ struct Scratch {
 
 impl Scratch {
     fn new(bin: &'static str) -> Scratch {
-        let main = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let dir = tempfile::tempdir().unwrap();
-        let root = std::fs::read_to_string(main.join("Cargo.toml")).unwrap();
-        let mut manifest = String::new();
-        let mut skip = false;
-        for line in root.lines() {
-            if line.starts_with("members") || line.starts_with("default-members") {
-                if line.starts_with("members") {
-                    manifest.push_str("members = [\"migration\"]\n");
-                }
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            if skip {
-                skip = !line.trim_end().ends_with(']');
-                continue;
-            }
-            manifest.push_str(&line.replace("path = \"", &format!("path = \"{}/", main.display())));
-            manifest.push('\n');
-        }
-        std::fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
-        std::fs::copy(main.join("Cargo.lock"), dir.path().join("Cargo.lock")).unwrap();
-        let crate_dir = dir.path().join("migration");
-        copy_dir(&main.join("migration/src"), &crate_dir.join("src"));
-        std::fs::copy(main.join("migration/build.rs"), crate_dir.join("build.rs")).unwrap();
+        let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         // A package of its own name, so its binary does not overwrite the real one.
-        let own = std::fs::read_to_string(main.join("migration/Cargo.toml"))
-            .unwrap()
-            .replace("name = \"migration\"", &format!("name = \"{bin}\""))
-            .replace(
-                "[dependencies]",
-                &format!(
-                    "[lib]\nname = \"migration\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{bin}\"\npath = \"src/main.rs\"\n\n[dependencies]"
-                ),
-            );
-        std::fs::write(crate_dir.join("Cargo.toml"), own).unwrap();
-        Scratch { dir, bin }
+        let copy = WorkspaceCopy::new(main, &[CrateCopy::new("migration").package(bin)], &[], &[]);
+        Scratch { copy, bin }
     }
 
     fn versions(&self) -> PathBuf {
-        self.dir.path().join("migration/src/versions")
-    }
-
-    fn target_dir() -> PathBuf {
-        if let Ok(dir) = std::env::var("CARGO_TARGET_DIR") {
-            return PathBuf::from(dir);
-        }
-        let mut exe = std::env::current_exe().unwrap();
-        while exe
-            .file_name()
-            .is_some_and(|n| n != "debug" && n != "release")
-        {
-            exe.pop();
-        }
-        exe.pop();
-        exe
+        self.copy.path("migration/src/versions")
     }
 
     fn build(&self) -> PathBuf {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let out = Command::new(cargo)
-            .args(["build", "--offline", "-p", self.bin, "--bin", self.bin])
-            .current_dir(self.dir.path())
-            .env("CARGO_TARGET_DIR", Self::target_dir())
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scratch build failed: {}",
-            stderr(&out)
-        );
-        Self::target_dir().join("debug").join(self.bin)
+        self.copy.build(self.bin, &[])
     }
 
     fn edit(&self, file_prefix: &str, edit: impl Fn(&str) -> String) -> String {
@@ -189,18 +127,6 @@ impl Scratch {
         assert_ne!(source, edited, "the edit changed nothing");
         std::fs::write(&path, edited).unwrap();
         path.file_stem().unwrap().to_string_lossy().into_owned()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &to.join(entry.file_name()));
-        } else {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
     }
 }
 

@@ -170,7 +170,10 @@ impl Entities {
             DbBackend::MySql => &self.captured.mysql,
             _ => &self.captured.sqlite,
         };
-        cell.get_or_try_init(|| hints::capture_ddl(self.schema.as_ref(), backend))
+        // Boxed: SeaORM's `SchemaBuilder::apply` future is deep, and nesting it
+        // in the cell's future again exceeds the compiler's layout depth in
+        // callers that await this among other things.
+        cell.get_or_try_init(|| Box::pin(hints::capture_ddl(self.schema.as_ref(), backend)))
             .await
             .map(Vec::as_slice)
     }
