@@ -387,6 +387,8 @@ async fn w5_variant(
 /// # Errors
 /// A database error, or a wrong result.
 pub async fn w5(rows: usize, runs: usize, dialects: &[Dialect]) -> Result<Report, BoxError> {
+    // Before connecting: the SQLite transform runs its closure in-engine.
+    migration_core::data::install_sqlite_functions();
     let runs = runs.max(1);
     let dir = tempfile::tempdir()?;
     let mut lines = Vec::new();

@@ -20,10 +20,11 @@
 
 mod backfill;
 mod progress;
+mod sqlite_values;
 mod transform;
 
 pub use backfill::Backfill;
-pub use transform::{Row, Transform};
+pub use transform::{Row, Transform, TransformPath, install_sqlite_functions, last_transform_path};
 
 use crate::batch::backend_for;
 use crate::url::Dialect;
