@@ -2,8 +2,8 @@
 //! chunked inserts, table handles and the conditionals.
 
 use migration_core::data::{
-    self, TransformPath, backfill, column, has_column, has_index, has_table, insert_many, on, table,
-    transform,
+    self, TransformPath, backfill, column, has_column, has_index, has_table, insert_many, on,
+    table, transform,
 };
 use migration_core::testing::{ALL, TestDb};
 use migration_core::url::Dialect;

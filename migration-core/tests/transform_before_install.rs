@@ -1,7 +1,9 @@
 //! A SQLite connection opened before the in-engine transform's function was installed takes the driver path,
 //! with the same result as a connection opened after. Its own test binary: nothing may install first.
 
-use migration_core::data::{TransformPath, install_sqlite_functions, last_transform_path, transform};
+use migration_core::data::{
+    TransformPath, install_sqlite_functions, last_transform_path, transform,
+};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement, Value};
 use sea_orm_migration::SchemaManager;
 
@@ -59,9 +61,13 @@ async fn connections_opened_before_install_take_the_driver_path() {
     let url = |name: &str| format!("sqlite://{}?mode=rwc", dir.path().join(name).display());
     // One connection, opened now and reused: the pool must not open a
     // second one (which would have the function) later.
-    let before = Database::connect(ConnectOptions::new(url("before.db")).max_connections(1).to_owned())
-        .await
-        .unwrap();
+    let before = Database::connect(
+        ConnectOptions::new(url("before.db"))
+            .max_connections(1)
+            .to_owned(),
+    )
+    .await
+    .unwrap();
     install_sqlite_functions();
     let after = Database::connect(url("after.db")).await.unwrap();
     table(&before).await;

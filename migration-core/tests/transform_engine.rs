@@ -108,7 +108,10 @@ async fn skipped_rows_and_filters() {
                 let s: Option<String> = row.get("s")?;
                 let n: i64 = row.get("n")?;
                 assert!(n > 40_000);
-                Ok(Some(vec![Value::from(format!("{}!", s.unwrap_or_default()))]))
+                Ok(Some(vec![Value::from(format!(
+                    "{}!",
+                    s.unwrap_or_default()
+                ))]))
             })
             .await
             .unwrap();
@@ -196,7 +199,10 @@ async fn closure_panics_propagate() {
         assert!(message.contains("closure panic at 1234"), "{message}");
         // Plain connection: the first range (ids 1..=1000) committed; the
         // range that panicked did not.
-        assert_eq!(count(&conn, "SELECT COUNT(*) FROM t WHERE s = 'p'").await, 1000);
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM t WHERE s = 'p'").await,
+            1000
+        );
         let done = transform(&manager, "t")
             .read(&["n"])
             .write(&["s"])
@@ -233,7 +239,11 @@ async fn sqlite_triggers_and_foreign_keys() {
         "INSERT INTO child (id, parent_id, v) SELECT id, id % 100, 'v' || id FROM t",
     )
     .await;
-    exec(&conn, "CREATE TABLE log (child_id INTEGER, old TEXT, new TEXT)").await;
+    exec(
+        &conn,
+        "CREATE TABLE log (child_id INTEGER, old TEXT, new TEXT)",
+    )
+    .await;
     exec(
         &conn,
         "CREATE TRIGGER child_log AFTER UPDATE ON child BEGIN INSERT INTO log VALUES (old.id, old.v, new.v); END",
@@ -331,7 +341,10 @@ async fn sqlite_unsupported_types_fall_back() {
     // Rows 2001..=2501 were seen twice (the aborted range, up to the first
     // date read), all others once.
     assert_eq!(calls, N + 501);
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM t WHERE n = id + 1").await, N);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM t WHERE n = id + 1").await,
+        N
+    );
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM t WHERE s = 'early'").await,
         2500
@@ -418,7 +431,9 @@ async fn sqlite_in_engine_stores_what_the_driver_binds() {
         .await;
     }
     let rows = (0..1500).map(|i| vec![Value::from(code(i)), Value::from(i)]);
-    insert_many(&manager, "a", &["code", "i"], rows).await.unwrap();
+    insert_many(&manager, "a", &["code", "i"], rows)
+        .await
+        .unwrap();
     let done = transform(&manager, "a")
         .key("code")
         .read(&["i"])
@@ -450,5 +465,8 @@ async fn sqlite_in_engine_stores_what_the_driver_binds() {
         same.join(" AND ")
     );
     assert_eq!(count(&conn, &sql).await, 1500);
-    assert_eq!(count(&conn, "SELECT COUNT(*) FROM a WHERE i IS NULL").await, 167);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM a WHERE i IS NULL").await,
+        167
+    );
 }

@@ -346,7 +346,7 @@ fn dispatch(argv: &[*mut ffi::sqlite3_value]) -> Result<Ret, String> {
     if token == 0 {
         return Ok(Ret::Integer(1));
     }
-    let Some(slot) = lock(registry()).get(&token).cloned() else {
+    let Some(slot) = find(token) else {
         return Err(format!("{FUNCTION_NAME}: transform no longer running"));
     };
     let mut state = lock(&slot.state);
@@ -369,10 +369,33 @@ fn dispatch(argv: &[*mut ffi::sqlite3_value]) -> Result<Ret, String> {
     }
 }
 
+thread_local! {
+    /// The slot of the last token called on this thread: a statement calls
+    /// the function for every row with the same token, so the global
+    /// registry's lock is taken once per statement, not per call. A stale
+    /// entry is harmless: a dropped registration's slot has no handler.
+    static LAST_SLOT: std::cell::RefCell<Option<(i64, Arc<Slot>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn find(token: i64) -> Option<Arc<Slot>> {
+    LAST_SLOT.with(|last| {
+        let mut last = last.borrow_mut();
+        if let Some((t, slot)) = &*last
+            && *t == token
+        {
+            return Some(slot.clone());
+        }
+        let slot = lock(registry()).get(&token).cloned()?;
+        *last = Some((token, slot.clone()));
+        Some(slot)
+    })
+}
+
 /// # Safety
 /// `ctx` must be the context of the current call.
 unsafe fn set_result(ctx: *mut ffi::sqlite3_context, outcome: Result<Ret, String>) {
-    // SAFETY (every arm): `ctx` is valid per the contract; text and blob
+    // SAFETY: (every arm) `ctx` is valid per the contract; text and blob
     // results are copied by SQLite (`SQLITE_TRANSIENT`) before the Rust
     // buffers drop; lengths fit the 64-bit setters; an empty Vec/String has a
     // dangling but non-null pointer, which SQLite reads 0 bytes from, giving

@@ -378,7 +378,7 @@ impl<'a> Transform<'a> {
             columns,
             table: &self.table,
             width: self.write.len(),
-            memo: HashMap::new(),
+            memo: Memo::default(),
             seen: 0,
             failure: None,
         };
@@ -530,6 +530,51 @@ struct Entry {
     left: usize,
 }
 
+/// Entries by key. In the usual one-pass UPDATE each row's SET calls come
+/// right after its WHERE call: the newest entry waits in `last`, found
+/// without hashing; older ones (a two-pass UPDATE) go to the map.
+#[derive(Default)]
+struct Memo {
+    last: Option<(MemoKey, Entry)>,
+    older: HashMap<MemoKey, Entry>,
+}
+
+impl Memo {
+    fn insert(&mut self, key: MemoKey, entry: Entry) {
+        if let Some((k, e)) = self.last.replace((key, entry)) {
+            self.older.insert(k, e);
+        }
+    }
+
+    /// Value `i` for `key`: `None` without an entry, `Some(None)` when
+    /// already taken. The entry goes once every value was taken.
+    fn take(&mut self, key: &MemoKey, i: usize) -> Option<Option<Ret>> {
+        let in_last = matches!(&self.last, Some((k, _)) if k == key);
+        let entry = if in_last {
+            self.last.as_mut().map(|(_, e)| e)?
+        } else {
+            self.older.get_mut(key)?
+        };
+        let ret = entry.values.get_mut(i).and_then(Option::take);
+        if ret.is_some() {
+            entry.left -= 1;
+            if entry.left == 0 {
+                if in_last {
+                    self.last = None;
+                } else {
+                    self.older.remove(key);
+                }
+            }
+        }
+        Some(ret)
+    }
+
+    fn clear(&mut self) {
+        self.last = None;
+        self.older.clear();
+    }
+}
+
 /// The in-engine transform's side of `migration_core_transform`.
 struct Engine<'a, F> {
     f: &'a mut F,
@@ -541,7 +586,7 @@ struct Engine<'a, F> {
     /// New values by key, from the WHERE call until every SET call took its
     /// own. SQLite may evaluate WHERE for a whole range before any SET (a
     /// two-pass UPDATE, with triggers or foreign keys): bounded by one range.
-    memo: HashMap<MemoKey, Entry>,
+    memo: Memo,
     /// Rows the closure saw.
     seen: u64,
     failure: Option<Failure>,
@@ -608,27 +653,18 @@ where
 
     /// `(i, key)`: value `i` of the row's memo entry.
     fn value(&mut self, i: usize, call: &Call<'_>) -> Result<Ret, String> {
-        let key = MemoKey::of(call.arg(1));
-        let entry = key.as_ref().and_then(|k| self.memo.get_mut(k));
-        let Some(entry) = entry else {
-            return self.fail(Failure::Closure(DbErr::Custom(format!(
-                "transform of `{}`: internal error: no values for a row being updated",
-                self.table
-            ))));
-        };
-        let Some(ret) = entry.values.get_mut(i).and_then(Option::take) else {
-            return self.fail(Failure::Closure(DbErr::Custom(format!(
+        let taken = MemoKey::of(call.arg(1)).and_then(|key| self.memo.take(&key, i));
+        match taken {
+            Some(Some(ret)) => Ok(ret),
+            Some(None) => self.fail(Failure::Closure(DbErr::Custom(format!(
                 "transform of `{}`: internal error: value {i} of a row read twice",
                 self.table
-            ))));
-        };
-        entry.left -= 1;
-        if entry.left == 0
-            && let Some(key) = key
-        {
-            self.memo.remove(&key);
+            )))),
+            None => self.fail(Failure::Closure(DbErr::Custom(format!(
+                "transform of `{}`: internal error: no values for a row being updated",
+                self.table
+            )))),
         }
-        Ok(ret)
     }
 
     fn fail(&mut self, failure: Failure) -> Result<Ret, String> {
