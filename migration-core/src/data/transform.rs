@@ -481,14 +481,17 @@ impl<'a> Transform<'a> {
 }
 
 /// Whether this SQLite connection has `migration_core_transform` (it was
-/// opened after [`install_sqlite_functions`]).
+/// opened after [`install_sqlite_functions`]). The probe must answer 1: the
+/// offline recorder (`up --sql`) answers every query with no rows, and must
+/// get the driver path's statements, not calls of a function plain SQLite
+/// lacks.
 async fn sqlite_function_present(conn: &DatabaseExecutor<'_>) -> Result<bool, DbErr> {
     let probe = Statement::from_string(
         DbBackend::Sqlite,
         format!("SELECT {}(0)", migration_sqlite_fn::FUNCTION_NAME),
     );
     match conn.query_one_raw(probe).await {
-        Ok(_) => Ok(true),
+        Ok(row) => Ok(row.is_some_and(|r| r.try_get_by_index::<i64>(0).is_ok_and(|v| v == 1))),
         Err(e) if e.to_string().contains("no such function") => Ok(false),
         Err(e) => Err(e),
     }
