@@ -470,3 +470,43 @@ async fn sqlite_in_engine_stores_what_the_driver_binds() {
         167
     );
 }
+
+/// SQLite: dropping the transform's future mid-statement (a timeout) stops
+/// the closure at once; sqlx's worker finishes the statement, which fails
+/// and changes nothing, and the connection keeps working.
+#[tokio::test]
+async fn sqlite_dropped_mid_statement() {
+    let Some((_db, conn)) = setup(Dialect::Sqlite, "dropped").await else {
+        return;
+    };
+    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let manager = SchemaManager::new(&conn);
+    let run = transform(&manager, "t")
+        .read(&["n"])
+        .write(&["s"])
+        .batch_size(N as u64)
+        .quiet()
+        .run(|_| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            Ok(Some(vec![Value::from("late")]))
+        });
+    let timed_out = tokio::time::timeout(std::time::Duration::from_millis(150), run).await;
+    assert!(timed_out.is_err(), "the transform should still be running");
+    let seen = calls.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(seen > 0 && (seen as i64) < N, "{seen}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), seen);
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM t WHERE s IS NOT NULL").await,
+        0
+    );
+    let done = transform(&manager, "t")
+        .write(&["s"])
+        .quiet()
+        .run(|_| Ok(Some(vec![Value::from("ok")])))
+        .await
+        .unwrap();
+    assert_eq!(done as i64, N);
+    assert_eq!(last_transform_path(), Some(TransformPath::InEngine));
+}
