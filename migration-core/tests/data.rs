@@ -467,13 +467,14 @@ async fn transform_writes_every_type_back() {
         let txn = conn.begin().await.unwrap();
         let manager = SchemaManager::new(&txn);
         let mut checked = false;
+        let odd_key = odd_key;
         let done = transform(&manager, "kinds")
             .key("code")
             .read(&["code", "n", "f", "b", "bin", "t"])
             .write(&["n", "f", "b", "bin", "t"])
             .batch_size(N as u64)
             .quiet()
-            .run(|row| {
+            .run(move |row| {
                 let code: String = row.get("code")?;
                 let i: i64 = row.get("n")?;
                 assert_eq!(code, odd_key(i));

@@ -10,6 +10,8 @@ use sea_orm::{
 };
 use sea_orm_migration::SchemaManager;
 use sea_orm_migration::prelude::ExprTrait;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 const N: i64 = 5000;
 
@@ -67,21 +69,22 @@ async fn skipped_rows_and_filters() {
             continue;
         };
         let manager = SchemaManager::new(&conn);
-        let mut calls = 0;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
         let done = transform(&manager, "t")
             .read(&["n"])
             .write(&["n", "s"])
             .batch_size(700)
             .quiet()
-            .run(|row| {
-                calls += 1;
+            .run(move |row| {
+                counter.fetch_add(1, Ordering::SeqCst);
                 let n: i64 = row.get("n")?;
                 Ok((n % 3 != 0).then(|| vec![Value::from(n * 10), Value::from(format!("s{n}"))]))
             })
             .await
             .unwrap();
         assert_eq!(last_transform_path(), expected_path(d), "{}", d.name());
-        assert_eq!(calls, N, "{}", d.name());
+        assert_eq!(calls.load(Ordering::SeqCst) as i64, N, "{}", d.name());
         let untouched = N / 3;
         assert_eq!(done as i64, N - untouched, "{}", d.name());
         assert_eq!(
@@ -96,15 +99,16 @@ async fn skipped_rows_and_filters() {
         );
 
         // A filter: only rows with n > 40000 (ids 4001..=N, less the skipped ones).
-        let mut calls = 0;
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
         let done = transform(&manager, "t")
             .read(&["n", "s"])
             .write(&["s"])
             .filter(column("n").gt(40_000))
             .batch_size(333)
             .quiet()
-            .run(|row| {
-                calls += 1;
+            .run(move |row| {
+                counter.fetch_add(1, Ordering::SeqCst);
                 let s: Option<String> = row.get("s")?;
                 let n: i64 = row.get("n")?;
                 assert!(n > 40_000);
@@ -116,7 +120,12 @@ async fn skipped_rows_and_filters() {
             .await
             .unwrap();
         let matching = count(&conn, "SELECT COUNT(*) FROM t WHERE n > 40000").await;
-        assert_eq!(calls, matching, "{}", d.name());
+        assert_eq!(
+            calls.load(Ordering::SeqCst) as i64,
+            matching,
+            "{}",
+            d.name()
+        );
         assert_eq!(done as i64, matching, "{}", d.name());
         assert_eq!(
             count(&conn, "SELECT COUNT(*) FROM t WHERE s LIKE '%!'").await,
@@ -315,14 +324,15 @@ async fn sqlite_unsupported_types_fall_back() {
     let manager = SchemaManager::new(&conn);
     let txn = conn.begin().await.unwrap();
     let m = SchemaManager::new(&txn);
-    let mut calls = 0;
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
     let done = transform(&m, "t")
         .read(&["n", "day"])
         .write(&["n", "s"])
         .batch_size(1000)
         .quiet()
-        .run(|row| {
-            calls += 1;
+        .run(move |row| {
+            counter.fetch_add(1, Ordering::SeqCst);
             let n: i64 = row.get("n")?;
             // Only rows past 2500 read the date: the third range falls back.
             let s = if n > 2500 {
@@ -340,7 +350,7 @@ async fn sqlite_unsupported_types_fall_back() {
     assert_eq!(done as i64, N);
     // Rows 2001..=2501 were seen twice (the aborted range, up to the first
     // date read), all others once.
-    assert_eq!(calls, N + 501);
+    assert_eq!(calls.load(Ordering::SeqCst) as i64, N + 501);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM t WHERE n = id + 1").await,
         N
@@ -479,24 +489,25 @@ async fn sqlite_dropped_mid_statement() {
     let Some((_db, conn)) = setup(Dialect::Sqlite, "dropped").await else {
         return;
     };
-    let calls = std::sync::atomic::AtomicUsize::new(0);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
     let manager = SchemaManager::new(&conn);
     let run = transform(&manager, "t")
         .read(&["n"])
         .write(&["s"])
         .batch_size(N as u64)
         .quiet()
-        .run(|_| {
-            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        .run(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(std::time::Duration::from_millis(1));
             Ok(Some(vec![Value::from("late")]))
         });
     let timed_out = tokio::time::timeout(std::time::Duration::from_millis(150), run).await;
     assert!(timed_out.is_err(), "the transform should still be running");
-    let seen = calls.load(std::sync::atomic::Ordering::SeqCst);
+    let seen = calls.load(Ordering::SeqCst);
     assert!(seen > 0 && (seen as i64) < N, "{seen}");
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), seen);
+    assert_eq!(calls.load(Ordering::SeqCst), seen);
     assert_eq!(
         count(&conn, "SELECT COUNT(*) FROM t WHERE s IS NOT NULL").await,
         0

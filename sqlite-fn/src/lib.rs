@@ -6,30 +6,26 @@
 //!
 //! * [`install`] registers an auto-extension (`sqlite3_auto_extension`), so
 //!   every SQLite connection the process opens *afterwards* has the function.
-//! * [`Registration`] puts a [`Handler`] in a process-global registry under a
-//!   fresh token; SQL passes the token as the first argument
+//! * [`Registration`] moves a [`Handler`] into a process-global registry
+//!   under a fresh token; SQL passes the token as the first argument
 //!   (`migration_core_transform(token, …)`) and the function calls the
-//!   handler with the remaining arguments. Dropping the registration takes the
-//!   slot's lock and clears the handler, so a call in flight on sqlx's worker
-//!   thread finishes first and later calls fail with an SQLite error
-//!   ("transform no longer running").
+//!   handler with the remaining arguments. The registry owns the handler
+//!   (hence `Handler: Send + 'static`), so nothing it reaches can end while
+//!   SQLite may still call it, even if a registration is leaked. Dropping the
+//!   registration takes the slot's lock and drops the handler, so a call in
+//!   flight on sqlx's worker thread finishes first and later calls fail with
+//!   an SQLite error ("transform no longer running");
+//!   [`Registration::into_handler`] takes it back the same way.
 //! * A panicking handler does not unwind into SQLite: the payload is kept for
 //!   [`Registration::take_panic`] and the call fails.
 //!
 //! `migration_core_transform(0)` returns 1 without looking anything up: a
 //! probe for whether a connection has the function.
-//!
-//! The registration borrows its handler. Rust cannot stop a caller from
-//! leaking a value (`std::mem::forget`), and a leaked registration would
-//! leave the registry pointing at a handler whose borrow has ended: callers
-//! must let it drop (migration-core keeps it on the stack of the transform's
-//! future, which a drop mid-statement handles).
 
 use libsqlite3_sys as ffi;
 use std::any::Any;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
-use std::marker::PhantomData;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Once, OnceLock};
@@ -179,7 +175,7 @@ pub enum Ret {
 
 /// The Rust side of the function: called on the thread that runs the
 /// statement (sqlx's SQLite worker), with the slot's lock held.
-pub trait Handler: Send {
+pub trait Handler: Send + 'static {
     /// One call; `Err(message)` makes the statement fail with `message`.
     ///
     /// # Errors
@@ -188,37 +184,45 @@ pub trait Handler: Send {
 }
 
 /// A handler's place in the registry.
-struct Slot {
-    state: Mutex<SlotState>,
+struct Slot<H> {
+    state: Mutex<SlotState<H>>,
 }
 
-struct SlotState {
-    /// The handler (`*mut H`, type-erased) and its monomorphised caller;
-    /// `None` once the registration dropped.
-    handler: Option<(*mut (), CallFn)>,
+struct SlotState<H> {
+    /// The handler; `None` once its registration dropped or took it back.
+    handler: Option<H>,
     /// A panic of the handler, kept for the owner.
     panic: Option<Box<dyn Any + Send>>,
 }
 
-type CallFn = unsafe fn(*mut (), &Call<'_>) -> Result<Ret, String>;
-
-// SAFETY: the pointer is only dereferenced while the slot's mutex is held,
-// and it points at an `H: Handler` (hence `Send`) that the registration
-// borrows mutably for as long as the pointer is set.
-unsafe impl Send for SlotState {}
-
-/// # Safety
-/// `data` must be the `*mut H` a live [`Registration`] stored, with the
-/// slot's lock held.
-unsafe fn call_handler<H: Handler>(data: *mut (), call: &Call<'_>) -> Result<Ret, String> {
-    // SAFETY: per the contract, `data` is an exclusive borrow of an `H` that
-    // is still alive, and the lock makes this the only access.
-    let handler = unsafe { &mut *data.cast::<H>() };
-    handler.call(call)
+/// What the registry holds: a slot of any handler type.
+trait Dispatch: Send + Sync {
+    fn dispatch(&self, call: &Call<'_>) -> Result<Ret, String>;
 }
 
-fn registry() -> &'static Mutex<HashMap<i64, Arc<Slot>>> {
-    static REGISTRY: OnceLock<Mutex<HashMap<i64, Arc<Slot>>>> = OnceLock::new();
+impl<H: Handler> Dispatch for Slot<H> {
+    fn dispatch(&self, call: &Call<'_>) -> Result<Ret, String> {
+        let mut state = lock(&self.state);
+        if state.panic.is_some() {
+            return Err(format!("{FUNCTION_NAME}: the transform closure panicked"));
+        }
+        let Some(handler) = state.handler.as_mut() else {
+            return Err(format!("{FUNCTION_NAME}: transform no longer running"));
+        };
+        match catch_unwind(AssertUnwindSafe(|| handler.call(call))) {
+            Ok(result) => result,
+            Err(payload) => {
+                state.panic = Some(payload);
+                Err(format!("{FUNCTION_NAME}: the transform closure panicked"))
+            }
+        }
+    }
+}
+
+type Registry = Mutex<HashMap<i64, Arc<dyn Dispatch>>>;
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
     REGISTRY.get_or_init(Default::default)
 }
 
@@ -228,32 +232,26 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A handler registered under a fresh token; unregistered on drop.
-pub struct Registration<'h, H: Handler> {
+/// A handler registered under a fresh token; unregistered (and dropped) on drop.
+pub struct Registration<H: Handler> {
     token: i64,
-    slot: Arc<Slot>,
-    _handler: PhantomData<&'h mut H>,
+    slot: Arc<Slot<H>>,
 }
 
-impl<'h, H: Handler> Registration<'h, H> {
-    /// Registers `handler` under a fresh token.
-    pub fn new(handler: &'h mut H) -> Self {
+impl<H: Handler> Registration<H> {
+    /// Moves `handler` into the registry under a fresh token.
+    pub fn new(handler: H) -> Self {
         // Token 0 is the probe; tokens are never reused in a process.
         static NEXT: AtomicI64 = AtomicI64::new(1);
         let token = NEXT.fetch_add(1, Ordering::Relaxed);
-        let data: *mut H = handler;
         let slot = Arc::new(Slot {
             state: Mutex::new(SlotState {
-                handler: Some((data.cast(), call_handler::<H> as CallFn)),
+                handler: Some(handler),
                 panic: None,
             }),
         });
         lock(registry()).insert(token, slot.clone());
-        Registration {
-            token,
-            slot,
-            _handler: PhantomData,
-        }
+        Registration { token, slot }
     }
 
     /// The token SQL passes as the function's first argument.
@@ -265,7 +263,6 @@ impl<'h, H: Handler> Registration<'h, H> {
     pub fn handler(&mut self) -> HandlerGuard<'_, H> {
         HandlerGuard {
             state: lock(&self.slot.state),
-            _handler: PhantomData,
         }
     }
 
@@ -273,44 +270,45 @@ impl<'h, H: Handler> Registration<'h, H> {
     pub fn take_panic(&mut self) -> Option<Box<dyn Any + Send>> {
         lock(&self.slot.state).panic.take()
     }
+
+    /// Unregisters and returns the handler (after a call in flight, if any).
+    pub fn into_handler(self) -> Option<H> {
+        lock(registry()).remove(&self.token);
+        lock(&self.slot.state).handler.take()
+    }
 }
 
-impl<H: Handler> Drop for Registration<'_, H> {
+impl<H: Handler> Drop for Registration<H> {
     fn drop(&mut self) {
         lock(registry()).remove(&self.token);
-        // Taking the lock waits for a call in flight on another thread; after
-        // this, the handler's borrow may end.
-        lock(&self.slot.state).handler = None;
+        // Taking the lock waits for a call in flight on another thread; the
+        // handler is dropped here, and later calls find none.
+        let handler = lock(&self.slot.state).handler.take();
+        drop(handler);
     }
 }
 
 /// Exclusive access to a registered handler (see [`Registration::handler`]).
 pub struct HandlerGuard<'r, H> {
-    state: MutexGuard<'r, SlotState>,
-    _handler: PhantomData<&'r mut H>,
+    state: MutexGuard<'r, SlotState<H>>,
 }
 
 impl<H> std::ops::Deref for HandlerGuard<'_, H> {
     type Target = H;
     fn deref(&self) -> &H {
-        let (data, _) = self
-            .state
+        self.state
             .handler
-            .expect("the handler is set while its registration lives");
-        // SAFETY: `data` is the `*mut H` of the registration this guard
-        // borrows (so it is alive and of type `H`), and the slot's lock is held.
-        unsafe { &*data.cast::<H>() }
+            .as_ref()
+            .expect("the handler is set while its registration lives")
     }
 }
 
 impl<H> std::ops::DerefMut for HandlerGuard<'_, H> {
     fn deref_mut(&mut self) -> &mut H {
-        let (data, _) = self
-            .state
+        self.state
             .handler
-            .expect("the handler is set while its registration lives");
-        // SAFETY: as in `deref`; `&mut self` makes this the only reference.
-        unsafe { &mut *data.cast::<H>() }
+            .as_mut()
+            .expect("the handler is set while its registration lives")
     }
 }
 
@@ -349,24 +347,7 @@ fn dispatch(argv: &[*mut ffi::sqlite3_value]) -> Result<Ret, String> {
     let Some(slot) = find(token) else {
         return Err(format!("{FUNCTION_NAME}: transform no longer running"));
     };
-    let mut state = lock(&slot.state);
-    if state.panic.is_some() {
-        return Err(format!("{FUNCTION_NAME}: the transform closure panicked"));
-    }
-    let Some((data, call_fn)) = state.handler else {
-        return Err(format!("{FUNCTION_NAME}: transform no longer running"));
-    };
-    let call = Call { argv: rest };
-    // SAFETY: the handler is set, so its registration is alive and `data` is
-    // its `*mut H` with `call_fn` monomorphised for that `H`; the slot's lock
-    // is held for the whole call.
-    match catch_unwind(AssertUnwindSafe(|| unsafe { call_fn(data, &call) })) {
-        Ok(result) => result,
-        Err(payload) => {
-            state.panic = Some(payload);
-            Err(format!("{FUNCTION_NAME}: the transform closure panicked"))
-        }
-    }
+    slot.dispatch(&Call { argv: rest })
 }
 
 thread_local! {
@@ -374,11 +355,11 @@ thread_local! {
     /// the function for every row with the same token, so the global
     /// registry's lock is taken once per statement, not per call. A stale
     /// entry is harmless: a dropped registration's slot has no handler.
-    static LAST_SLOT: std::cell::RefCell<Option<(i64, Arc<Slot>)>> =
+    static LAST_SLOT: std::cell::RefCell<Option<(i64, Arc<dyn Dispatch>)>> =
         const { std::cell::RefCell::new(None) };
 }
 
-fn find(token: i64) -> Option<Arc<Slot>> {
+fn find(token: i64) -> Option<Arc<dyn Dispatch>> {
     LAST_SLOT.with(|last| {
         let mut last = last.borrow_mut();
         if let Some((t, slot)) = &*last

@@ -149,7 +149,8 @@ pub fn install_sqlite_functions() {
 /// key, read…) END` per range. The call in `WHERE` runs the closure and keeps
 /// its values for that key (returning 0 for `None`, so the row is not
 /// touched); the calls in `SET` hand them out. The closure therefore runs on
-/// sqlx's SQLite worker thread (hence `F: Send`). A connection opened before
+/// sqlx's SQLite worker thread, owned by the function's registry while the
+/// statements run (hence `F: Send + 'static`). A connection opened before
 /// the function was installed takes the driver path; so does the rest of the
 /// table when the closure reads or returns a type the in-engine conversion
 /// does not mirror (the closure may then see the rows of one range twice).
@@ -224,7 +225,7 @@ impl<'a> Transform<'a> {
     /// wrong number of values, or a failed statement.
     pub async fn run<F>(self, mut f: F) -> Result<u64, DbErr>
     where
-        F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send,
+        F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
     {
         if self.write.is_empty() {
             return Err(DbErr::Custom(format!(
@@ -265,10 +266,11 @@ impl<'a> Transform<'a> {
             .collect();
         let mut path = TransformPath::Driver;
         if db == DbBackend::Sqlite && sqlite_function_present(self.conn).await? {
-            let engine = self
-                .run_in_engine(&mut f, &columns, &mut progress, &mut done, &mut seen)
-                .await?;
-            match engine {
+            let (back, engine) = self
+                .run_in_engine(f, &columns, &mut progress, &mut done, &mut seen)
+                .await;
+            f = back;
+            match engine? {
                 None => {
                     progress.finish(seen);
                     LAST_PATH.with(|p| p.set(Some(TransformPath::InEngine)));
@@ -360,29 +362,54 @@ impl<'a> Transform<'a> {
     /// `Ok(Some((lower, why)))` when a range met a type not mirrored
     /// in-engine: that range's statement failed and changed nothing, and
     /// the rows after `lower` are left to the driver path.
+    ///
+    /// The closure moves into SQLite's function registry for the duration
+    /// (the registry owns what it may call, see `migration_sqlite_fn`) and
+    /// comes back with the outcome, for the driver path to go on with.
     async fn run_in_engine<F>(
         &self,
-        f: &mut F,
+        f: F,
+        columns: &[String],
+        progress: &mut Progress,
+        done: &mut u64,
+        seen: &mut u64,
+    ) -> (F, Result<Option<(Option<Key>, String)>, DbErr>)
+    where
+        F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
+    {
+        let engine = Engine {
+            f,
+            columns: columns.to_vec(),
+            table: self.table.clone(),
+            width: self.write.len(),
+            memo: Memo::default(),
+            seen: 0,
+            failure: None,
+        };
+        let mut registration = Registration::new(engine);
+        let outcome = self
+            .in_engine_ranges(&mut registration, columns, progress, done, seen)
+            .await;
+        let engine = registration
+            .into_handler()
+            .expect("the transform owns its registration until here");
+        (engine.f, outcome)
+    }
+
+    /// The range loop of [`Transform::run_in_engine`].
+    async fn in_engine_ranges<F>(
+        &self,
+        registration: &mut Registration<Engine<F>>,
         columns: &[String],
         progress: &mut Progress,
         done: &mut u64,
         seen: &mut u64,
     ) -> Result<Option<(Option<Key>, String)>, DbErr>
     where
-        F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send,
+        F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
     {
         let t = Alias::new(&self.table);
         let k = Alias::new(&self.key);
-        let mut engine = Engine {
-            f,
-            columns,
-            table: &self.table,
-            width: self.write.len(),
-            memo: Memo::default(),
-            seen: 0,
-            failure: None,
-        };
-        let mut registration = Registration::new(&mut engine);
         let token = registration.token();
         let call = |i: i64, args: &[String]| {
             // One `args` call: sea-query's `args` replaces, it does not append.
@@ -439,7 +466,7 @@ impl<'a> Transform<'a> {
                 (engine.failure.take(), engine.seen)
             };
             if let Some(panic) = registration.take_panic() {
-                drop(registration);
+                // The registration drops (and unregisters) while unwinding.
                 std::panic::resume_unwind(panic);
             }
             match (result, failure) {
@@ -578,12 +605,13 @@ impl Memo {
     }
 }
 
-/// The in-engine transform's side of `migration_core_transform`.
-struct Engine<'a, F> {
-    f: &'a mut F,
+/// The in-engine transform's side of `migration_core_transform`: owned by
+/// the function registry while the statements run.
+struct Engine<F> {
+    f: F,
     /// The key, then the `read` columns.
-    columns: &'a [String],
-    table: &'a str,
+    columns: Vec<String>,
+    table: String,
     /// How many columns are written.
     width: usize,
     /// New values by key, from the WHERE call until every SET call took its
@@ -595,9 +623,9 @@ struct Engine<'a, F> {
     failure: Option<Failure>,
 }
 
-impl<F> Engine<'_, F>
+impl<F> Engine<F>
 where
-    F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send,
+    F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
 {
     /// `(-1, key, read…)`: runs the closure; 1 to update the row, 0 not to.
     fn decide(&mut self, call: &Call<'_>) -> Result<Ret, String> {
@@ -611,7 +639,7 @@ where
         let row = Row {
             inner: RowInner::Engine {
                 call,
-                columns: self.columns,
+                columns: &self.columns,
                 unsupported: &unsupported,
             },
         };
@@ -686,9 +714,9 @@ where
     }
 }
 
-impl<F> Handler for Engine<'_, F>
+impl<F> Handler for Engine<F>
 where
-    F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send,
+    F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
 {
     fn call(&mut self, call: &Call<'_>) -> Result<Ret, String> {
         match call.arg(0) {
