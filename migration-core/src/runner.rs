@@ -115,6 +115,9 @@ pub struct Changes {
 /// when every attempt failed.
 pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConnection> {
     let dialect = Dialect::from_url(url)?;
+    // Before any SQLite connection opens: row transforms run their closures
+    // in-engine only on connections that have the function.
+    crate::data::install_sqlite_functions();
     if dialect == Dialect::Sqlite
         && let Some(parent) = sqlite_path(url)
             .as_deref()

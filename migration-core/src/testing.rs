@@ -60,6 +60,9 @@ impl TestDb {
     /// # Panics
     /// When the server is unreachable and [`require_all_backends`] is on.
     pub async fn create(dialect: Dialect, label: &str) -> Option<TestDb> {
+        // Tests connect with `Database::connect` themselves: give their SQLite
+        // connections the in-engine transform's function, as `runner::connect` does.
+        crate::data::install_sqlite_functions();
         let admin_url = admin_url(dialect);
         let name = format!(
             "t_{}_{}_{}_{}",

@@ -2,7 +2,8 @@
 //! chunked inserts, table handles and the conditionals.
 
 use migration_core::data::{
-    self, backfill, column, has_column, has_index, has_table, insert_many, on, table, transform,
+    self, TransformPath, backfill, column, has_column, has_index, has_table, insert_many, on,
+    table, transform,
 };
 use migration_core::testing::{ALL, TestDb};
 use migration_core::url::Dialect;
@@ -74,6 +75,15 @@ fn concat(d: Dialect) -> &'static str {
         Dialect::MySql => "CONCAT(first_name, ' ', last_name)",
         _ => "first_name || ' ' || last_name",
     }
+}
+
+/// The path a transform must take on `d`: in-engine on SQLite (the test
+/// connections open after `TestDb::create` installed the function).
+fn path_on(d: Dialect) -> Option<TransformPath> {
+    Some(match d {
+        Dialect::Sqlite => TransformPath::InEngine,
+        _ => TransformPath::Driver,
+    })
 }
 
 fn differ(d: Dialect) -> &'static str {
@@ -172,6 +182,7 @@ async fn transform_equals_the_rust_function() {
             .await
             .unwrap();
         txn.commit().await.unwrap();
+        assert_eq!(data::last_transform_path(), path_on(d), "{}", d.name());
         let skipped = count(&conn, "SELECT COUNT(*) FROM people WHERE id % 100 = 1").await;
         assert_eq!(done as i64, ROWS - skipped, "{}", d.name());
         // Check every row against the function.
@@ -244,6 +255,7 @@ async fn text_keys_and_errors() {
             .await
             .unwrap();
         assert_eq!(done, 2500);
+        assert_eq!(data::last_transform_path(), path_on(d), "{}", d.name());
         assert_eq!(
             count(&conn, "SELECT COUNT(*) FROM codes WHERE label = code").await,
             2500
@@ -455,13 +467,14 @@ async fn transform_writes_every_type_back() {
         let txn = conn.begin().await.unwrap();
         let manager = SchemaManager::new(&txn);
         let mut checked = false;
+        let odd_key = odd_key;
         let done = transform(&manager, "kinds")
             .key("code")
             .read(&["code", "n", "f", "b", "bin", "t"])
             .write(&["n", "f", "b", "bin", "t"])
             .batch_size(N as u64)
             .quiet()
-            .run(|row| {
+            .run(move |row| {
                 let code: String = row.get("code")?;
                 let i: i64 = row.get("n")?;
                 assert_eq!(code, odd_key(i));
@@ -482,6 +495,7 @@ async fn transform_writes_every_type_back() {
             .unwrap();
         txn.commit().await.unwrap();
         assert_eq!(done, N as u64, "{}", d.name());
+        assert_eq!(data::last_transform_path(), path_on(d), "{}", d.name());
         let rows = conn
             .query_all_raw(Statement::from_string(
                 conn.get_database_backend(),

@@ -7,9 +7,11 @@
 //!
 //! * [`backfill`]: `UPDATE … SET col = <SQL expression>` in primary-key ranges,
 //!   one statement per batch;
-//! * [`transform`]: rows streamed by keyset pagination
-//!   (`WHERE key > last ORDER BY key LIMIT n`), new values computed by a Rust
-//!   closure, written back with one bulk `UPDATE` per batch;
+//! * [`transform`]: new values computed by a Rust closure. On SQLite the
+//!   closure runs inside key-range `UPDATE`s as an SQL function (see
+//!   [`install_sqlite_functions`]); elsewhere rows are streamed by keyset
+//!   pagination (`WHERE key > last ORDER BY key LIMIT n`) and written back
+//!   with one bulk `UPDATE` per batch;
 //! * [`insert_many`]: `INSERT` chunked to the backend's bind-parameter limit.
 //!
 //! Memory stays flat: at most one batch of rows is held at a time. Inside a
@@ -20,10 +22,11 @@
 
 mod backfill;
 mod progress;
+mod sqlite_values;
 mod transform;
 
 pub use backfill::Backfill;
-pub use transform::{Row, Transform};
+pub use transform::{Row, Transform, TransformPath, install_sqlite_functions, last_transform_path};
 
 use crate::batch::backend_for;
 use crate::url::Dialect;
