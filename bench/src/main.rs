@@ -50,6 +50,11 @@ enum Command {
         /// Backends, comma-separated: sqlite, postgres, mysql.
         #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
         backends: Vec<String>,
+        /// Also measure PostgreSQL with its temporary tables in this
+        /// tablespace (one in RAM: `scripts/pg-ram-tablespace.sh`); the target
+        /// is then judged there.
+        #[arg(long, env = "W3_PG_TEMP_TABLESPACE")]
+        pg_temp_tablespace: Option<String>,
     },
     /// The `migration` CLI over a synthetic history: `bench migrator --revisions N -- up`.
     #[command(hide = true)]
@@ -125,7 +130,11 @@ fn main() -> ExitCode {
                 Err("a workload missed its target (see the tables)".into())
             }
         })),
-        Command::Autogen { rounds, backends } => {
+        Command::Autogen {
+            rounds,
+            backends,
+            pg_temp_tablespace,
+        } => {
             let dialects: Result<Vec<_>, String> = backends
                 .iter()
                 .map(|b| {
@@ -137,7 +146,7 @@ fn main() -> ExitCode {
             exit_code(
                 dialects
                     .map_err(Into::into)
-                    .and_then(|d| w3::run(rounds, &d))
+                    .and_then(|d| w3::run(rounds, &d, pg_temp_tablespace.as_deref()))
                     .map(|table| println!("{table}")),
             )
         }
