@@ -122,7 +122,10 @@ pub fn run(
     }
     for (label, dialect, scratch, target_ms) in configs {
         if dialect == Dialect::Postgres {
-            let space = label.contains("temp_tablespaces").then_some(pg_temp_tablespace).flatten();
+            let space = label
+                .contains("temp_tablespaces")
+                .then_some(pg_temp_tablespace)
+                .flatten();
             fresh.set_temp_tablespace(space)?;
             fresh.vacuum()?;
         }
