@@ -124,13 +124,13 @@ impl Workspace {
         let copy = WorkspaceCopy::new(
             main,
             &[
-                CrateCopy::new("entity"),
+                CrateCopy::new("entity").package("guide-entity"),
                 CrateCopy::new("migration").package("guide-migration"),
                 CrateCopy::new("app").package("guide-app"),
             ],
             &[
                 "migration = { path = \"migration\", package = \"guide-migration\" }",
-                "entity = { path = \"entity\" }",
+                "entity = { path = \"entity\", package = \"guide-entity\" }",
             ],
             &["justfile", ".gitignore"],
         );

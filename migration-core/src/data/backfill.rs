@@ -1,8 +1,8 @@
 //! Batched backfill: `UPDATE … SET col = <SQL expression>` over key ranges, one statement per batch.
 
-use super::Key;
+use super::KeyRanges;
 use super::progress::Progress;
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, Query};
 use sea_orm::{ConnectionTrait, DatabaseExecutor, DbErr};
 
 /// A backfill of one table, built with [`super::backfill`]:
@@ -94,7 +94,6 @@ impl<'a> Backfill<'a> {
             )));
         }
         let t = Alias::new(&self.table);
-        let k = Alias::new(&self.key);
         let total = if Progress::wants_total(self.progress) {
             let mut q = Query::select();
             q.expr(Expr::cust("COUNT(*)")).from(t.clone());
@@ -109,43 +108,19 @@ impl<'a> Backfill<'a> {
             None
         };
         let mut progress = Progress::new(format!("backfill {}", self.table), total, self.progress);
-        let mut lower: Option<Key> = None;
+        let mut ranges = KeyRanges::new(&self.table, &self.key, self.batch_size);
         let mut done = 0u64;
-        loop {
-            let mut bound = Query::select();
-            bound
-                .column(k.clone())
-                .from(t.clone())
-                .order_by(k.clone(), Order::Asc)
-                .limit(1)
-                .offset(self.batch_size - 1);
-            if let Some(l) = &lower {
-                bound.and_where(Expr::col(k.clone()).gt(l.value()));
-            }
-            let upper = match self.conn.query_one(&bound).await? {
-                Some(row) => Some(Key::read(&row, 0)?),
-                None => None,
-            };
+        while let Some(range) = ranges.next(self.conn).await? {
             let mut update = Query::update();
-            update.table(t.clone());
+            update.table(t.clone()).cond_where(range);
             for (column, value) in &self.sets {
                 update.value(Alias::new(column), value.clone());
-            }
-            if let Some(l) = &lower {
-                update.and_where(Expr::col(k.clone()).gt(l.value()));
-            }
-            if let Some(u) = &upper {
-                update.and_where(Expr::col(k.clone()).lte(u.value()));
             }
             if let Some(f) = &self.filter {
                 update.and_where(f.clone());
             }
             done += self.conn.execute(&update).await?.rows_affected();
             progress.update(done);
-            match upper {
-                Some(u) => lower = Some(u),
-                None => break,
-            }
         }
         progress.finish(done);
         Ok(done)

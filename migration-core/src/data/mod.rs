@@ -250,6 +250,74 @@ pub fn transform<'a>(manager: &'a SchemaManager<'_>, table: &str) -> Transform<'
     Transform::new(manager.get_connection(), table)
 }
 
+/// The key ranges [`backfill`] and the in-engine [`transform`] update, one
+/// statement each: `lower < key <= upper`, where each range's upper bound is
+/// read from the key's index (`SELECT key … WHERE key > lower ORDER BY key
+/// LIMIT 1 OFFSET n-1`), so gaps in the keys cost nothing and no row is held
+/// in memory.
+pub(crate) struct KeyRanges {
+    table: Alias,
+    key: Alias,
+    batch_size: u64,
+    /// The upper bound of the range last returned (`None`: from the start).
+    lower: Option<Key>,
+    done: bool,
+}
+
+impl KeyRanges {
+    pub(crate) fn new(table: &str, key: &str, batch_size: u64) -> Self {
+        Self {
+            table: Alias::new(table),
+            key: Alias::new(key),
+            batch_size: batch_size.max(1),
+            lower: None,
+            done: false,
+        }
+    }
+
+    /// The next range as a condition on the key, `None` after the last one
+    /// (which is open-ended, so rows added meanwhile past the end are in it).
+    pub(crate) async fn next(
+        &mut self,
+        conn: &sea_orm::DatabaseExecutor<'_>,
+    ) -> Result<Option<sea_orm::sea_query::Condition>, DbErr> {
+        use sea_orm::sea_query::{Condition, ExprTrait, Order};
+        if self.done {
+            return Ok(None);
+        }
+        let mut bound = Query::select();
+        bound
+            .column(self.key.clone())
+            .from(self.table.clone())
+            .order_by(self.key.clone(), Order::Asc)
+            .limit(1)
+            .offset(self.batch_size - 1);
+        if let Some(l) = &self.lower {
+            bound.and_where(Expr::col(self.key.clone()).gt(l.value()));
+        }
+        let upper = match conn.query_one(&bound).await? {
+            Some(row) => Some(Key::read(&row, 0)?),
+            None => None,
+        };
+        let mut range = Condition::all();
+        if let Some(l) = &self.lower {
+            range = range.add(Expr::col(self.key.clone()).gt(l.value()));
+        }
+        if let Some(u) = &upper {
+            range = range.add(Expr::col(self.key.clone()).lte(u.value()));
+        }
+        self.done = upper.is_none();
+        self.lower = upper;
+        Ok(Some(range))
+    }
+
+    /// Where the next range starts: the upper bound of the range last
+    /// returned (`None` before the first one).
+    pub(crate) fn lower(&self) -> Option<&Key> {
+        self.lower.as_ref()
+    }
+}
+
 /// A key value read back from the database, for keyset pagination.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Key {

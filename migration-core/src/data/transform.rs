@@ -2,7 +2,7 @@
 
 use super::progress::Progress;
 use super::sqlite_values::{self, Decoded};
-use super::{Key, KeyKind};
+use super::{Key, KeyKind, KeyRanges};
 use crate::batch::backend_for;
 use migration_sqlite_fn::{Arg, Call, Handler, Registration, Ret};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, ValueType};
@@ -409,7 +409,6 @@ impl<'a> Transform<'a> {
         F: FnMut(&Row<'_>) -> Result<Option<Vec<Value>>, DbErr> + Send + 'static,
     {
         let t = Alias::new(&self.table);
-        let k = Alias::new(&self.key);
         let token = registration.token();
         let call = |i: i64, args: &[String]| {
             // One `args` call: sea-query's `args` replaces, it does not append.
@@ -427,35 +426,19 @@ impl<'a> Transform<'a> {
                 .into(),
             None => call(-1, columns).into(),
         };
-        let mut lower: Option<Key> = None;
+        let mut ranges = KeyRanges::new(&self.table, &self.key, self.batch_size);
         loop {
-            let mut bound = Query::select();
-            bound
-                .column(k.clone())
-                .from(t.clone())
-                .order_by(k.clone(), Order::Asc)
-                .limit(1)
-                .offset(self.batch_size - 1);
-            if let Some(l) = &lower {
-                bound.and_where(Expr::col(k.clone()).gt(l.value()));
-            }
-            let upper = match self.conn.query_one(&bound).await? {
-                Some(row) => Some(Key::read(&row, 0)?),
-                None => None,
+            let start = ranges.lower().cloned();
+            let Some(range) = ranges.next(self.conn).await? else {
+                break;
             };
             let mut update = Query::update();
-            update.table(t.clone());
+            update.table(t.clone()).cond_where(range);
             for (i, column) in self.write.iter().enumerate() {
                 update.value(
                     Alias::new(column),
                     call(i as i64, std::slice::from_ref(&self.key)),
                 );
-            }
-            if let Some(l) = &lower {
-                update.and_where(Expr::col(k.clone()).gt(l.value()));
-            }
-            if let Some(u) = &upper {
-                update.and_where(Expr::col(k.clone()).lte(u.value()));
             }
             update.and_where(decide.clone());
             let result = self.conn.execute(&update).await;
@@ -471,16 +454,12 @@ impl<'a> Transform<'a> {
             }
             match (result, failure) {
                 (_, Some(Failure::Closure(e))) => return Err(e),
-                (_, Some(Failure::Unsupported(why))) => return Ok(Some((lower, why))),
+                (_, Some(Failure::Unsupported(why))) => return Ok(Some((start, why))),
                 (Err(e), None) => return Err(e),
                 (Ok(r), None) => *done += r.rows_affected(),
             }
             *seen = rows_seen;
             progress.update(*seen);
-            match upper {
-                Some(u) => lower = Some(u),
-                None => break,
-            }
         }
         Ok(None)
     }

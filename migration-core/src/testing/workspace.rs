@@ -19,7 +19,12 @@ pub struct CrateCopy<'a> {
     /// relative to the workspace, so a copy of `entity` used by tests that run
     /// at once needs a folder of its own.
     pub to: &'a str,
-    /// A package name of its own; its binary (`src/main.rs`) takes the name too.
+    /// A package name of its own; its binary (`src/main.rs`, if any) takes
+    /// the name too. Cargo names a workspace member's artifacts after its
+    /// package and its path relative to the workspace: a copy at the same
+    /// folder under the same name would overwrite the real crate's library
+    /// in the shared target folder (and a doc test built against the real
+    /// one would then find a library it was not compiled with).
     pub package: Option<&'a str>,
     /// Only these files of `src/` (the `versions` folder is created empty);
     /// `None`: all of `src/`.
@@ -128,6 +133,11 @@ impl WorkspaceCopy {
             }
             let mut own = read(&from.join("Cargo.toml"));
             if let Some(package) = c.package {
+                let bin = if from.join("src/main.rs").exists() {
+                    format!("[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\n\n")
+                } else {
+                    String::new()
+                };
                 own = own
                     .replace(
                         &format!("name = \"{}\"", c.from),
@@ -136,7 +146,7 @@ impl WorkspaceCopy {
                     .replace(
                         "[dependencies]",
                         &format!(
-                            "[lib]\nname = \"{}\"\npath = \"src/lib.rs\"\n\n[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\n\n[dependencies]",
+                            "[lib]\nname = \"{}\"\npath = \"src/lib.rs\"\n\n{bin}[dependencies]",
                             c.from
                         ),
                     );
