@@ -74,7 +74,9 @@ test:
 test-heavy:
     CONCURRENCY_ROUNDS=20 cargo test --workspace -- --test-threads 2
 
-# Benchmarks (engine vs raw-SQL floors); see docs/benchmarks.md.
+# Benchmarks (engine vs raw-SQL floors); see docs/benchmarks.md. W3 also
+# measures PostgreSQL with its temporary tables in a RAM tablespace when
+# W3_PG_TEMP_TABLESPACE names one (scripts/pg-ram-tablespace.sh makes it).
 bench:
     cargo run --release -p bench -- engine
     cargo run --release -p bench -- autogen
