@@ -20,6 +20,7 @@ pub mod revision;
 pub mod runner;
 pub mod schema;
 pub mod testing;
+mod tokens;
 pub mod url;
 
 pub use error::{Error, Result};

@@ -447,3 +447,32 @@ fn reverse_inverts_in_reverse_order() {
     b.alter_column("qty", AlterColumn::new().type_(ColumnType::BigInteger));
     assert!(matches!(b.reverse(), Err(BatchError::NotReversible { .. })));
 }
+
+/// In SQLite a backslash is an ordinary character in a literal: `'C:\'` is a
+/// whole string, and the column after it is a column of its own (MySQL's
+/// backslash escape would swallow the rest of the statement).
+#[test]
+fn a_backslash_before_a_quote_ends_a_sqlite_literal() {
+    let snap = SqliteSnapshot::new(
+        "paths",
+        vec![MasterRow::new(
+            "table",
+            "paths",
+            "paths",
+            r"CREATE TABLE paths (id INTEGER PRIMARY KEY, root TEXT NOT NULL DEFAULT 'C:\', qty TEXT)",
+        )],
+    );
+    let mut b = BatchAlter::new("paths");
+    b.alter_column("qty", AlterColumn::new().type_(ColumnType::Integer));
+    let p = plan(&snap, &b).unwrap();
+    assert!(p.rebuild);
+    let create = p
+        .statements
+        .iter()
+        .find(|s| s.starts_with("CREATE TABLE"))
+        .unwrap();
+    assert_eq!(
+        create,
+        r#"CREATE TABLE "_batch_tmp_paths" ( id INTEGER PRIMARY KEY, root TEXT NOT NULL DEFAULT 'C:\', qty integer )"#
+    );
+}

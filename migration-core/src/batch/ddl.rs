@@ -12,135 +12,7 @@ use sea_orm::sea_query::{
     SqliteQueryBuilder, Table,
 };
 
-/// What a token is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Tok {
-    /// Unquoted word (keywords, identifiers, numbers).
-    Word(String),
-    /// `"x"`, `` `x` `` or `[x]` identifier, unquoted.
-    Quoted(String),
-    /// `'x'` string literal.
-    Str,
-    /// One punctuation character.
-    Punct(char),
-}
-
-/// A token and its byte span in the source text.
-#[derive(Debug, Clone)]
-pub(crate) struct Token {
-    pub tok: Tok,
-    pub start: usize,
-    pub end: usize,
-}
-
-impl Token {
-    /// Whether this is the (case-insensitive) keyword `kw`.
-    pub fn is(&self, kw: &str) -> bool {
-        matches!(&self.tok, Tok::Word(w) if w.eq_ignore_ascii_case(kw))
-    }
-
-    /// The identifier this token names, if it is a word or a quoted identifier.
-    pub fn ident(&self) -> Option<&str> {
-        match &self.tok {
-            Tok::Word(w) | Tok::Quoted(w) => Some(w),
-            _ => None,
-        }
-    }
-
-    fn punct(&self, c: char) -> bool {
-        self.tok == Tok::Punct(c)
-    }
-}
-
-/// Splits SQL into tokens, skipping whitespace and comments.
-pub(crate) fn tokenize(sql: &str) -> Vec<Token> {
-    let chars: Vec<(usize, char)> = sql.char_indices().collect();
-    let end_of = |k: usize| chars.get(k).map_or(sql.len(), |(b, _)| *b);
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let (start, c) = chars[i];
-        let next = chars.get(i + 1).map(|x| x.1);
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '-' && next == Some('-') {
-            while i < chars.len() && chars[i].1 != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && next == Some('*') {
-            i += 2;
-            while i < chars.len()
-                && !(chars[i].1 == '*' && chars.get(i + 1).map(|x| x.1) == Some('/'))
-            {
-                i += 1;
-            }
-            i = (i + 2).min(chars.len());
-        } else if matches!(c, '"' | '`' | '[' | '\'') {
-            let close = if c == '[' { ']' } else { c };
-            let mut text = String::new();
-            i += 1;
-            while i < chars.len() {
-                let d = chars[i].1;
-                if d == '\\' && c == '\'' && i + 1 < chars.len() {
-                    // MySQL's backslash escapes; harmless for SQLite text we produce.
-                    text.push(d);
-                    text.push(chars[i + 1].1);
-                    i += 2;
-                    continue;
-                }
-                if d == close {
-                    if close != ']' && chars.get(i + 1).map(|x| x.1) == Some(close) {
-                        text.push(close);
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                text.push(d);
-                i += 1;
-            }
-            let tok = if c == '\'' {
-                Tok::Str
-            } else {
-                Tok::Quoted(text)
-            };
-            out.push(Token {
-                tok,
-                start,
-                end: end_of(i),
-            });
-        } else if c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii() {
-            let mut w = String::new();
-            while i < chars.len() {
-                let d = chars[i].1;
-                if d.is_alphanumeric()
-                    || d == '_'
-                    || d == '$'
-                    || (!d.is_ascii() && !d.is_whitespace())
-                {
-                    w.push(d);
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            out.push(Token {
-                tok: Tok::Word(w),
-                start,
-                end: end_of(i),
-            });
-        } else {
-            i += 1;
-            out.push(Token {
-                tok: Tok::Punct(c),
-                start,
-                end: end_of(i),
-            });
-        }
-    }
-    out
-}
+pub(crate) use crate::tokens::{Quotes, Tok, Token, tokenize};
 
 /// Index just past the `)` matching the `(` at `toks[i]`.
 pub(crate) fn skip_group(toks: &[Token], i: usize) -> usize {
@@ -182,7 +54,7 @@ pub(crate) fn ident_list(toks: &[Token], i: usize) -> Vec<String> {
 /// Whether `sql` mentions identifier `name` (case-insensitive), as a word or
 /// a quoted identifier. Conservative: any mention counts.
 pub(crate) fn mentions(sql: &str, name: &str) -> bool {
-    tokenize(sql)
+    tokenize(sql, Quotes::Standard)
         .iter()
         .any(|t| t.ident().is_some_and(|w| w.eq_ignore_ascii_case(name)))
 }
@@ -354,9 +226,20 @@ impl ColumnText {
     }
 }
 
-/// Splits a `CREATE TABLE` statement into items. `None` if it has no body.
+/// Splits a SQLite `CREATE TABLE` statement (SQL's quoting) into items.
+/// `None` if it has no body.
 pub(crate) fn parse_create_table(sql: &str) -> Option<CreateTable> {
-    let toks = tokenize(sql);
+    parse_create_table_with(sql, Quotes::Standard)
+}
+
+/// [`parse_create_table`] for MySQL/MariaDB's `SHOW CREATE TABLE` text,
+/// whose string literals may escape with a backslash.
+pub(crate) fn parse_show_create_table(sql: &str) -> Option<CreateTable> {
+    parse_create_table_with(sql, Quotes::Backslash)
+}
+
+fn parse_create_table_with(sql: &str, quotes: Quotes) -> Option<CreateTable> {
+    let toks = tokenize(sql, quotes);
     let open = toks.iter().position(|t| t.punct('('))?;
     let close = skip_group(&toks, open);
     if close <= open + 1 {
@@ -773,7 +656,7 @@ mod tests {
     #[test]
     fn mysql_column_lines() {
         let sql = "CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `name` varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL COMMENT 'it''s',\n  `at` timestamp NOT NULL DEFAULT current_timestamp() ON UPDATE current_timestamp(),\n  `j` longtext CHARACTER SET utf8mb4 COLLATE utf8mb4_bin DEFAULT NULL CHECK (json_valid(`j`)),\n  PRIMARY KEY (`id`),\n  UNIQUE KEY `uq` (`name`),\n  KEY `ix` (`at`)\n) ENGINE=InnoDB";
-        let ct = parse_create_table(sql).unwrap();
+        let ct = parse_show_create_table(sql).unwrap();
         let cols: Vec<&ColumnText> = ct
             .items
             .iter()

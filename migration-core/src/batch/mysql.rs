@@ -25,7 +25,7 @@
 //! and the keys and checks of a dropped column are marked as unknown.
 
 use super::ddl::{
-    ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
+    ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_show_create_table, quote,
     render_column_def, render_default, render_expr, render_type, same,
 };
 use super::offline::{Offline, declared_table, describe_change};
@@ -150,7 +150,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
             "reading SHOW CREATE TABLE",
             UNCHANGED,
         ))?;
-    let ct = parse_create_table(&show).ok_or_else(|| {
+    let ct = parse_show_create_table(&show).ok_or_else(|| {
         BatchError::refused(
             table,
             format!("cannot read `{show}`"),
@@ -481,7 +481,7 @@ fn declared_column(name: &str, change: &AlterColumn) -> Option<ColumnText> {
         text.push(' ');
         text.push_str(&render_default(DB, value).ok()?);
     }
-    match parse_create_table(&format!("CREATE TABLE x ({text})"))?
+    match parse_show_create_table(&format!("CREATE TABLE x ({text})"))?
         .items
         .into_iter()
         .next()?

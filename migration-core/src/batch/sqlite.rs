@@ -41,12 +41,13 @@
 
 use super::ddl::{
     self, ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
-    render_column_def, render_default, render_type, same, tokenize,
+    render_column_def, render_default, render_type, same,
 };
 use super::offline::{Offline, declared_table, describe};
 use super::plan::{self, CurrentColumn, CurrentTable, Normalized, Precheck, normalize};
 use super::{AlterColumn, BatchAlter, BatchBackend, BatchError, Op};
 use crate::schema::ColType;
+use crate::tokens::{Quotes, tokenize};
 use async_trait::async_trait;
 use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{
@@ -360,7 +361,7 @@ fn incoming(snapshot: &SqliteSnapshot) -> Vec<Incoming> {
 
 /// The referenced columns and the `ON DELETE` action of a `… REFERENCES t (…) …` text.
 fn reference_details(text: &str) -> (Vec<String>, Option<String>) {
-    let toks = tokenize(text);
+    let toks = tokenize(text, Quotes::Standard);
     let Some(r) = toks.iter().position(|t| t.is("REFERENCES")) else {
         return (Vec::new(), None);
     };
@@ -488,7 +489,7 @@ fn apply_change(c: &mut ColumnText, change: &AlterColumn, table: &str) -> Result
 
 /// Replaces the table named right after `REFERENCES` in `text` with `to`.
 fn retarget_reference(text: &str, to: &str) -> String {
-    let toks = tokenize(text);
+    let toks = tokenize(text, Quotes::Standard);
     match toks
         .iter()
         .position(|t| t.is("REFERENCES"))
@@ -1036,9 +1037,11 @@ fn build_rebuild(
         }
     }
     if let Some(seq) = snapshot.sequence
-        && items
-            .iter()
-            .any(|i| tokenize(i).iter().any(|t| t.is("AUTOINCREMENT")))
+        && items.iter().any(|i| {
+            tokenize(i, Quotes::Standard)
+                .iter()
+                .any(|t| t.is("AUTOINCREMENT"))
+        })
     {
         // Dropping the old table dropped its sqlite_sequence row; the copy
         // only knows the highest id left, not the highest ever handed out.

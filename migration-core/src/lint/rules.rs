@@ -12,6 +12,7 @@
 //! columns with the entities' fields ([`Context`]).
 
 use super::{Finding, Severity, Statement};
+use crate::tokens::{Quotes, Tok, tokenize};
 use crate::url::Dialect;
 use regex::Regex;
 use std::collections::{BTreeSet, HashSet};
@@ -381,8 +382,8 @@ fn adds_a_column(sql: &str) -> bool {
 
 /// `ALTER TABLE t a, b, c` as `ALTER TABLE t a`, `ALTER TABLE t b`, … (commas
 /// inside parentheses and quotes do not split); any other statement as itself.
-fn clauses(sql: &str) -> Vec<String> {
-    let toks = crate::batch::ddl::tokenize(sql);
+fn clauses(sql: &str, quotes: Quotes) -> Vec<String> {
+    let toks = tokenize(sql, quotes);
     let is_alter = toks.len() > 3 && toks[0].is("ALTER") && toks[1].is("TABLE");
     if !is_alter {
         return vec![sql.to_owned()];
@@ -393,9 +394,9 @@ fn clauses(sql: &str) -> Vec<String> {
     let mut start = toks[3].start;
     for t in &toks[3..] {
         match t.tok {
-            crate::batch::ddl::Tok::Punct('(') => depth += 1,
-            crate::batch::ddl::Tok::Punct(')') => depth = depth.saturating_sub(1),
-            crate::batch::ddl::Tok::Punct(',') if depth == 0 => {
+            Tok::Punct('(') => depth += 1,
+            Tok::Punct(')') => depth = depth.saturating_sub(1),
+            Tok::Punct(',') if depth == 0 => {
                 out.push(format!("{head} {}", sql[start..t.start].trim()));
                 start = t.end;
             }
@@ -465,7 +466,7 @@ pub fn check_with(
         };
         let mut fired: Vec<&'static str> = Vec::new();
         let mut entity_columns: Vec<String> = Vec::new();
-        for clause in clauses(sql) {
+        for clause in clauses(sql, Quotes::of(dialect)) {
             for rule in RULES.iter().filter(|r| r.dialects.contains(&dialect)) {
                 if fired.contains(&rule.id) {
                     continue;
@@ -687,7 +688,10 @@ mod tests {
         let check = r#"ALTER TABLE "p" ADD CONSTRAINT "c" CHECK ("a" IS NOT NULL)"#;
         assert_eq!(rules_hit(Dialect::Postgres, &[check]), ["check-not-valid"]);
         assert_eq!(
-            clauses("ALTER TABLE `t` MODIFY COLUMN `p` decimal(12, 2) NOT NULL, DROP COLUMN `n`"),
+            clauses(
+                "ALTER TABLE `t` MODIFY COLUMN `p` decimal(12, 2) NOT NULL, DROP COLUMN `n`",
+                Quotes::Backslash
+            ),
             [
                 "ALTER TABLE `t` MODIFY COLUMN `p` decimal(12, 2) NOT NULL",
                 "ALTER TABLE `t` DROP COLUMN `n`"

@@ -21,6 +21,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::tokens::{Quotes, Tok, Token, tokenize};
+
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::{
@@ -307,106 +309,6 @@ struct ParsedTable {
     checks: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    /// Unquoted word.
-    Word(String),
-    /// `"x"`, `` `x` `` or `[x]` identifier.
-    Quoted(String),
-    /// `'x'` literal.
-    Str,
-    /// Single punctuation character.
-    Punct(char),
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    start: usize,
-    end: usize,
-}
-
-fn tokenize(sql: &str) -> Vec<Token> {
-    let bytes: Vec<(usize, char)> = sql.char_indices().collect();
-    let mut out = Vec::new();
-    let mut i = 0;
-    let end_of = |k: usize| bytes.get(k).map_or(sql.len(), |(b, _)| *b);
-    while i < bytes.len() {
-        let (start, c) = bytes[i];
-        if c.is_whitespace() {
-            i += 1;
-        } else if c == '-' && bytes.get(i + 1).map(|x| x.1) == Some('-') {
-            while i < bytes.len() && bytes[i].1 != '\n' {
-                i += 1;
-            }
-        } else if c == '/' && bytes.get(i + 1).map(|x| x.1) == Some('*') {
-            i += 2;
-            while i < bytes.len()
-                && !(bytes[i].1 == '*' && bytes.get(i + 1).map(|x| x.1) == Some('/'))
-            {
-                i += 1;
-            }
-            i += 2;
-        } else if matches!(c, '"' | '`' | '[' | '\'') {
-            let close = if c == '[' { ']' } else { c };
-            let mut text = String::new();
-            i += 1;
-            while i < bytes.len() {
-                let d = bytes[i].1;
-                if d == close {
-                    if close != ']' && bytes.get(i + 1).map(|x| x.1) == Some(close) {
-                        text.push(close);
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
-                }
-                text.push(d);
-                i += 1;
-            }
-            let tok = if c == '\'' {
-                Tok::Str
-            } else {
-                Tok::Quoted(text)
-            };
-            out.push(Token {
-                tok,
-                start,
-                end: end_of(i),
-            });
-        } else if c.is_alphanumeric() || c == '_' || c == '$' || !c.is_ascii() {
-            let mut w = String::new();
-            while i < bytes.len() {
-                let d = bytes[i].1;
-                if d.is_alphanumeric()
-                    || d == '_'
-                    || d == '$'
-                    || (!d.is_ascii() && !d.is_whitespace())
-                {
-                    w.push(d);
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            out.push(Token {
-                tok: Tok::Word(w),
-                start,
-                end: end_of(i),
-            });
-        } else {
-            i += 1;
-            out.push(Token {
-                tok: Tok::Punct(c),
-                start,
-                end: end_of(i),
-            });
-        }
-    }
-    out
-}
-
 fn is_kw(t: Option<&Token>, kw: &str) -> bool {
     matches!(t, Some(Token { tok: Tok::Word(w), .. }) if w.eq_ignore_ascii_case(kw))
 }
@@ -468,7 +370,7 @@ fn group_text(sql: &str, toks: &[Token], i: usize) -> (String, usize) {
 }
 
 fn parse_create_table(sql: &str) -> ParsedTable {
-    let toks = tokenize(sql);
+    let toks = tokenize(sql, Quotes::Standard);
     let mut out = ParsedTable {
         autoincrement: toks.iter().any(|t| is_kw(Some(t), "AUTOINCREMENT")),
         ..Default::default()
