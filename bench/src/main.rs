@@ -111,12 +111,10 @@ fn main() -> ExitCode {
                 passed &= w4.passed();
             }
             if wants("w5") {
+                // clap has kept the names to `sqlite` and `postgres`.
                 let dialects: Vec<_> = dialects
                     .iter()
-                    .map(|d| match d.as_str() {
-                        "postgres" => migration_core::url::Dialect::Postgres,
-                        _ => migration_core::url::Dialect::Sqlite,
-                    })
+                    .filter_map(|d| migration_core::url::Dialect::from_name(d))
                     .collect();
                 let w5 = batch::w5(rows, runs, &dialects)
                     .await

@@ -76,14 +76,19 @@ pub fn run(
     // until a vacuum: a database fresh for this run keeps earlier runs' (and
     // servers with autovacuum off) from slowing the DDL down.
     let fresh = FreshDatabase::new(DEFAULT_POSTGRES_URL)?;
-    // Each measured configuration: label, dialect, scratch arguments, target.
-    let mut configs: Vec<(String, Dialect, Vec<String>, f64)> = Vec::new();
+    let mut configs: Vec<Config<'_>> = Vec::new();
     for &dialect in dialects {
         match dialect {
-            Dialect::Sqlite => configs.push(("sqlite".into(), dialect, vec![], 300.0)),
+            Dialect::Sqlite => configs.push(Config {
+                label: "sqlite".into(),
+                dialect,
+                scratch: vec![],
+                target_ms: 300.0,
+                tablespace: None,
+            }),
             Dialect::Postgres => {
                 let url = fresh.create()?;
-                let args = vec![
+                let scratch = vec![
                     "--dialect".into(),
                     "postgres".into(),
                     "--scratch-url".into(),
@@ -92,41 +97,51 @@ pub fn run(
                 // With a RAM tablespace named, the default (files on disk) is
                 // measured for comparison and the target is judged on the
                 // recommended scratch setup (docs/autogenerate.md).
-                let disk_target = if pg_temp_tablespace.is_some() {
-                    f64::NAN
-                } else {
-                    1000.0
-                };
-                configs.push(("postgres".into(), dialect, args.clone(), disk_target));
+                configs.push(Config {
+                    label: "postgres".into(),
+                    dialect,
+                    scratch: scratch.clone(),
+                    target_ms: if pg_temp_tablespace.is_some() {
+                        f64::NAN
+                    } else {
+                        1000.0
+                    },
+                    tablespace: None,
+                });
                 if let Some(space) = pg_temp_tablespace {
-                    configs.push((
-                        format!("postgres, temp_tablespaces = {space}"),
+                    configs.push(Config {
+                        label: format!("postgres, temp_tablespaces = {space}"),
                         dialect,
-                        args,
-                        1000.0,
-                    ));
+                        scratch,
+                        target_ms: 1000.0,
+                        tablespace: Some(space),
+                    });
                 }
             }
-            Dialect::MySql => configs.push((
-                "mysql".into(),
+            Dialect::MySql => configs.push(Config {
+                label: "mysql".into(),
                 dialect,
-                vec![
+                scratch: vec![
                     "--dialect".into(),
                     "mysql".into(),
                     "--scratch-url".into(),
                     format!("{DEFAULT_MYSQL_URL}test"),
                 ],
-                f64::NAN,
-            )),
+                target_ms: f64::NAN,
+                tablespace: None,
+            }),
         }
     }
-    for (label, dialect, scratch, target_ms) in configs {
+    for Config {
+        label,
+        dialect,
+        scratch,
+        target_ms,
+        tablespace,
+    } in configs
+    {
         if dialect == Dialect::Postgres {
-            let space = label
-                .contains("temp_tablespaces")
-                .then_some(pg_temp_tablespace)
-                .flatten();
-            fresh.set_temp_tablespace(space)?;
+            fresh.set_temp_tablespace(tablespace)?;
             fresh.vacuum()?;
         }
         for job in [Job::Check, Job::Autogenerate] {
@@ -219,6 +234,18 @@ pub fn run(
     } else {
         Err(format!("{table}\nW3 missed its target: {}", missed.join(", ")).into())
     }
+}
+
+/// One measured configuration.
+struct Config<'a> {
+    label: String,
+    dialect: Dialect,
+    /// The scratch arguments of both commands.
+    scratch: Vec<String>,
+    /// `NaN`: no target.
+    target_ms: f64,
+    /// PostgreSQL: where the scratch database's temporary tables go.
+    tablespace: Option<&'a str>,
 }
 
 /// A PostgreSQL database created for one benchmark run and dropped afterwards.

@@ -130,3 +130,14 @@ impl Drop for TestDb {
         let _ = cleanup.join();
     }
 }
+
+/// The integer in the first column of the first row `sql` returns (a
+/// `COUNT(*)`, say), for assertions.
+///
+/// # Panics
+/// The query fails, returns no row, or no integer.
+pub async fn count(conn: &impl sea_orm::ConnectionTrait, sql: &str) -> i64 {
+    backend::query_i64(conn, sql, Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("`{sql}`: {e}"))
+}

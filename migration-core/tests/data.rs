@@ -5,7 +5,7 @@ use migration_core::data::{
     self, TransformPath, backfill, column, has_column, has_index, has_table, insert_many, on,
     table, transform,
 };
-use migration_core::testing::{ALL, TestDb};
+use migration_core::testing::{ALL, TestDb, count};
 use migration_core::url::Dialect;
 use sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
@@ -17,15 +17,6 @@ const ROWS: i64 = 100_000;
 
 async fn exec(conn: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
     conn.execute_unprepared(sql).await.map(|_| ())
-}
-
-async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
 }
 
 fn first(i: i64) -> Option<String> {

@@ -3,11 +3,9 @@
 
 use futures_util::FutureExt;
 use migration_core::data::{TransformPath, column, insert_many, last_transform_path, transform};
-use migration_core::testing::{ALL, TestDb};
+use migration_core::testing::{ALL, TestDb, count};
 use migration_core::url::Dialect;
-use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbErr, Statement, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbErr, TransactionTrait, Value};
 use sea_orm_migration::SchemaManager;
 use sea_orm_migration::prelude::ExprTrait;
 use std::sync::Arc;
@@ -17,15 +15,6 @@ const N: i64 = 5000;
 
 async fn exec(conn: &impl ConnectionTrait, sql: &str) {
     conn.execute_unprepared(sql).await.unwrap();
-}
-
-async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
-    conn.query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap()
 }
 
 /// Table `t (id, n, s)` with ids 1..=N, `n = id`, `s` NULL.

@@ -8,7 +8,7 @@ mod common;
 use migration_core::graph::Target;
 use migration_core::revision::DEFAULT_HISTORY_TABLE;
 use migration_core::schema::Schema;
-use migration_core::testing::{ALL, TestDb};
+use migration_core::testing::{ALL, TestDb, count};
 use migration_core::{Runner, RunnerOptions};
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -64,15 +64,6 @@ async fn stairway_down_one_step_at_a_time_restores_each_schema() {
             &format!("{}: up again", dialect.name()),
         );
     }
-}
-
-async fn count(conn: &impl ConnectionTrait, sql: &str) -> i64 {
-    let row = conn
-        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
 }
 
 #[tokio::test]

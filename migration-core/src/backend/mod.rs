@@ -133,7 +133,7 @@ fn lock_key(name: &str) -> i32 {
 }
 
 /// Runs a query that returns one integer.
-async fn query_i64(
+pub(crate) async fn query_i64(
     db: &impl ConnectionTrait,
     sql: &str,
     values: Vec<sea_orm::Value>,

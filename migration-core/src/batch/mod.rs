@@ -816,6 +816,13 @@ pub(crate) trait BatchBackend: Send + Sync {
     /// The sea-orm backend.
     fn db(&self) -> DbBackend;
 
+    /// Whether row transforms can run their closure inside the database, as
+    /// an SQL function called by `UPDATE`s (SQLite, in process; see
+    /// `data::transform`).
+    fn in_engine_transform(&self) -> bool {
+        false
+    }
+
     /// Applies a batch on `conn`.
     async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError>;
 

@@ -1455,6 +1455,10 @@ impl BatchBackend for Sqlite {
         DB
     }
 
+    fn in_engine_transform(&self) -> bool {
+        true
+    }
+
     async fn run_offline(
         &self,
         conn: &DatabaseExecutor<'_>,

@@ -265,7 +265,7 @@ impl<'a> Transform<'a> {
             .chain(self.read.iter().filter(|c| **c != self.key).cloned())
             .collect();
         let mut path = TransformPath::Driver;
-        if db == DbBackend::Sqlite && sqlite_function_present(self.conn).await? {
+        if backend.in_engine_transform() && sqlite_function_present(self.conn).await? {
             let (back, engine) = self
                 .run_in_engine(f, &columns, &mut progress, &mut done, &mut seen)
                 .await;
