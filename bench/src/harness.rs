@@ -170,7 +170,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// One backend's server, where scratch databases are made and dropped.
 struct Server {
     admin_url: String,
-    backend: Box<dyn Backend>,
+    backend: &'static dyn Backend,
 }
 
 /// W1 results of one backend.
@@ -255,7 +255,7 @@ impl Bench {
             });
         Server {
             admin_url,
-            backend: backend::for_dialect(target.dialect),
+            backend: backend::of(target.dialect),
         }
     }
 

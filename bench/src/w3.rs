@@ -271,7 +271,7 @@ impl FreshDatabase {
 
     /// Creates the database and returns its URL.
     fn create(&self) -> Result<String, BoxError> {
-        let backend = migration_core::backend::for_dialect(Dialect::Postgres);
+        let backend = migration_core::backend::of(Dialect::Postgres);
         let url = self
             .runtime
             .block_on(backend.create_database(self.admin_url, &self.name))?;
@@ -319,7 +319,7 @@ impl FreshDatabase {
 impl Drop for FreshDatabase {
     fn drop(&mut self) {
         if self.url.get().is_some() {
-            let backend = migration_core::backend::for_dialect(Dialect::Postgres);
+            let backend = migration_core::backend::of(Dialect::Postgres);
             if let Err(e) = self
                 .runtime
                 .block_on(backend.drop_database(self.admin_url, &self.name))

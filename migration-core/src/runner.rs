@@ -5,7 +5,7 @@ use crate::error::{Error, Result};
 use crate::graph::Target;
 use crate::history::{History, HistoryRow, STATUS_FAILED};
 use crate::revision::{Migrator, Revision};
-use crate::url::{Dialect, mask, sqlite_path};
+use crate::url::{Dialect, mask};
 use futures_util::FutureExt;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::SchemaManager;
@@ -118,17 +118,7 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     // Before any SQLite connection opens: row transforms run their closures
     // in-engine only on connections that have the function.
     crate::data::install_sqlite_functions();
-    if dialect == Dialect::Sqlite
-        && let Some(parent) = sqlite_path(url)
-            .as_deref()
-            .and_then(std::path::Path::parent)
-        && !parent.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-            context: format!("cannot create the database folder {}", parent.display()),
-            source,
-        })?;
-    }
+    backend::of(dialect).prepare_connect(url)?;
     let mut connect_options = ConnectOptions::new(url);
     connect_options
         .sqlx_logging(false)
@@ -179,7 +169,7 @@ pub struct Runner<'m> {
     mode: Mode,
     db: DatabaseConnection,
     url: String,
-    backend: Box<dyn Backend>,
+    backend: &'static dyn Backend,
     history: History,
     options: RunnerOptions,
     progress: Box<dyn Fn(Event<'_>) + Send + Sync + 'm>,
@@ -209,7 +199,7 @@ impl<'m> Runner<'m> {
         url: &str,
         options: RunnerOptions,
     ) -> Result<Self> {
-        let backend = backend::for_dialect(Dialect::from_url(url)?);
+        let backend = backend::of(Dialect::from_url(url)?);
         Ok(Self {
             migrator,
             mode: Mode::Live,
@@ -238,7 +228,7 @@ impl<'m> Runner<'m> {
             },
             db,
             url: String::new(),
-            backend: backend::for_dialect(dialect),
+            backend: backend::of(dialect),
             history: History::new(migrator.history_table()),
             options: RunnerOptions::default(),
             progress: Box::new(|_| {}),
@@ -259,7 +249,7 @@ impl<'m> Runner<'m> {
 
     /// The backend behind the URL.
     pub fn backend(&self) -> &dyn Backend {
-        self.backend.as_ref()
+        self.backend
     }
 
     /// The migrator.
@@ -287,7 +277,7 @@ impl<'m> Runner<'m> {
                 .collect();
             return Ok(self.state_of(rows));
         }
-        let rows = self.history.read(&self.db, self.backend.as_ref()).await?;
+        let rows = self.history.read(&self.db, self.backend).await?;
         Ok(self.state_of(rows))
     }
 
@@ -551,7 +541,7 @@ impl<'m> Runner<'m> {
         if let Mode::Offline { .. } = self.mode {
             return self.history.create(&self.db).await;
         }
-        let adopted = self.history.ensure(&self.db, self.backend.as_ref()).await?;
+        let adopted = self.history.ensure(&self.db, self.backend).await?;
         if !adopted.is_empty() {
             // sea-orm-migration keeps no checksums: trust the code as it is now.
             for id in &adopted {

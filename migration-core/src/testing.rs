@@ -76,7 +76,7 @@ impl TestDb {
             COUNTER.fetch_add(1, Ordering::Relaxed),
             chrono::Utc::now().timestamp_subsec_micros()
         );
-        let backend = backend::for_dialect(dialect);
+        let backend = backend::of(dialect);
         match backend.create_database(&admin_url, &name).await {
             Ok(url) => Some(TestDb {
                 url,
@@ -106,8 +106,8 @@ impl TestDb {
     }
 
     /// The backend implementation.
-    pub fn backend(&self) -> Box<dyn Backend> {
-        backend::for_dialect(self.dialect)
+    pub fn backend(&self) -> &'static dyn Backend {
+        backend::of(self.dialect)
     }
 }
 
@@ -121,7 +121,7 @@ impl Drop for TestDb {
                 .enable_all()
                 .build();
             if let Ok(runtime) = runtime {
-                let backend = backend::for_dialect(dialect);
+                let backend = backend::of(dialect);
                 if let Err(e) = runtime.block_on(backend.drop_database(&admin_url, &name)) {
                     eprintln!("warning: could not drop test database {name}: {e}");
                 }

@@ -19,11 +19,12 @@ pub(crate) enum Quotes {
 }
 
 impl Quotes {
-    /// The rule of `dialect`'s string literals.
+    /// The rule of `dialect`'s string literals (see `Backend::backslash_escapes`).
     pub(crate) fn of(dialect: Dialect) -> Quotes {
-        match dialect {
-            Dialect::MySql => Quotes::Backslash,
-            Dialect::Sqlite | Dialect::Postgres => Quotes::Standard,
+        if crate::backend::of(dialect).backslash_escapes() {
+            Quotes::Backslash
+        } else {
+            Quotes::Standard
         }
     }
 }

@@ -346,10 +346,9 @@ fn scratch(dialect: Dialect) -> Scratch {
     }
 }
 
-async fn reflect(url: &str, dialect: Dialect) -> Schema {
+async fn reflect(url: &str, _dialect: Dialect) -> Schema {
     let db = sea_orm::Database::connect(url).await.expect("connect");
-    let schema = migration_core::backend::for_dialect(dialect)
-        .reflect(&db, &["seaorm_revisions", "seaql_migrations"])
+    let schema = migration_core::backend::reflect(&db, &["seaorm_revisions", "seaql_migrations"])
         .await
         .expect("reflect");
     db.close().await.ok();
@@ -677,7 +676,7 @@ async fn rendered_files_compile_and_run() {
             let url = expected_db.url.clone();
             async move {
                 let conn = sea_orm::Database::connect(&url).await.unwrap();
-                migration_core::backend::for_dialect(dialect)
+                migration_core::backend::of(dialect)
                     .drop_everything(&conn)
                     .await
                     .unwrap();
@@ -787,7 +786,7 @@ async fn postgres_scratch_uses_the_temporary_schema_and_falls_back() {
     if !reachable(Dialect::Postgres).await {
         return;
     }
-    let pg = migration_core::backend::for_dialect(Dialect::Postgres);
+    let pg = migration_core::backend::of(Dialect::Postgres);
     assert_eq!(
         pg.scratch_places(),
         &[ScratchPlace::Temporary, ScratchPlace::Schema]

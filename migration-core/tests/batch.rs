@@ -129,7 +129,7 @@ async fn run(conn: &DatabaseConnection, batch: &BatchAlter) -> Result<(), BatchE
 }
 
 async fn reflect(conn: &DatabaseConnection) -> Schema {
-    migration_core::schema::reflect(conn, &[]).await.unwrap()
+    migration_core::backend::reflect(conn, &[]).await.unwrap()
 }
 
 fn text(d: Dialect, col: &str) -> String {
@@ -756,5 +756,237 @@ async fn column_def_from_sea_query_round_trips() {
         run(&conn, &b.reverse().unwrap()).await.unwrap();
         let diff = before.diff_lines(&reflect(&conn).await);
         assert!(diff.is_empty(), "{}:\n{}", d.name(), diff.join("\n"));
+    }
+}
+
+/// A rename of a column that a view and a trigger use leaves both working
+/// (SQLite and PostgreSQL rewrite them) or is refused before anything
+/// changes, naming them (MySQL/MariaDB rewrite neither); after the fix the
+/// doc gives (drop the view, batch, create it again), it works there too.
+#[tokio::test]
+async fn renaming_a_column_views_and_triggers_use() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchrenamedeps").await else {
+            continue;
+        };
+        let mut batch = BatchAlter::new("items");
+        batch.rename_column("qty", "quantity");
+        if d == Dialect::MySql {
+            let before = reflect(&conn).await;
+            let err = run(&conn, &batch).await.unwrap_err().to_string();
+            assert!(err.contains("breaks view `v_items`"), "{err}");
+            assert!(err.contains("drop those views"), "{err}");
+            // The trigger's body has `'qty'` only as a string: not a use.
+            assert!(!err.contains("tr_items_audit"), "{err}");
+            assert!(before.diff_lines(&reflect(&conn).await).is_empty());
+            exec(&conn, "DROP VIEW v_items").await.unwrap();
+            run(&conn, &batch).await.unwrap();
+            exec(
+                &conn,
+                "CREATE VIEW v_items AS SELECT id, name, quantity FROM items",
+            )
+            .await
+            .unwrap();
+        } else {
+            run(&conn, &batch).await.unwrap();
+        }
+        let audit = count(&conn, "SELECT COUNT(*) FROM audit").await;
+        exec(
+            &conn,
+            "UPDATE items SET quantity = quantity + 1 WHERE id <= 3",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM audit").await,
+            audit + 3,
+            "{}: the trigger fires after the rename",
+            d.name()
+        );
+        // PostgreSQL keeps a view's own column names (the view follows the
+        // table's column, still calling it `qty`); SQLite rewrites the view's
+        // text, and MySQL's was created again with the new name.
+        let view_column = if d == Dialect::Postgres {
+            "qty"
+        } else {
+            "quantity"
+        };
+        assert_eq!(
+            count(&conn, &format!("SELECT SUM({view_column}) FROM v_items")).await,
+            (1..=49).sum::<i64>() + 3,
+            "{}: the view reads the renamed column",
+            d.name()
+        );
+    }
+}
+
+/// A rename and a type change in one batch work where views use the column
+/// (PostgreSQL re-creates them from their definitions after the rename), and
+/// MySQL/MariaDB refuse it before anything changes.
+#[tokio::test]
+async fn rename_and_type_change_in_one_batch_with_a_view() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchrenametype").await else {
+            continue;
+        };
+        let mut batch = BatchAlter::new("items");
+        batch.rename_column("qty", "quantity");
+        batch.alter_column("quantity", AlterColumn::new().type_(ColumnType::BigInteger));
+        let before = reflect(&conn).await;
+        let result = run(&conn, &batch).await;
+        if d == Dialect::MySql {
+            let err = result.unwrap_err().to_string();
+            assert!(err.contains("breaks view `v_items`"), "{err}");
+            assert!(before.diff_lines(&reflect(&conn).await).is_empty());
+            continue;
+        }
+        result.unwrap();
+        let after = reflect(&conn).await;
+        let column = after.tables["items"].column("quantity").unwrap();
+        assert_eq!(column.col_type, reflect_big_int(d), "{}", d.name());
+        // PostgreSQL keeps the view's own column name (see above).
+        let view_column = if d == Dialect::Postgres {
+            "qty"
+        } else {
+            "quantity"
+        };
+        assert_eq!(
+            count(&conn, &format!("SELECT SUM({view_column}) FROM v_items")).await,
+            (1..=49).sum::<i64>(),
+            "{}",
+            d.name()
+        );
+    }
+}
+
+/// What `BigInteger` reflects as (SQLite has one integer type).
+fn reflect_big_int(d: Dialect) -> ColType {
+    migration_core::backend::of(d).col_type_of(&ColumnType::BigInteger)
+}
+
+/// PostgreSQL never rewrites a trigger function's body: renaming or dropping
+/// a column it reads as `NEW.col` is refused before anything changes.
+#[tokio::test]
+async fn postgres_trigger_function_naming_the_column_is_refused() {
+    let Some((_db, conn)) = setup(Dialect::Postgres, "batchtrigfn").await else {
+        return;
+    };
+    exec(
+        &conn,
+        "CREATE FUNCTION f_items_check() RETURNS trigger LANGUAGE plpgsql AS $$ \
+         BEGIN IF NEW.qty > 1000 THEN RAISE EXCEPTION 'too many'; END IF; RETURN NEW; END $$",
+    )
+    .await
+    .unwrap();
+    exec(
+        &conn,
+        "CREATE TRIGGER tr_items_check BEFORE UPDATE ON items FOR EACH ROW EXECUTE FUNCTION f_items_check()",
+    )
+    .await
+    .unwrap();
+    let before = reflect(&conn).await;
+    for build in [
+        (|b: &mut BatchAlter| {
+            b.rename_column("qty", "quantity");
+        }) as fn(&mut BatchAlter),
+        |b| {
+            b.drop_column("qty");
+        },
+    ] {
+        let mut batch = BatchAlter::new("items");
+        build(&mut batch);
+        let err = run(&conn, &batch).await.unwrap_err().to_string();
+        assert!(err.contains("breaks trigger `tr_items_check`"), "{err}");
+        assert!(err.contains("CREATE OR REPLACE FUNCTION"), "{err}");
+        assert!(before.diff_lines(&reflect(&conn).await).is_empty());
+    }
+    // Writes still work: nothing was changed.
+    exec(&conn, "UPDATE items SET qty = qty + 1 WHERE id = 1")
+        .await
+        .unwrap();
+}
+
+/// SQLite rewrites views and triggers on a rename, but not an FTS5 table
+/// whose content is this table: refused before anything changes.
+#[tokio::test]
+async fn sqlite_fts5_external_content_is_refused() {
+    let Some((_db, conn)) = setup(Dialect::Sqlite, "batchfts").await else {
+        return;
+    };
+    exec(
+        &conn,
+        "CREATE VIRTUAL TABLE items_fts USING fts5(name, note, content='items', content_rowid='id')",
+    )
+    .await
+    .unwrap();
+    exec(&conn, "INSERT INTO items_fts(items_fts) VALUES('rebuild')")
+        .await
+        .unwrap();
+    let before = reflect(&conn).await;
+    let mut batch = BatchAlter::new("items");
+    batch.rename_column("note", "remark");
+    let err = run(&conn, &batch).await.unwrap_err().to_string();
+    assert!(err.contains("breaks FTS5 table `items_fts`"), "{err}");
+    assert!(before.diff_lines(&reflect(&conn).await).is_empty());
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM items_fts WHERE items_fts MATCH 'note'"
+        )
+        .await,
+        24
+    );
+    // A column the FTS5 table does not index renames as usual.
+    let mut other = BatchAlter::new("items");
+    other.rename_column("price", "unit_price");
+    run(&conn, &other).await.unwrap();
+}
+
+/// `skip_prechecks()` lets the database find bad rows, but never lets a
+/// value be converted or filled silently: on every backend a type change
+/// that cannot convert `'8.5'` or `'d1'`, and a new NOT NULL column without
+/// a default on a table with rows, fail and leave the rows as they were.
+#[tokio::test]
+async fn skip_prechecks_never_converts_or_fills_silently() {
+    for d in ALL {
+        let Some((_db, conn)) = setup(d, "batchskipchecks").await else {
+            continue;
+        };
+        exec(
+            &conn,
+            "CREATE TABLE codes (id INTEGER PRIMARY KEY, code VARCHAR(20))",
+        )
+        .await
+        .unwrap();
+        exec(
+            &conn,
+            "INSERT INTO codes (id, code) VALUES (1, '7'), (2, '8.5'), (3, 'd1')",
+        )
+        .await
+        .unwrap();
+        let before = reflect(&conn).await;
+        let mut retype = BatchAlter::new("codes");
+        retype
+            .alter_column("code", AlterColumn::new().type_(ColumnType::Integer))
+            .skip_prechecks();
+        let err = run(&conn, &retype).await.unwrap_err();
+        let mut add = BatchAlter::new("codes");
+        add.add_column(integer("weight")).skip_prechecks();
+        let err2 = run(&conn, &add).await.unwrap_err();
+        assert!(
+            before.diff_lines(&reflect(&conn).await).is_empty(),
+            "{}: {err} / {err2}",
+            d.name()
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT COUNT(*) FROM codes WHERE (id = 2 AND code = '8.5') OR (id = 3 AND code = 'd1')"
+            )
+            .await,
+            2,
+            "{}: {err}",
+            d.name()
+        );
     }
 }

@@ -37,7 +37,7 @@ async fn child(url: &str) {
 }
 
 async fn state(conn: &DatabaseConnection) -> (String, Vec<i64>) {
-    let schema = migration_core::schema::reflect(conn, &[]).await.unwrap();
+    let schema = migration_core::backend::reflect(conn, &[]).await.unwrap();
     let row = conn
         .query_one_raw(Statement::from_string(
             conn.get_database_backend(),

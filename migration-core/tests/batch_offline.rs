@@ -240,14 +240,14 @@ async fn offline_statements_equal_the_online_batch() {
             }
         }
 
-        let be = backend::for_dialect(dialect);
+        let be = backend::of(dialect);
         let reflect = |url: String| {
             let be = &be;
             async move {
                 let db = Database::connect(&url).await.unwrap();
-                let schema = be.reflect(&db, &["seaorm_revisions"]).await.unwrap();
+                let schema = backend::reflect(&db, &["seaorm_revisions"]).await.unwrap();
                 let rows = migration_core::history::History::new("seaorm_revisions")
-                    .read(&db, be.as_ref())
+                    .read(&db, *be)
                     .await
                     .unwrap();
                 let _ = db.close().await;

@@ -1,6 +1,6 @@
 //! SQL capture of the SQLite batch planner: given `sqlite_master` rows and a batch, the exact statements. No database.
 
-use migration_core::batch::sqlite::{MasterRow, SqliteSnapshot, plan};
+use migration_core::backend::sqlite::batch::{MasterRow, SqliteSnapshot, plan};
 use migration_core::batch::{AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec};
 use sea_orm_migration::prelude::{Alias, ColumnDef, ColumnType, Expr, ForeignKeyAction};
 use sea_orm_migration::schema::{boolean, text_null};

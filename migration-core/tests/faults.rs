@@ -63,9 +63,9 @@ async fn connect(url: &str) -> sea_orm::DatabaseConnection {
 /// (revision, status) rows of the tracking table.
 async fn recorded(url: &str) -> Vec<(String, String)> {
     let db = connect(url).await;
-    let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
+    let backend = backend::of(Dialect::from_url(url).unwrap());
     let rows = History::new(DEFAULT_HISTORY_TABLE)
-        .read(&db, backend.as_ref())
+        .read(&db, backend)
         .await
         .unwrap();
     db.close().await.ok();
@@ -76,9 +76,7 @@ async fn recorded(url: &str) -> Vec<(String, String)> {
 
 async fn tables(url: &str) -> Vec<String> {
     let db = connect(url).await;
-    let backend = backend::for_dialect(Dialect::from_url(url).unwrap());
-    let schema = backend
-        .reflect(&db, &[DEFAULT_HISTORY_TABLE])
+    let schema = backend::reflect(&db, &[DEFAULT_HISTORY_TABLE])
         .await
         .unwrap();
     db.close().await.ok();

@@ -13,9 +13,7 @@ use migration_core::{Runner, RunnerOptions};
 use sea_orm::{ConnectionTrait, Statement};
 
 async fn reflect(runner: &Runner<'_>) -> Schema {
-    runner
-        .backend()
-        .reflect(runner.connection(), &[DEFAULT_HISTORY_TABLE])
+    migration_core::backend::reflect(runner.connection(), &[DEFAULT_HISTORY_TABLE])
         .await
         .expect("reflect")
 }
@@ -210,7 +208,7 @@ async fn migrations_produce_exactly_the_entities_schema() {
             .apply(&conn)
             .await
             .unwrap();
-        let from_entities = runner.backend().reflect(&conn, &[]).await.unwrap();
+        let from_entities = migration_core::backend::reflect(&conn, &[]).await.unwrap();
         conn.close().await.unwrap();
 
         // Entities cannot declare a composite non-unique index; the one the

@@ -2,7 +2,7 @@
 //! a database ahead of the code, bad configuration, and signals.
 
 use crate::support;
-use migration_core::backend::for_dialect;
+use migration_core::backend;
 use migration_core::history::{History, HistoryRow};
 use migration_core::testing::{TestDb, admin_url};
 use migration_core::url::Dialect;
@@ -27,7 +27,7 @@ async fn check_policy_on(dialect: Dialect) {
     );
     assert!(!refused.stdout().contains("listening"));
     let conn = Database::connect(&db.url).await.unwrap();
-    let schema = for_dialect(dialect).reflect(&conn, &[]).await.unwrap();
+    let schema = backend::reflect(&conn, &[]).await.unwrap();
     assert!(
         schema.tables.is_empty(),
         "check changed the database: {:?}",
@@ -120,7 +120,7 @@ impl Drop for LateDatabase {
                 .enable_all()
                 .build()
                 .unwrap();
-            let _ = rt.block_on(for_dialect(Dialect::Postgres).drop_database(&admin, &name));
+            let _ = rt.block_on(backend::of(Dialect::Postgres).drop_database(&admin, &name));
         })
         .join();
     }
@@ -135,7 +135,7 @@ async fn database_created_late_is_waited_for() {
         return;
     };
     drop(probe);
-    let backend = for_dialect(Dialect::Postgres);
+    let backend = backend::of(Dialect::Postgres);
     let admin = admin_url(Dialect::Postgres);
     let late = LateDatabase {
         name: format!(

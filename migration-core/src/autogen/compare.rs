@@ -598,12 +598,13 @@ impl Comparer<'_> {
         };
         let mut left: Vec<&ForeignKey> = w.foreign_keys.iter().collect();
         let mut right: Vec<&ForeignKey> = t.foreign_keys.iter().collect();
+        // A foreign key is what it enforces: the same columns, target and
+        // rules under another name (one named by hand in a migration, the
+        // entity's by SeaORM's convention) is the same key. A real change
+        // drops the key by its name in the database and adds the new one.
         left.retain(|a| {
             match right.iter().position(|b| {
-                key(b) == key(a)
-                    && names_compatible(&a.name, &b.name)
-                    && a.on_delete == b.on_delete
-                    && a.on_update == b.on_update
+                key(b) == key(a) && a.on_delete == b.on_delete && a.on_update == b.on_update
             }) {
                 Some(p) => {
                     right.remove(p);
@@ -1086,6 +1087,36 @@ mod tests {
         assert_eq!(p.batched_up, vec![0, 1]);
         assert_eq!(p.batched_down, vec![0, 1]);
         assert!(p.sqlite_blockers_up.is_empty() && p.sqlite_blockers_down.is_empty());
+    }
+
+    #[test]
+    fn foreign_keys_differing_only_by_name_are_the_same_key() {
+        let mut a = schema(vec![
+            table("p", vec![]),
+            table("c", vec![col("p_id", ColType::Int, true)]),
+        ]);
+        let mut by_hand = fk("p_id", "p", FkAction::Cascade);
+        by_hand.name = Some("c_parent_fk".into());
+        a.tables.get_mut("c").unwrap().foreign_keys = vec![by_hand];
+        let mut b = a.clone();
+        b.tables.get_mut("c").unwrap().foreign_keys = vec![fk("p_id", "p", FkAction::Cascade)];
+        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
+            assert!(compare(&a, &b, &Hints::default(), dialect).is_empty());
+        }
+        // A real change still shows, dropping the key by its name in the database.
+        b.tables.get_mut("c").unwrap().foreign_keys[0].on_update = FkAction::Cascade;
+        let p = plan(&a, &b, &Hints::default());
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "drop foreign key `c_parent_fk` on `c` (`p_id`) -> `p` (`id`)",
+                "add foreign key `fk-p_id` on `c` (`p_id`) -> `p` (`id`) on delete cascade on update cascade",
+            ]
+        );
+        // So does another target.
+        b.tables.get_mut("c").unwrap().foreign_keys[0].on_update = FkAction::NoAction;
+        b.tables.get_mut("c").unwrap().foreign_keys[0].ref_columns = vec!["code".into()];
+        assert_eq!(plan(&a, &b, &Hints::default()).ops.len(), 2);
     }
 
     #[test]

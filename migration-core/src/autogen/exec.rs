@@ -9,12 +9,13 @@
 
 use super::compare::object_name;
 use super::ops::Op;
-use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, Table, postgres};
+use crate::backend::{Sql, postgres};
+use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, Table};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::extension::postgres::Type;
 use sea_orm::sea_query::{
-    self, ColumnDef, ColumnType, Expr, ForeignKeyAction, MysqlQueryBuilder, PostgresQueryBuilder,
-    SchemaStatementBuilder, SqliteQueryBuilder, StringLen, Table as SqTable,
+    self, ColumnDef, ColumnType, Expr, ForeignKeyAction, PostgresQueryBuilder, StringLen,
+    Table as SqTable,
 };
 use sea_orm_migration::SchemaManager;
 
@@ -443,8 +444,33 @@ pub fn to_column_type(t: &ColType) -> ColumnType {
                 .join(", ")
         )),
         ColType::Enum { .. } => ColumnType::custom("enum_text"),
-        ColType::Other(s) => ColumnType::custom(s.clone()),
+        ColType::Other(s) => portable_type(s).unwrap_or_else(|| ColumnType::custom(s.clone())),
     }
+}
+
+/// The sea-query type of a reflected type name that has a builder of its
+/// own (`varbinary(32)` is `var_binary(32)`, not a `custom` spelling one
+/// backend has): a generated migration then writes each backend's own type
+/// (`bytea` on PostgreSQL, which has no `varbinary`).
+fn portable_type(name: &str) -> Option<ColumnType> {
+    let (base, args, rest) = crate::schema::split_type(name);
+    let unsigned = rest == "unsigned" || base.ends_with(" unsigned");
+    let base = base.trim_end_matches(" unsigned");
+    if !(rest.is_empty() || rest == "unsigned") {
+        return None;
+    }
+    Some(match (base, unsigned) {
+        ("varbinary", false) => {
+            ColumnType::VarBinary(StringLen::N(crate::schema::parse_u32(args)?))
+        }
+        ("tinyint", false) => ColumnType::TinyInteger,
+        ("tinyint", true) => ColumnType::TinyUnsigned,
+        ("smallint", true) => ColumnType::SmallUnsigned,
+        ("int", true) => ColumnType::Unsigned,
+        ("bigint", true) => ColumnType::BigUnsigned,
+        ("year", false) => ColumnType::Year,
+        _ => return None,
+    })
 }
 
 /// A column default as a sea-query expression.
@@ -599,63 +625,76 @@ fn index_drop(table: &str, name: &str) -> sea_query::IndexDropStatement {
 /// The SQL of one step on `backend` (`None` for [`Action::Fail`]).
 fn build(action: &Action, backend: DbBackend) -> Option<String> {
     use Action as A;
-    fn sql<S: SchemaStatementBuilder>(s: &S, backend: DbBackend) -> String {
-        match backend {
-            DbBackend::Postgres => s.to_string(PostgresQueryBuilder),
-            DbBackend::MySql => s.to_string(MysqlQueryBuilder),
-            _ => s.to_string(SqliteQueryBuilder),
-        }
+    fn sql(s: Sql<'_>, backend: DbBackend) -> String {
+        crate::backend::of_db(backend).to_sql(s)
     }
     Some(match action {
-        A::CreateTable(t) => sql(&table_create(t), backend),
-        A::DropTable(n) => sql(&SqTable::drop().table(n.clone()).to_owned(), backend),
+        A::CreateTable(t) => sql(Sql::CreateTable(&table_create(t)), backend),
+        A::DropTable(n) => sql(
+            Sql::DropTable(&SqTable::drop().table(n.clone()).to_owned()),
+            backend,
+        ),
         A::RenameTable(f, t) => sql(
-            &SqTable::rename().table(f.clone(), t.clone()).to_owned(),
+            Sql::RenameTable(&SqTable::rename().table(f.clone(), t.clone()).to_owned()),
             backend,
         ),
         A::AddColumn(t, c) => sql(
-            &SqTable::alter()
-                .table(t.clone())
-                .add_column(column_def(c, false, false))
-                .to_owned(),
+            Sql::AlterTable(
+                &SqTable::alter()
+                    .table(t.clone())
+                    .add_column(column_def(c, false, false))
+                    .to_owned(),
+            ),
             backend,
         ),
         A::DropColumn(t, c) => sql(
-            &SqTable::alter()
-                .table(t.clone())
-                .drop_column(c.clone())
-                .to_owned(),
+            Sql::AlterTable(
+                &SqTable::alter()
+                    .table(t.clone())
+                    .drop_column(c.clone())
+                    .to_owned(),
+            ),
             backend,
         ),
         A::RenameColumn(t, f, to) => sql(
-            &SqTable::alter()
-                .table(t.clone())
-                .rename_column(f.clone(), to.clone())
-                .to_owned(),
+            Sql::AlterTable(
+                &SqTable::alter()
+                    .table(t.clone())
+                    .rename_column(f.clone(), to.clone())
+                    .to_owned(),
+            ),
             backend,
         ),
         A::ModifyColumn(t, c) => sql(
-            &SqTable::alter()
-                .table(t.clone())
-                .modify_column(column_def(c, false, false))
-                .to_owned(),
+            Sql::AlterTable(
+                &SqTable::alter()
+                    .table(t.clone())
+                    .modify_column(column_def(c, false, false))
+                    .to_owned(),
+            ),
             backend,
         ),
-        A::CreateIndex(t, i) => sql(&index_create(t, i), backend),
-        A::DropIndex(t, n) | A::DropIndexIfExists(t, n) => sql(&index_drop(t, n), backend),
+        A::CreateIndex(t, i) => sql(Sql::CreateIndex(&index_create(t, i)), backend),
+        A::DropIndex(t, n) | A::DropIndexIfExists(t, n) => {
+            sql(Sql::DropIndex(&index_drop(t, n)), backend)
+        }
         A::DropConstraint(t, n) => sql(
-            &SqTable::alter()
-                .table(t.clone())
-                .drop_constraint(n.clone())
-                .to_owned(),
+            Sql::AlterTable(
+                &SqTable::alter()
+                    .table(t.clone())
+                    .drop_constraint(n.clone())
+                    .to_owned(),
+            ),
             backend,
         ),
-        A::CreateForeignKey(t, fk) => sql(&fk_create(t, fk), backend),
+        A::CreateForeignKey(t, fk) => sql(Sql::CreateForeignKey(&fk_create(t, fk)), backend),
         A::DropForeignKey(t, n) => sql(
-            &sea_query::ForeignKey::drop()
-                .name(n.clone())
-                .table(t.clone())
-                .to_owned(),
+            Sql::DropForeignKey(
+                &sea_query::ForeignKey::drop()
+                    .name(n.clone())
+                    .table(t.clone())
+                    .to_owned(),
+            ),
             backend,
         ),
         A::CreateType(n, v) => Type::create()
@@ -803,6 +842,7 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::Dialect;
 
     #[test]
     fn column_types_round_trip_through_sea_query() {
@@ -823,15 +863,40 @@ mod tests {
             ColType::Json,
             ColType::Uuid,
         ];
-        for backend in [DbBackend::Sqlite, DbBackend::Postgres, DbBackend::MySql] {
+        for dialect in Dialect::ALL {
+            // The spellings with builders of their own round-trip where the
+            // backend reflects them so.
+            let backend = crate::backend::of(dialect);
+            for ct in [
+                ColumnType::VarBinary(StringLen::N(32)),
+                ColumnType::TinyInteger,
+                ColumnType::TinyUnsigned,
+                ColumnType::Unsigned,
+                ColumnType::BigUnsigned,
+            ] {
+                let reflected = backend.col_type_of(&ct);
+                let written = to_column_type(&reflected);
+                assert!(
+                    !matches!(written, ColumnType::Custom(_)),
+                    "{reflected} on {dialect:?} is written as {written:?}"
+                );
+                assert_eq!(
+                    backend.col_type_of(&written),
+                    reflected,
+                    "{reflected} on {dialect:?}"
+                );
+            }
+        }
+        for dialect in Dialect::ALL {
+            let backend = crate::backend::of(dialect);
             for t in &types {
-                let reflected = ColType::from_column_type(&to_column_type(t), backend);
-                let again = ColType::from_column_type(&to_column_type(&reflected), backend);
-                assert_eq!(reflected, again, "{t} on {backend:?}");
+                let reflected = backend.col_type_of(&to_column_type(t));
+                let again = backend.col_type_of(&to_column_type(&reflected));
+                assert_eq!(reflected, again, "{t} on {dialect:?}");
             }
         }
         assert_eq!(
-            ColType::from_column_type(&to_column_type(&ColType::BigInt), DbBackend::Postgres),
+            crate::backend::of(Dialect::Postgres).col_type_of(&to_column_type(&ColType::BigInt)),
             ColType::BigInt
         );
     }

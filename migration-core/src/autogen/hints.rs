@@ -18,7 +18,8 @@
 //! A marker only matters while the old name exists in what the migrations
 //! produce and the new one does not; afterwards it is ignored, so it can stay.
 
-use crate::schema::{ColType, postgres, unquote_literal};
+use crate::backend::postgres;
+use crate::schema::{ColType, unquote_literal};
 use async_trait::async_trait;
 use sea_orm::{
     ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,

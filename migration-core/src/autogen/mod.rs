@@ -313,7 +313,7 @@ impl Scratch {
         name: &str,
         place: ScratchPlace,
     ) -> Result<Schema> {
-        let backend = backend::for_dialect(self.dialect);
+        let backend = backend::of(self.dialect);
         let conn = crate::runner::connect(admin, &options())
             .await
             .map_err(|e| self.cannot_create(admin, e))?;
@@ -327,7 +327,7 @@ impl Scratch {
                 .await
                 .map_err(|e| self.cannot_create(admin, e))?;
             side.fill(|| (&txn).into_database_executor()).await?;
-            let schema = crate::schema::reflect(&txn, &side.exclude())
+            let schema = crate::backend::reflect(&txn, &side.exclude())
                 .await
                 .map_err(Error::db("reflecting the scratch schema"))?;
             Ok((schema, txn))
@@ -365,14 +365,15 @@ impl Scratch {
     /// (MySQL, or a migration that refuses a transaction) a temporary database
     /// is created and dropped.
     async fn build(&self, side: Side<'_>) -> Result<Schema> {
-        let backend = backend::for_dialect(self.dialect);
+        let backend = backend::of(self.dialect);
         let name = scratch_name(side.label());
-        let in_memory = self.dialect == Dialect::Sqlite && self.server_url.is_none();
-        if in_memory || (backend.scratch_in_admin_database() && side.fits_in_transaction()?) {
-            let admin = if in_memory {
-                "sqlite::memory:".to_owned()
-            } else {
-                backend.scratch_connect_url(&self.admin_url())
+        let memory = backend.memory_url().filter(|_| self.server_url.is_none());
+        if memory.is_some()
+            || (backend.scratch_in_admin_database() && side.fits_in_transaction()?)
+        {
+            let admin = match memory {
+                Some(url) => url.to_owned(),
+                None => backend.scratch_connect_url(&self.admin_url()),
             };
             let (last, first) = backend
                 .scratch_places()
@@ -400,7 +401,7 @@ impl Scratch {
         let result = async {
             let conn = crate::runner::connect(&url, &options()).await?;
             side.fill(|| (&conn).into_database_executor()).await?;
-            let schema = crate::schema::reflect(&conn, &side.exclude())
+            let schema = crate::backend::reflect(&conn, &side.exclude())
                 .await
                 .map_err(Error::db("reflecting the scratch database"))?;
             let _ = conn.close().await;
@@ -496,10 +497,11 @@ pub fn prepare(
             .table(table)
             .and_then(|t| t.column(column))
             .is_some_and(|c| {
-                ColType::from_column_type(&exec::to_column_type(rich), backend) == c.col_type
+                crate::backend::of_db(backend).col_type_of(&exec::to_column_type(rich))
+                    == c.col_type
             })
     });
-    if dialect == Dialect::Postgres {
+    if crate::backend::of(dialect).named_enum_types() {
         return;
     }
     let used: Vec<((String, String), String)> = hints

@@ -372,6 +372,16 @@ fn column_type_expr(t: &ColumnType) -> TokenStream {
             quote!(ColumnType::Binary(#x))
         }
         ColumnType::Blob => quote!(ColumnType::Blob),
+        ColumnType::VarBinary(StringLen::N(x)) => {
+            let x = n(*x);
+            quote!(ColumnType::VarBinary(StringLen::N(#x)))
+        }
+        ColumnType::TinyInteger => quote!(ColumnType::TinyInteger),
+        ColumnType::TinyUnsigned => quote!(ColumnType::TinyUnsigned),
+        ColumnType::SmallUnsigned => quote!(ColumnType::SmallUnsigned),
+        ColumnType::Unsigned => quote!(ColumnType::Unsigned),
+        ColumnType::BigUnsigned => quote!(ColumnType::BigUnsigned),
+        ColumnType::Year => quote!(ColumnType::Year),
         ColumnType::Enum { name, variants } => {
             let name = lit(&name.to_string());
             let variants = variants.iter().map(|v| lit(&v.to_string()));
@@ -509,6 +519,16 @@ fn type_code(t: &ColumnType) -> TokenStream {
             quote!(.binary_len(#x))
         }
         ColumnType::Blob => quote!(.blob()),
+        ColumnType::VarBinary(StringLen::N(x)) => {
+            let x = n(*x);
+            quote!(.var_binary(#x))
+        }
+        ColumnType::TinyInteger => quote!(.tiny_integer()),
+        ColumnType::TinyUnsigned => quote!(.tiny_unsigned()),
+        ColumnType::SmallUnsigned => quote!(.small_unsigned()),
+        ColumnType::Unsigned => quote!(.unsigned()),
+        ColumnType::BigUnsigned => quote!(.big_unsigned()),
+        ColumnType::Year => quote!(.year()),
         ColumnType::Enum { name, variants } => {
             let name = lit(&name.to_string());
             let variants = variants.iter().map(|v| lit(&v.to_string()));

@@ -1,18 +1,34 @@
-//! What differs between SQLite, PostgreSQL and MySQL/MariaDB, behind one trait.
+//! Everything that differs between SQLite, PostgreSQL and MySQL/MariaDB, behind one trait: a folder per engine.
 //!
-//! Everything backend-specific the engine needs (locking, transactional DDL,
-//! catalog queries, dropping everything, creating scratch databases) lives in
-//! this module, one file per backend. Nothing else matches on the backend.
+//! "How does MySQL do X?" has one answer: `backend/mysql/`. Each engine's
+//! folder holds its migration lock and connection handling (`mod.rs`), its
+//! catalog reflection (`reflect.rs`), its type mapping and default syntax
+//! (`types.rs`) and its batch alter (`batch.rs`: native `ALTER` or the
+//! SQLite rebuild), and implements [`Backend`] once. The rest of the engine
+//! reaches an engine only through [`of`] (or [`of_db`] for a SeaORM
+//! connection) and never matches on a backend: the models it works on
+//! ([`crate::schema`], [`crate::batch`]'s declarations) sit below this layer.
 
-mod mysql;
-mod postgres;
-mod sqlite;
+mod dialect;
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
 
+pub use dialect::Dialect;
+
+use crate::batch::{BatchAlter, BatchError};
 use crate::error::Result;
-use crate::schema::Schema;
-use crate::url::Dialect;
+use crate::schema::{ColType, FkAction, Schema};
 use async_trait::async_trait;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, Statement};
+use sea_orm::sea_query::{
+    ColumnType, ForeignKeyCreateStatement, ForeignKeyDropStatement, IndexCreateStatement,
+    IndexDropStatement, QueryBuilder, SchemaBuilder, SelectStatement, TableAlterStatement,
+    TableCreateStatement, TableDropStatement, TableRenameStatement,
+};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr,
+    Statement,
+};
 use std::time::Duration;
 
 /// A held migration lock. Dropping it also releases it (the connection or file
@@ -50,6 +66,24 @@ pub trait Backend: Send + Sync {
         on_wait: OnWait<'_>,
     ) -> Result<Box<dyn MigrationLock>>;
 
+    /// Prepares what connecting to `url` needs (SQLite: the database file's
+    /// folder, which SQLite does not create).
+    fn prepare_connect(&self, _url: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// A URL for a private in-memory database, where the engine has them
+    /// (SQLite): `check` compares there when no server is given.
+    fn memory_url(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether enums are named types of the schema (PostgreSQL `CREATE
+    /// TYPE … AS ENUM`) rather than inline column types.
+    fn named_enum_types(&self) -> bool {
+        false
+    }
+
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;
 
@@ -57,8 +91,9 @@ pub trait Backend: Send + Sync {
     /// what it dropped. Used by `fresh`.
     async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr>;
 
-    /// Reflects the current database/schema, skipping the `exclude`d tables.
-    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr>;
+    /// Reflects the current database/schema, skipping the `exclude`d tables,
+    /// with a constant number of catalog queries.
+    async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr>;
 
     /// Creates an empty database `name` on the server `admin_url` points at and
     /// returns its URL (scratch databases for tests and `check`).
@@ -110,14 +145,178 @@ pub trait Backend: Send + Sync {
     async fn drop_scratch(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
         self.drop_database(admin_url, name).await
     }
+
+    // ---- SQL text --------------------------------------------------------
+
+    /// Renders a sea-query statement in this engine's SQL.
+    fn to_sql(&self, stmt: Sql<'_>) -> String;
+
+    /// `name` as a quoted identifier (`"x"`; MySQL `` `x` ``).
+    fn quote_ident(&self, name: &str) -> String {
+        format!("\"{}\"", name.replace('"', "\"\""))
+    }
+
+    /// Whether string literals also escape with a backslash (MySQL/MariaDB:
+    /// `'it\'s'`, <https://dev.mysql.com/doc/refman/8.0/en/string-literals.html>).
+    fn backslash_escapes(&self) -> bool {
+        false
+    }
+
+    /// `s` as a string literal (`''` doubled; backslashes doubled where
+    /// [`Backend::backslash_escapes`]).
+    fn quote_literal(&self, s: &str) -> String {
+        let s = s.replace('\'', "''");
+        if self.backslash_escapes() {
+            format!("'{}'", s.replace('\\', "\\\\"))
+        } else {
+            format!("'{s}'")
+        }
+    }
+
+    // ---- Types and catalog conventions -----------------------------------
+
+    /// What a column created with the sea-query type `ct` reflects as here,
+    /// so that an entity (or migration) compares with a reflected [`Schema`].
+    /// Pass the entity's *original* column type (for enums the
+    /// `ColumnType::Enum`, not the `Custom` SeaORM substitutes).
+    fn col_type_of(&self, ct: &ColumnType) -> ColType;
+
+    /// What a foreign-key action declared as `action` reflects as here.
+    fn reflected_fk_action(&self, action: FkAction) -> FkAction {
+        action
+    }
+
+    // ---- Batch alter and data helpers ------------------------------------
+
+    /// Whether row transforms can run their closure inside the database, as
+    /// an SQL function called by `UPDATE`s (SQLite, in process; see
+    /// `data::transform`).
+    fn in_engine_transform(&self) -> bool {
+        false
+    }
+
+    /// Whether the engine changes a value a type change cannot convert
+    /// instead of refusing it (SQLite's `CAST` turns `'8.5'` into 8 and
+    /// `'d1'` into 0): the pre-checks guarding against that run even under
+    /// `skip_prechecks()`. (MySQL/MariaDB refuse in a strict `sql_mode`; their
+    /// batch runs every pre-check when the session's mode is not strict.)
+    fn converts_silently(&self) -> bool {
+        false
+    }
+
+    /// Applies a batch alter on `conn` (native `ALTER`s, or SQLite's rebuild).
+    async fn run_batch(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+    ) -> Result<(), BatchError>;
+
+    /// Writes a batch into the offline script `script` through the recording
+    /// connection `conn`, without the live table: what the batch declares is
+    /// rendered, and what needs the table is marked.
+    async fn run_batch_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError>;
+
+    /// An SQL predicate, true for rows whose `expr` (a `from` column,
+    /// declared `from_decl`) cannot become `to` (declared `to_decl`) without
+    /// an error or a silent change; `None` when every value converts.
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        from_decl: &str,
+        to: &ColType,
+        to_decl: &str,
+    ) -> Option<String>;
+
+    /// The most bind parameters one statement may carry.
+    fn max_bind_params(&self) -> usize;
+
+    /// `UPDATE table SET c = <new value> … ` for `rows` rows of
+    /// `(key, values…)` bound in that order, matched on `key`, followed by
+    /// two more parameters: the lowest and the highest key. The key range
+    /// lets the database find the rows with one index range scan whatever
+    /// join it picks (without it, PostgreSQL hash-joins large batches
+    /// against a scan of the whole table).
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String;
+
+    /// A query counting tables named `$1` in the current database/schema.
+    fn has_table_sql(&self) -> &'static str;
+
+    /// A query counting columns `$2` of table `$1`.
+    fn has_column_sql(&self) -> &'static str;
+
+    /// A query counting indexes named `$2` on table `$1`.
+    fn has_index_sql(&self) -> &'static str;
 }
 
-/// The backend for a dialect.
-pub fn for_dialect(dialect: Dialect) -> Box<dyn Backend> {
+/// The backend for a dialect: the one place a dialect picks an engine.
+pub fn of(dialect: Dialect) -> &'static dyn Backend {
     match dialect {
-        Dialect::Sqlite => Box::new(sqlite::Sqlite),
-        Dialect::Postgres => Box::new(postgres::Postgres),
-        Dialect::MySql => Box::new(mysql::MySql),
+        Dialect::Sqlite => &sqlite::Sqlite,
+        Dialect::Postgres => &postgres::Postgres,
+        Dialect::MySql => &mysql::MySql,
+    }
+}
+
+/// The backend of a SeaORM backend value (a connection's `get_database_backend()`).
+pub fn of_db(db: DbBackend) -> &'static dyn Backend {
+    of(Dialect::of_db_backend(db))
+}
+
+/// Reflects the database `conn` is connected to (see [`Backend::reflect`]).
+pub async fn reflect<'c>(
+    conn: impl Into<DatabaseExecutor<'c>>,
+    exclude: &[&str],
+) -> Result<Schema, DbErr> {
+    let conn = conn.into();
+    of_db(conn.get_database_backend())
+        .reflect(&conn, exclude)
+        .await
+}
+
+/// A sea-query statement to render with [`Backend::to_sql`].
+#[derive(Clone, Copy)]
+pub enum Sql<'a> {
+    /// `CREATE TABLE`.
+    CreateTable(&'a TableCreateStatement),
+    /// `ALTER TABLE`.
+    AlterTable(&'a TableAlterStatement),
+    /// `DROP TABLE`.
+    DropTable(&'a TableDropStatement),
+    /// `ALTER TABLE … RENAME` / `RENAME TABLE`.
+    RenameTable(&'a TableRenameStatement),
+    /// `CREATE INDEX`.
+    CreateIndex(&'a IndexCreateStatement),
+    /// `DROP INDEX`.
+    DropIndex(&'a IndexDropStatement),
+    /// `ALTER TABLE … ADD FOREIGN KEY`.
+    CreateForeignKey(&'a ForeignKeyCreateStatement),
+    /// `ALTER TABLE … DROP FOREIGN KEY` / `DROP CONSTRAINT`.
+    DropForeignKey(&'a ForeignKeyDropStatement),
+    /// A `SELECT` (values inlined).
+    Select(&'a SelectStatement),
+}
+
+impl Sql<'_> {
+    /// Renders with one engine's builder (each engine's [`Backend::to_sql`]
+    /// passes its own).
+    pub(crate) fn render<B: QueryBuilder + SchemaBuilder>(self, b: B) -> String {
+        match self {
+            Sql::CreateTable(s) => s.to_string(b),
+            Sql::AlterTable(s) => s.to_string(b),
+            Sql::DropTable(s) => s.to_string(b),
+            Sql::RenameTable(s) => s.to_string(b),
+            Sql::CreateIndex(s) => s.to_string(b),
+            Sql::DropIndex(s) => s.to_string(b),
+            Sql::CreateForeignKey(s) => s.to_string(b),
+            Sql::DropForeignKey(s) => s.to_string(b),
+            Sql::Select(s) => s.to_string(b),
+        }
     }
 }
 
@@ -228,7 +427,7 @@ mod tests {
 
     #[test]
     fn scratch_connections_skip_tls_only_on_loopback() {
-        let pg = for_dialect(Dialect::Postgres);
+        let pg = of(Dialect::Postgres);
         assert_eq!(
             pg.scratch_connect_url("postgres://postgres@127.0.0.1:5432/postgres"),
             "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
@@ -244,7 +443,7 @@ mod tests {
         ] {
             assert_eq!(pg.scratch_connect_url(kept), kept);
         }
-        let my = for_dialect(Dialect::MySql);
+        let my = of(Dialect::MySql);
         assert_eq!(
             my.scratch_connect_url("mysql://root@127.0.0.1/"),
             "mysql://root@127.0.0.1/"

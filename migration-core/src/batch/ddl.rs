@@ -6,11 +6,9 @@
 //! so whatever it does not touch (declared types, collations, `AUTOINCREMENT`,
 //! inline checks, generated columns) survives exactly as written.
 
+use crate::backend::Sql;
 use sea_orm::DbBackend;
-use sea_orm::sea_query::{
-    Alias, ColumnDef, ColumnType, Expr, MysqlQueryBuilder, PostgresQueryBuilder, Query,
-    SqliteQueryBuilder, Table,
-};
+use sea_orm::sea_query::{Alias, ColumnDef, ColumnType, Expr, Query, Table};
 
 pub(crate) use crate::tokens::{Quotes, Tok, Token, tokenize};
 
@@ -518,19 +516,12 @@ fn parse_column(sql: &str, toks: &[Token]) -> ColumnText {
 
 /// Quotes an identifier for `backend`.
 pub(crate) fn quote(backend: DbBackend, name: &str) -> String {
-    match backend {
-        DbBackend::MySql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
-    }
+    crate::backend::of_db(backend).quote_ident(name)
 }
 
-/// Quotes a string literal (`''` escaping; MySQL also doubles backslashes).
+/// Quotes a string literal for `backend`.
 pub(crate) fn literal(backend: DbBackend, s: &str) -> String {
-    let s = s.replace('\'', "''");
-    match backend {
-        DbBackend::MySql => format!("'{}'", s.replace('\\', "\\\\")),
-        _ => format!("'{s}'"),
-    }
+    crate::backend::of_db(backend).quote_literal(s)
 }
 
 /// Runs a sea-query renderer, turning its panics (`unimplemented!` for types a
@@ -554,11 +545,7 @@ pub(crate) fn render_column_def(backend: DbBackend, def: &ColumnDef) -> Result<S
         .table(Alias::new(PROBE_TABLE))
         .add_column(def.clone())
         .to_owned();
-    let sql = guarded(|| match backend {
-        DbBackend::MySql => stmt.to_string(MysqlQueryBuilder),
-        DbBackend::Postgres => stmt.to_string(PostgresQueryBuilder),
-        _ => stmt.to_string(SqliteQueryBuilder),
-    })?;
+    let sql = guarded(|| crate::backend::of_db(backend).to_sql(Sql::AlterTable(&stmt)))?;
     let prefix = format!("ALTER TABLE {} ADD COLUMN ", quote(backend, PROBE_TABLE));
     sql.strip_prefix(&prefix)
         .map(str::to_owned)
@@ -593,11 +580,7 @@ pub(crate) fn render_default(backend: DbBackend, value: &Expr) -> Result<String,
 /// The value of a default as a plain expression (for `COALESCE`, `UPDATE … SET`).
 pub(crate) fn render_expr(backend: DbBackend, value: &Expr) -> Result<String, String> {
     let stmt = Query::select().expr(value.clone()).to_owned();
-    let sql = guarded(|| match backend {
-        DbBackend::MySql => stmt.to_string(MysqlQueryBuilder),
-        DbBackend::Postgres => stmt.to_string(PostgresQueryBuilder),
-        _ => stmt.to_string(SqliteQueryBuilder),
-    })?;
+    let sql = guarded(|| crate::backend::of_db(backend).to_sql(Sql::Select(&stmt)))?;
     sql.strip_prefix("SELECT ")
         .map(str::to_owned)
         .ok_or_else(|| format!("unexpected SELECT text `{sql}`"))

@@ -19,12 +19,12 @@
 //!   new unique constraint, rows failing a new CHECK, orphans for a new foreign
 //!   key). Any count above zero refuses the batch *before anything is touched*,
 //!   with the count, the query that finds those rows and how to fix it.
-//! * **PostgreSQL** ([`postgres`]) runs native `ALTER TABLE` statements inside
+//! * **PostgreSQL** (`backend/postgres/batch.rs`) runs native `ALTER TABLE` statements inside
 //!   a savepoint (or a transaction of its own), so a failure undoes all of them.
-//! * **MySQL/MariaDB** ([`mysql`]) runs one `ALTER TABLE` with every change;
+//! * **MySQL/MariaDB** (`backend/mysql/batch.rs`) runs one `ALTER TABLE` with every change;
 //!   DDL commits implicitly there, but a single statement that fails leaves
-//!   the table as it was (the exceptions are in [`mysql`]).
-//! * **SQLite** ([`sqlite`]) uses `ALTER TABLE` where SQLite can (add a column
+//!   the table as it was (the exceptions are in `backend/mysql/batch.rs`).
+//! * **SQLite** (`backend/sqlite/batch.rs`) uses `ALTER TABLE` where SQLite can (add a column
 //!   with a constant default, rename or drop a plain column, create or drop an
 //!   index), and otherwise rebuilds the table with the documented 12 steps
 //!   (<https://www.sqlite.org/lang_altertable.html#otheralter>) inside the
@@ -49,20 +49,13 @@
 //! marked `-- OFFLINE:` comment naming the operations. The operations of a
 //! marked part still reach the lint.
 
+pub(crate) mod ddl;
 pub mod error;
-pub mod mysql;
 pub(crate) mod offline;
 pub(crate) mod plan;
-pub mod postgres;
-pub mod sqlite;
-
-pub(crate) mod ddl;
 
 pub use error::BatchError;
 
-use crate::schema::ColType;
-use crate::url::Dialect;
-use async_trait::async_trait;
 use sea_orm::sea_query::{
     ColumnDef, ColumnType, Expr, ForeignKeyAction, ForeignKeyCreateStatement, IndexCreateStatement,
     IntoColumnDef, TableRef,
@@ -636,12 +629,19 @@ impl BatchAlter {
         self
     }
 
-    /// Skips the pre-check queries and lets the database find bad rows.
+    /// Skips the pre-check scans whose rows the database refuses by itself
+    /// (NULLs for NOT NULL, duplicates for UNIQUE, rows failing a CHECK or a
+    /// foreign key, and every check on PostgreSQL), and lets it find them.
     ///
-    /// On SQLite and PostgreSQL the batch still runs in a transaction (or
-    /// savepoint), so a failure leaves nothing behind; on MySQL/MariaDB the
-    /// `UPDATE`s that fill NULLs with a new default may already be committed.
-    /// Use it when the pre-check scans cost more than they save.
+    /// It never lets a value be converted or filled silently: where the
+    /// engine would change a row instead of refusing it (SQLite's `CAST`
+    /// turns `'8.5'` into 8 and `'d1'` into 0; MySQL/MariaDB without a strict
+    /// `sql_mode` turn NULL into 0), and for a new NOT NULL column without a
+    /// default on a table with rows (MySQL fills it with 0), the check runs
+    /// anyway. On SQLite and PostgreSQL the batch still runs in a transaction
+    /// (or savepoint), so a failure leaves nothing behind; on MySQL/MariaDB
+    /// the `UPDATE`s that fill NULLs with a new default may already be
+    /// committed. Use it when the pre-check scans cost more than they save.
     pub fn skip_prechecks(&mut self) -> &mut Self {
         self.prechecks = false;
         self
@@ -772,13 +772,13 @@ impl BatchAlter {
         if self.ops.is_empty() {
             return Ok(());
         }
-        let backend = backend_for(sea_orm::ConnectionTrait::get_database_backend(conn));
+        let backend = crate::backend::of_db(sea_orm::ConnectionTrait::get_database_backend(conn));
         // Offline (`up --sql`, the lint) there is no table to read: the
         // backend renders what the batch declares and marks the rest.
         if let Some(script) = crate::offline::recording() {
-            return backend.run_offline(conn, self, &script).await;
+            return backend.run_batch_offline(conn, self, &script).await;
         }
-        backend.run(conn, self).await
+        backend.run_batch(conn, self).await
     }
 }
 
@@ -802,78 +802,4 @@ pub async fn batch_alter_table(
     let mut batch = BatchAlter::new(table);
     build(&mut batch);
     batch.run(manager).await
-}
-
-/// The [`Dialect`] of a sea-orm backend.
-pub fn dialect_of(backend: DbBackend) -> Dialect {
-    Dialect::of_db_backend(backend)
-}
-
-/// What batch alter and the data helpers need from each backend. One
-/// implementation per file: [`sqlite`], [`postgres`], [`mysql`].
-#[async_trait]
-pub(crate) trait BatchBackend: Send + Sync {
-    /// The sea-orm backend.
-    fn db(&self) -> DbBackend;
-
-    /// Whether row transforms can run their closure inside the database, as
-    /// an SQL function called by `UPDATE`s (SQLite, in process; see
-    /// `data::transform`).
-    fn in_engine_transform(&self) -> bool {
-        false
-    }
-
-    /// Applies a batch on `conn`.
-    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError>;
-
-    /// Writes a batch into the offline script `script` through the recording
-    /// connection `conn`, without the live table (see [`offline`]): what the
-    /// batch declares is rendered, and what needs the table is marked.
-    async fn run_offline(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        batch: &BatchAlter,
-        script: &crate::offline::Script,
-    ) -> Result<(), BatchError>;
-
-    /// An SQL predicate, true for rows whose `expr` (a `from` column,
-    /// declared `from_decl`) cannot become `to` (declared `to_decl`) without
-    /// an error or a silent change; `None` when every value converts.
-    fn unconvertible(
-        &self,
-        expr: &str,
-        from: &ColType,
-        from_decl: &str,
-        to: &ColType,
-        to_decl: &str,
-    ) -> Option<String>;
-
-    /// The most bind parameters one statement may carry.
-    fn max_bind_params(&self) -> usize;
-
-    /// `UPDATE table SET c = <new value> … ` for `rows` rows of
-    /// `(key, values…)` bound in that order, matched on `key`, followed by
-    /// two more parameters: the lowest and the highest key. The key range
-    /// lets the database find the rows with one index range scan whatever
-    /// join it picks (without it, PostgreSQL hash-joins large batches
-    /// against a scan of the whole table).
-    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String;
-
-    /// A query counting tables named `$1` in the current database/schema.
-    fn has_table_sql(&self) -> &'static str;
-
-    /// A query counting columns `$2` of table `$1`.
-    fn has_column_sql(&self) -> &'static str;
-
-    /// A query counting indexes named `$2` on table `$1`.
-    fn has_index_sql(&self) -> &'static str;
-}
-
-/// The implementation for a backend.
-pub(crate) fn backend_for(db: DbBackend) -> &'static dyn BatchBackend {
-    match db {
-        DbBackend::Postgres => &postgres::Postgres,
-        DbBackend::MySql => &mysql::MySql,
-        _ => &sqlite::Sqlite,
-    }
 }

@@ -162,7 +162,7 @@ pub(crate) fn declared_table(batch: &BatchAlter, db: DbBackend) -> CurrentTable 
             Op::AlterColumn { name, change } => {
                 if let Some(i) = need(name, &mut columns, &mut live) {
                     if let Some(ty) = &change.existing_type {
-                        columns[i].col_type = ColType::from_column_type(ty, db);
+                        columns[i].col_type = crate::backend::of_db(db).col_type_of(ty);
                         columns[i].decl = render_type(db, ty).unwrap_or_default();
                     }
                     if let Some(nullable) = change.existing_nullable {

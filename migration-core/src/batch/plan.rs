@@ -8,7 +8,8 @@
 //! queries that find the rows the batch would fail on.
 
 use super::ddl::{quote, render_expr, render_type, same};
-use super::{AlterColumn, BatchAlter, BatchBackend, BatchError, ForeignKeySpec, IndexSpec, Op};
+use super::{AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec, Op};
+use crate::backend::Backend;
 use crate::schema::{ColType, Table};
 use sea_orm::sea_query::{ColumnDef, Expr};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -427,6 +428,10 @@ pub(crate) struct Precheck {
     pub problem: String,
     /// How to fix it.
     pub fix: String,
+    /// Whether it runs even under `skip_prechecks()`: the backend would not
+    /// refuse these rows but change them silently (SQLite's CAST; a new NOT
+    /// NULL column's implicit default on MySQL, which is also one cheap probe).
+    pub always: bool,
 }
 
 /// Whether [`prechecks`] can write the table after the batch as a query
@@ -443,11 +448,11 @@ pub(crate) fn projection_known(current: &CurrentTable, norm: &Normalized) -> boo
 /// The `SELECT … FROM table` projection of the table after the batch, for
 /// pre-checks on new constraints: each final column computed from the old row.
 fn projection(
-    be: &dyn BatchBackend,
+    be: &dyn Backend,
     current: &CurrentTable,
     norm: &Normalized,
 ) -> Result<String, BatchError> {
-    let db = be.db();
+    let db = be.dialect().db_backend();
     let table = current.name.as_str();
     if !current.complete {
         // The batch changes no column (see `projection_known`).
@@ -504,16 +509,18 @@ pub(crate) fn source_expr(
     Ok(expr)
 }
 
-/// The pre-check queries for a batch.
+/// The pre-check queries for a batch; with `all` false (`skip_prechecks()`)
+/// only those that guard against a silent change ([`Precheck::always`]).
 ///
 /// # Errors
 /// [`BatchError::Refused`] when a type or default cannot be written for this backend.
 pub(crate) fn prechecks(
-    be: &dyn BatchBackend,
+    be: &dyn Backend,
     current: &CurrentTable,
     norm: &Normalized,
+    all: bool,
 ) -> Result<Vec<Precheck>, BatchError> {
-    let db = be.db();
+    let db = be.dialect().db_backend();
     let table = &current.name;
     let t = quote(db, table);
     let mut out = Vec::new();
@@ -535,7 +542,7 @@ pub(crate) fn prechecks(
                     "pick a type this backend has (or ColumnType::custom(\"…\"))",
                 )
             })?;
-            let to = ColType::from_column_type(ty, db);
+            let to = be.col_type_of(ty);
             if let Some(pred) = be.unconvertible(&q, &before.col_type, &before.decl, &to, &to_decl)
             {
                 out.push(Precheck {
@@ -544,6 +551,7 @@ pub(crate) fn prechecks(
                         "{{n}} row(s) have a value in `{src}` that cannot become {to_decl} (find them with: SELECT * FROM {t} WHERE {pred})"
                     ),
                     fix: "fix or delete those rows first, or give the conversion with AlterColumn::using(\"…\")".into(),
+                    always: be.converts_silently(),
                 });
             }
         }
@@ -553,6 +561,7 @@ pub(crate) fn prechecks(
                 sql: format!("SELECT COUNT(*) FROM {t} WHERE {q} IS NULL"),
                 problem: format!("{{n}} row(s) have NULL in `{src}`, which this batch makes NOT NULL"),
                 fix: "fill them first (an UPDATE, or data::backfill), or give a default in the same change: AlterColumn::new().not_null().default(…) turns the NULLs into it".into(),
+                always: false,
             });
         }
     }
@@ -567,6 +576,7 @@ pub(crate) fn prechecks(
                 sql: format!("SELECT COUNT(*) FROM (SELECT 1 AS x FROM {t} LIMIT 1) batch_any"),
                 problem: format!("`{t}` has rows, and the new NOT NULL column `{}` has no default to fill them", col.name),
                 fix: "give it a default (.default(…)), or add it nullable, fill it (data::backfill), then make it NOT NULL with alter_column".into(),
+                always: true,
             });
         }
     }
@@ -592,6 +602,7 @@ pub(crate) fn prechecks(
                 ),
                 problem: format!("{{n}} value(s) of ({list}) occur more than once, so unique constraint `{name}` cannot hold"),
                 fix: "remove or change the duplicate rows first".into(),
+                always: false,
             });
         }
         for (name, expr) in &norm.add_checks {
@@ -599,6 +610,7 @@ pub(crate) fn prechecks(
                 sql: format!("SELECT COUNT(*) FROM ({proj}) batch_p WHERE NOT ({expr})"),
                 problem: format!("{{n}} row(s) fail CHECK ({expr}) of constraint `{name}`"),
                 fix: "fix or delete those rows first".into(),
+                always: false,
             });
         }
         for fk in &norm.add_foreign_keys {
@@ -625,14 +637,16 @@ pub(crate) fn prechecks(
                     fk.ref_table, fk.name
                 ),
                 fix: "delete those rows, set their reference to NULL, or add the missing rows first".into(),
+                always: false,
             });
         }
     }
+    out.retain(|c| all || c.always);
     Ok(out)
 }
 
 fn db_name(db: DbBackend) -> &'static str {
-    super::dialect_of(db).name()
+    crate::backend::Dialect::of_db_backend(db).name()
 }
 
 /// Runs the pre-checks; the first one that counts rows refuses the batch.

@@ -28,7 +28,7 @@ mod transform;
 pub use backfill::Backfill;
 pub use transform::{Row, Transform, TransformPath, install_sqlite_functions, last_transform_path};
 
-use crate::batch::backend_for;
+use crate::backend::of_db as backend_for;
 use crate::url::Dialect;
 use sea_orm::sea_query::{
     Alias, DeleteStatement, Expr, InsertStatement, Query, SelectStatement, UpdateStatement,
@@ -106,7 +106,7 @@ impl TableHandle {
 
 /// The dialect the migration runs on.
 pub fn dialect(manager: &SchemaManager<'_>) -> Dialect {
-    crate::batch::dialect_of(manager.get_database_backend())
+    crate::backend::Dialect::of_db_backend(manager.get_database_backend())
 }
 
 /// Runs `f` only on `dialect` (e.g. a PostgreSQL-only extension or index);

@@ -3,11 +3,11 @@
 use super::progress::Progress;
 use super::sqlite_values::{self, Decoded};
 use super::{Key, KeyKind, KeyRanges};
-use crate::batch::backend_for;
+use crate::backend::of_db as backend_for;
 use migration_sqlite_fn::{Arg, Call, Handler, Registration, Ret};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, ValueType};
 use sea_orm::{
-    ConnectionTrait, DatabaseExecutor, DbBackend, DbErr, QueryResult, Statement, TryGetable, Value,
+    ConnectionTrait, DatabaseExecutor, DbErr, QueryResult, Statement, TryGetable, Value,
 };
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -493,7 +493,7 @@ impl<'a> Transform<'a> {
 /// lacks.
 async fn sqlite_function_present(conn: &DatabaseExecutor<'_>) -> Result<bool, DbErr> {
     let probe = Statement::from_string(
-        DbBackend::Sqlite,
+        conn.get_database_backend(),
         format!("SELECT {}(0)", migration_sqlite_fn::FUNCTION_NAME),
     );
     match conn.query_one_raw(probe).await {

@@ -1,9 +1,10 @@
 //! Backend-neutral model of a live database schema, reflected from PostgreSQL, MySQL/MariaDB or SQLite.
 //!
-//! [`reflect`] (or the per-backend [`postgres::reflect`], [`mysql::reflect`],
-//! [`sqlite::reflect`]) reads the catalog with a *constant* number of bulk
-//! queries (PostgreSQL 4, MySQL/MariaDB 5, SQLite 3), whatever the number of
-//! tables, and returns a [`Schema`].
+//! Each engine's reflection (`backend/<engine>/reflect.rs`, reached through
+//! [`crate::backend::reflect`]) reads the catalog with a *constant* number of
+//! bulk queries (PostgreSQL 4, MySQL/MariaDB 5, SQLite 3), whatever the
+//! number of tables, and returns a [`Schema`]: this module is the model the
+//! engines fill in, and imports none of them.
 //!
 //! # Normalization
 //!
@@ -11,7 +12,7 @@
 //! identically wherever the backend can tell:
 //!
 //! * column types become a [`ColType`] (see its docs for the per-backend
-//!   mapping; [`ColType::from_column_type`] predicts what a sea-query
+//!   mapping; `Backend::col_type_of` predicts what a sea-query
 //!   [`ColumnType`] reflects as on a given backend, which is what an
 //!   entity-vs-database comparison must use);
 //! * defaults are normalized by [`normalize_default`] (casts stripped,
@@ -29,13 +30,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use sea_orm::sea_query::{ColumnType, StringLen};
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement};
+use sea_orm::sea_query::StringLen;
+use sea_orm::{ConnectionTrait, DbErr, QueryResult, Statement};
 use serde::{Deserialize, Serialize};
-
-pub mod mysql;
-pub mod postgres;
-pub mod sqlite;
 
 /// A reflected database schema (one PostgreSQL schema, one MySQL database, or one SQLite file).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,7 +192,7 @@ pub struct ForeignKey {
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
 pub enum FkAction {
-    /// `NO ACTION`, or no clause. On MySQL, `RESTRICT` also reflects as this (see [`FkAction::reflected_on`]).
+    /// `NO ACTION`, or no clause. On MySQL, `RESTRICT` also reflects as this (see `Backend::reflected_fk_action`).
     #[default]
     NoAction,
     /// `RESTRICT`.
@@ -206,21 +203,6 @@ pub enum FkAction {
     SetNull,
     /// `SET DEFAULT`.
     SetDefault,
-}
-
-/// Reflects the schema of whatever backend `conn` is connected to.
-///
-/// `exclude` lists table names to skip (e.g. the migration tracking tables).
-pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<Schema, DbErr> {
-    match conn.get_database_backend() {
-        DbBackend::Postgres => postgres::reflect(conn, exclude).await,
-        DbBackend::MySql => mysql::reflect(conn, exclude).await,
-        DbBackend::Sqlite => sqlite::reflect(conn, exclude).await,
-        #[allow(unreachable_patterns)]
-        _ => Err(DbErr::Custom(
-            "schema reflection: unsupported backend".into(),
-        )),
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -676,7 +658,7 @@ impl fmt::Display for Schema {
 
 impl ColType {
     /// Whether defaults of this type are numbers (used to unquote `'5'`).
-    fn is_numeric(&self) -> bool {
+    pub(crate) fn is_numeric(&self) -> bool {
         matches!(
             self,
             ColType::SmallInt
@@ -686,25 +668,6 @@ impl ColType {
                 | ColType::Float
                 | ColType::Double
         ) || matches!(self, ColType::Other(s) if is_numeric_other(s))
-    }
-
-    /// What a column created with the sea-query `ColumnType` `ct` reflects as on
-    /// `backend`, so that an entity (or migration) can be compared with a
-    /// reflected [`Schema`]. Pass the entity's *original* column type (for
-    /// enums, the `ColumnType::Enum`, not the `Custom` that sea-orm substitutes
-    /// on MySQL/PostgreSQL).
-    ///
-    /// Notable collapses: on SQLite `Integer` and `BigInteger` both become
-    /// `Int`; on MySQL `Uuid` becomes `Binary(16)`, `JsonBinary` becomes
-    /// `Json`, `Timestamp` becomes `TimestampTz`, `String(None)` becomes
-    /// `varchar(255)`; on PostgreSQL every binary type becomes `Blob` and
-    /// unsigned types widen; `Char(None)` is `char(1)` on PostgreSQL and MySQL.
-    pub fn from_column_type(ct: &ColumnType, backend: DbBackend) -> ColType {
-        match backend {
-            DbBackend::Postgres => from_column_type_pg(ct),
-            DbBackend::MySql => from_column_type_mysql(ct),
-            _ => from_column_type_sqlite(ct),
-        }
     }
 }
 
@@ -727,145 +690,10 @@ fn is_numeric_other(s: &str) -> bool {
     )
 }
 
-fn string_len(l: &StringLen) -> Option<u32> {
+pub(crate) fn string_len(l: &StringLen) -> Option<u32> {
     match l {
         StringLen::N(n) => Some(*n),
         _ => None,
-    }
-}
-
-fn from_column_type_pg(ct: &ColumnType) -> ColType {
-    match ct {
-        ColumnType::Char(n) => ColType::Char(Some(n.unwrap_or(1))),
-        ColumnType::String(l) => ColType::String(string_len(l)),
-        ColumnType::Text => ColType::Text,
-        ColumnType::TinyInteger | ColumnType::TinyUnsigned | ColumnType::SmallInteger => {
-            ColType::SmallInt
-        }
-        ColumnType::Integer | ColumnType::SmallUnsigned => ColType::Int,
-        ColumnType::BigInteger | ColumnType::Unsigned | ColumnType::BigUnsigned => ColType::BigInt,
-        ColumnType::Float => ColType::Float,
-        ColumnType::Double => ColType::Double,
-        ColumnType::Decimal(p) => ColType::Decimal(*p),
-        ColumnType::DateTime | ColumnType::Timestamp => ColType::Timestamp,
-        ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
-        ColumnType::Time => ColType::Time,
-        ColumnType::Date => ColType::Date,
-        ColumnType::Binary(_) | ColumnType::VarBinary(_) | ColumnType::Blob => ColType::Blob,
-        ColumnType::Boolean => ColType::Bool,
-        ColumnType::Money(_) => ColType::Other("money".into()),
-        ColumnType::Json => ColType::Json,
-        ColumnType::JsonBinary => ColType::JsonB,
-        ColumnType::Uuid => ColType::Uuid,
-        ColumnType::Enum { name, variants } => ColType::Enum {
-            name: Some(name.to_string()),
-            values: variants.iter().map(|v| v.to_string()).collect(),
-        },
-        ColumnType::Custom(s) => postgres::parse_type(&s.to_string()),
-        ColumnType::Interval(_, _) => ColType::Other("interval".into()),
-        ColumnType::Bit(n) => ColType::Other(format!("bit({})", n.unwrap_or(1))),
-        ColumnType::VarBit(n) => ColType::Other(format!("bit varying({n})")),
-        ColumnType::Array(inner) => match from_column_type_pg(inner) {
-            ColType::Other(s) => ColType::Other(format!("{s}[]")),
-            other => ColType::Other(format!("{}[]", postgres::type_name(&other))),
-        },
-        ColumnType::Vector(n) => ColType::Other(match n {
-            Some(n) => format!("vector({n})"),
-            None => "vector".into(),
-        }),
-        ColumnType::Cidr => ColType::Other("cidr".into()),
-        ColumnType::Inet => ColType::Other("inet".into()),
-        ColumnType::MacAddr => ColType::Other("macaddr".into()),
-        ColumnType::LTree => ColType::Other("ltree".into()),
-        other => ColType::Other(format!("{other:?}").to_lowercase()),
-    }
-}
-
-fn from_column_type_mysql(ct: &ColumnType) -> ColType {
-    match ct {
-        ColumnType::Char(n) => ColType::Char(Some(n.unwrap_or(1))),
-        ColumnType::String(l) => ColType::String(Some(match l {
-            StringLen::N(n) => *n,
-            StringLen::None => 255,
-            StringLen::Max => 65535,
-        })),
-        ColumnType::Text => ColType::Text,
-        ColumnType::TinyInteger => ColType::Other("tinyint".into()),
-        ColumnType::TinyUnsigned => ColType::Other("tinyint unsigned".into()),
-        ColumnType::SmallInteger => ColType::SmallInt,
-        ColumnType::SmallUnsigned => ColType::Other("smallint unsigned".into()),
-        ColumnType::Integer => ColType::Int,
-        ColumnType::Unsigned => ColType::Other("int unsigned".into()),
-        ColumnType::BigInteger => ColType::BigInt,
-        ColumnType::BigUnsigned => ColType::Other("bigint unsigned".into()),
-        ColumnType::Float => ColType::Float,
-        ColumnType::Double => ColType::Double,
-        ColumnType::Decimal(p) | ColumnType::Money(p) => {
-            ColType::Decimal(Some(p.unwrap_or((10, 0))))
-        }
-        ColumnType::DateTime => ColType::Timestamp,
-        ColumnType::Timestamp | ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
-        ColumnType::Time => ColType::Time,
-        ColumnType::Date => ColType::Date,
-        ColumnType::Year => ColType::Other("year".into()),
-        ColumnType::Binary(n) => ColType::Binary(Some(*n)),
-        ColumnType::VarBinary(l) => ColType::Other(format!(
-            "varbinary({})",
-            match l {
-                StringLen::N(n) => *n,
-                StringLen::None => 255,
-                StringLen::Max => 65535,
-            }
-        )),
-        ColumnType::Blob => ColType::Blob,
-        ColumnType::Bit(n) => ColType::Other(format!("bit({})", n.unwrap_or(1))),
-        ColumnType::VarBit(n) => ColType::Other(format!("bit({n})")),
-        ColumnType::Boolean => ColType::Bool,
-        ColumnType::Json | ColumnType::JsonBinary => ColType::Json,
-        ColumnType::Uuid => ColType::Binary(Some(16)),
-        ColumnType::Enum { variants, .. } => ColType::Enum {
-            name: None,
-            values: variants.iter().map(|v| v.to_string()).collect(),
-        },
-        ColumnType::Custom(s) => mysql::parse_type(&s.to_string()),
-        other => ColType::Other(format!("{other:?}").to_lowercase()),
-    }
-}
-
-fn from_column_type_sqlite(ct: &ColumnType) -> ColType {
-    match ct {
-        ColumnType::Char(n) => ColType::Char(*n),
-        ColumnType::String(l) => ColType::String(string_len(l)),
-        ColumnType::Text => ColType::Text,
-        ColumnType::TinyInteger | ColumnType::TinyUnsigned => ColType::Other("tinyint".into()),
-        ColumnType::SmallInteger | ColumnType::SmallUnsigned => ColType::SmallInt,
-        ColumnType::Integer
-        | ColumnType::Unsigned
-        | ColumnType::BigInteger
-        | ColumnType::BigUnsigned => ColType::Int,
-        ColumnType::Float => ColType::Float,
-        ColumnType::Double => ColType::Double,
-        ColumnType::Decimal(p) => ColType::Decimal(*p),
-        ColumnType::DateTime | ColumnType::Timestamp => ColType::Timestamp,
-        ColumnType::TimestampWithTimeZone => ColType::TimestampTz,
-        ColumnType::Time => ColType::Time,
-        ColumnType::Date => ColType::Date,
-        ColumnType::Binary(n) => ColType::Binary(Some(*n)),
-        ColumnType::VarBinary(StringLen::N(n)) => ColType::Other(format!("varbinary({n})")),
-        ColumnType::VarBinary(_) => ColType::Other("varbinary".into()),
-        ColumnType::Blob => ColType::Blob,
-        ColumnType::Boolean => ColType::Bool,
-        ColumnType::Money(Some((p, s))) => ColType::Other(format!("real_money({p},{s})")),
-        ColumnType::Money(None) => ColType::Other("real_money".into()),
-        ColumnType::Json => ColType::Json,
-        ColumnType::JsonBinary => ColType::JsonB,
-        ColumnType::Uuid => ColType::Uuid,
-        ColumnType::Enum { .. } => ColType::Enum {
-            name: None,
-            values: Vec::new(),
-        },
-        ColumnType::Custom(s) => sqlite::parse_type(&s.to_string()),
-        other => ColType::Other(format!("{other:?}").to_lowercase()),
     }
 }
 
@@ -1101,23 +929,35 @@ fn bool_word(s: &str) -> Option<bool> {
     }
 }
 
-/// Normalizes a default expression as reflected from `backend` for a column of type `ty`.
+/// How an engine writes default expressions back in its catalog: what
+/// [`normalize_default`] must undo before defaults compare.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultSyntax {
+    /// Casts after literals (`'x'::character varying`, PostgreSQL).
+    pub casts: bool,
+    /// Backslash escapes inside string literals (MySQL/MariaDB).
+    pub backslash_escapes: bool,
+    /// A double-quoted string accepted as a literal (SQLite).
+    pub double_quoted_strings: bool,
+}
+
+/// Normalizes a default expression as reflected (written in `syntax`) for a column of type `ty`.
 ///
 /// * `NULL` (with any cast) -> `None`;
-/// * PostgreSQL casts after literals are stripped (`'x'::character varying` -> `'x'`,
+/// * casts after literals are stripped (`'x'::character varying` -> `'x'`,
 ///   `'-1'::integer` -> `-1`), as are parentheses around the whole expression;
 /// * `now()`, `CURRENT_TIMESTAMP`, `current_timestamp()` (any case) -> `CURRENT_TIMESTAMP`;
 /// * on a [`ColType::Bool`] column `true`/`t`/`1`/`'1'`/`b'1'` -> `true` (and the same for `false`);
 /// * numbers (quoted or not, on numeric columns) -> plain text without trailing zeros;
-/// * string literals -> `'…'` with `''` escaping (MySQL backslash escapes decoded);
+/// * string literals -> `'…'` with `''` escaping (backslash escapes decoded);
 /// * anything else is kept as written (trimmed).
-pub fn normalize_default(raw: &str, ty: &ColType, backend: DbBackend) -> Option<String> {
+pub fn normalize_default(raw: &str, ty: &ColType, syntax: DefaultSyntax) -> Option<String> {
     let mut s = raw.trim();
-    if backend == DbBackend::Postgres {
+    if syntax.casts {
         s = strip_pg_casts(s);
     }
     s = strip_outer_parens(s);
-    if backend == DbBackend::Postgres {
+    if syntax.casts {
         s = strip_pg_casts(s);
     }
     if s.is_empty() || s.eq_ignore_ascii_case("null") {
@@ -1130,7 +970,7 @@ pub fn normalize_default(raw: &str, ty: &ColType, backend: DbBackend) -> Option<
     ) {
         return Some("CURRENT_TIMESTAMP".into());
     }
-    let literal = unquote_literal(s, backend == DbBackend::MySql);
+    let literal = unquote_literal(s, syntax.backslash_escapes);
     if *ty == ColType::Bool {
         let word = literal.as_deref().unwrap_or(s);
         if let Some(b) = bool_word(word) {
@@ -1148,25 +988,13 @@ pub fn normalize_default(raw: &str, ty: &ColType, backend: DbBackend) -> Option<
     if let Some(n) = canonical_number(s) {
         return Some(n);
     }
-    if backend == DbBackend::Sqlite && s.starts_with('"') && s.ends_with('"') && s.len() >= 2 {
-        // SQLite accepts a double-quoted string as a default literal.
+    if syntax.double_quoted_strings && s.starts_with('"') && s.ends_with('"') && s.len() >= 2 {
         return Some(quote_literal(&s[1..s.len() - 1].replace("\"\"", "\"")));
     }
     Some(s.to_owned())
 }
 
 impl FkAction {
-    /// What an action declared as `self` reflects as on `backend`: MySQL/InnoDB
-    /// reports an absent clause as `RESTRICT`, treats `RESTRICT` and `NO ACTION`
-    /// identically and does not support `SET DEFAULT` (reported as `RESTRICT`),
-    /// so on MySQL `Restrict` and `SetDefault` reflect as `NoAction`.
-    pub fn reflected_on(self, backend: DbBackend) -> FkAction {
-        match (backend, self) {
-            (DbBackend::MySql, FkAction::Restrict | FkAction::SetDefault) => FkAction::NoAction,
-            (_, a) => a,
-        }
-    }
-
     /// Parses `NO ACTION`, `RESTRICT`, `CASCADE`, `SET NULL`, `SET DEFAULT` (any case); anything else is `NoAction`.
     pub(crate) fn parse(s: &str) -> FkAction {
         match squash_type(s).as_str() {
@@ -1185,7 +1013,10 @@ mod tests {
 
     #[test]
     fn defaults_normalize() {
-        let pg = DbBackend::Postgres;
+        let pg = DefaultSyntax {
+            casts: true,
+            ..DefaultSyntax::default()
+        };
         let s = ColType::String(Some(10));
         assert_eq!(
             normalize_default("'x'::character varying", &s, pg).as_deref(),
@@ -1216,7 +1047,10 @@ mod tests {
             normalize_default("true", &ColType::Bool, pg).as_deref(),
             Some("true")
         );
-        let my = DbBackend::MySql;
+        let my = DefaultSyntax {
+            backslash_escapes: true,
+            ..DefaultSyntax::default()
+        };
         assert_eq!(
             normalize_default("'it\\'s'", &ColType::Text, my).as_deref(),
             Some("'it''s'")
@@ -1230,7 +1064,10 @@ mod tests {
             Some("true")
         );
         assert_eq!(normalize_default("NULL", &ColType::Int, my), None);
-        let lite = DbBackend::Sqlite;
+        let lite = DefaultSyntax {
+            double_quoted_strings: true,
+            ..DefaultSyntax::default()
+        };
         assert_eq!(
             normalize_default("TRUE", &ColType::Bool, lite).as_deref(),
             Some("true")

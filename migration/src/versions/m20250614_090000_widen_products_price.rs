@@ -7,7 +7,7 @@
 //! change a column's type, rebuilds `products` inside the migration's
 //! transaction (its unique `sku`, its index on `name`, and the `print_jobs`
 //! rows that reference it with ON DELETE RESTRICT all come through; see
-//! `migration_core::batch::sqlite`).
+//! `migration_core::backend::sqlite::batch`).
 //!
 //! `down` is the same batch reversed: back to DECIMAL(10, 2). It is refused,
 //! before anything changes, when a price no longer fits in 10 digits.

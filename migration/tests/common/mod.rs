@@ -66,14 +66,13 @@ pub fn strings(value: &serde_json::Value) -> Vec<String> {
 /// what "the database is unchanged" compares.
 pub async fn snapshot(url: &str) -> (Vec<HistoryRow>, Schema) {
     let dialect = Dialect::from_url(url).unwrap();
-    let backend = backend::for_dialect(dialect);
+    let backend = backend::of(dialect);
     let db = sea_orm::Database::connect(url).await.expect("connect");
     let rows = History::new(DEFAULT_HISTORY_TABLE)
-        .read(&db, backend.as_ref())
+        .read(&db, backend)
         .await
         .expect("read history");
-    let schema = backend
-        .reflect(&db, &[DEFAULT_HISTORY_TABLE])
+    let schema = migration_core::backend::reflect(&db, &[DEFAULT_HISTORY_TABLE])
         .await
         .expect("reflect");
     db.close().await.ok();

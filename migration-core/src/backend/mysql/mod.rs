@@ -1,17 +1,27 @@
 //! MySQL/MariaDB: DDL commits implicitly; `GET_LOCK` on a dedicated connection.
 
-use super::{Backend, LockAttempt, MigrationLock, OnWait, poll_lock, query_i64, with_database};
+pub mod batch;
+pub(crate) mod reflect;
+mod types;
+
+use super::Dialect;
+use super::{
+    Backend, LockAttempt, MigrationLock, OnWait, Sql, poll_lock, query_i64, with_database,
+};
+use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::url::{Dialect, mask};
+use crate::schema::{ColType, FkAction, Schema};
+use crate::url::mask;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
+use sea_orm::sea_query::{ColumnType, MysqlQueryBuilder};
 use sea_orm::sqlx::mysql::MySqlConnection;
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use std::time::Duration;
 
 /// MySQL and MariaDB.
-pub(super) struct MySql;
+pub struct MySql;
 
 /// A named lock from `GET_LOCK`, held by a connection of its own.
 ///
@@ -137,8 +147,8 @@ impl Backend for MySql {
         Ok(dropped)
     }
 
-    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr> {
-        crate::schema::mysql::reflect(db, exclude).await
+    async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
+        reflect::reflect(db, exclude).await
     }
 
     async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
@@ -162,5 +172,105 @@ impl Backend for MySql {
             ))
             .await?;
         admin.close().await
+    }
+
+    fn to_sql(&self, stmt: Sql<'_>) -> String {
+        stmt.render(MysqlQueryBuilder)
+    }
+
+    fn col_type_of(&self, ct: &ColumnType) -> ColType {
+        types::col_type_of(ct)
+    }
+
+    fn quote_ident(&self, name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+
+    fn backslash_escapes(&self) -> bool {
+        true
+    }
+
+    /// MySQL/InnoDB reports an absent clause as `RESTRICT`, treats `RESTRICT`
+    /// and `NO ACTION` identically and does not support `SET DEFAULT`
+    /// (reported as `RESTRICT`), so `Restrict` and `SetDefault` reflect as
+    /// `NoAction` (<https://dev.mysql.com/doc/refman/8.0/en/create-table-foreign-keys.html>).
+    fn reflected_fk_action(&self, action: FkAction) -> FkAction {
+        match action {
+            FkAction::Restrict | FkAction::SetDefault => FkAction::NoAction,
+            a => a,
+        }
+    }
+
+    async fn run_batch(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+    ) -> Result<(), BatchError> {
+        batch::run(conn, batch).await
+    }
+
+    async fn run_batch_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        batch::apply_offline(conn, batch, script).await
+    }
+
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        from_decl: &str,
+        to: &ColType,
+        to_decl: &str,
+    ) -> Option<String> {
+        batch::unconvertible(expr, from, from_decl, to, to_decl)
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // Prepared statements count placeholders in 16 bits.
+        65535
+    }
+
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
+        let first: Vec<String> = std::iter::once("? AS k".to_owned())
+            .chain((1..=columns.len()).map(|i| format!("? AS v{i}")))
+            .collect();
+        let other = format!("SELECT {}", vec!["?"; columns.len() + 1].join(", "));
+        let mut selects = vec![format!("SELECT {}", first.join(", "))];
+        selects.extend(std::iter::repeat_n(other, rows.saturating_sub(1)));
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                format!(
+                    "{t}.{} = batch_v.v{}",
+                    self.quote_ident(c),
+                    i + 1,
+                    t = self.quote_ident(table)
+                )
+            })
+            .collect();
+        format!(
+            "UPDATE {t} JOIN ({}) AS batch_v ON {t}.{k} = batch_v.k SET {} WHERE {t}.{k} BETWEEN ? AND ?",
+            selects.join(" UNION ALL "),
+            sets.join(", "),
+            t = self.quote_ident(table),
+            k = self.quote_ident(key),
+        )
+    }
+
+    fn has_table_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
+    }
+
+    fn has_column_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?"
+    }
+
+    fn has_index_sql(&self) -> &'static str {
+        "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
     }
 }

@@ -24,22 +24,19 @@
 //! change reaches the lint; the index MySQL made for a dropped foreign key
 //! and the keys and checks of a dropped column are marked as unknown.
 
-use super::ddl::{
+use super::MySql;
+use crate::batch::ddl::{
     ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_show_create_table, quote,
     render_column_def, render_default, render_expr, render_type, same,
 };
-use super::offline::{Offline, declared_table, describe_change};
-use super::plan::{
+use crate::batch::offline::{Offline, declared_table, describe_change};
+use crate::batch::plan::{
     self, CurrentTable, Kind, Normalized, PredicateSyntax, kind, new_default, normalize,
     unconvertible_with,
 };
-use super::{AlterColumn, BatchAlter, BatchBackend, BatchError};
+use crate::batch::{AlterColumn, BatchAlter, BatchError};
 use crate::schema::ColType;
-use async_trait::async_trait;
 use sea_orm::{ConnectionTrait, DatabaseExecutor, DbBackend, Statement};
-
-/// MySQL and MariaDB.
-pub(crate) struct MySql;
 
 const DB: DbBackend = DbBackend::MySql;
 const UNCHANGED: &str = "nothing was changed";
@@ -94,7 +91,7 @@ fn modified(c: &ColumnText, change: &AlterColumn, table: &str) -> Result<String,
                 .unwrap_or(c.clauses.len());
             c.clauses.insert(
                 at,
-                super::ddl::Clause {
+                crate::batch::ddl::Clause {
                     kind: ClauseKind::Default,
                     name: None,
                     rest: String::new(),
@@ -113,9 +110,119 @@ fn modified(c: &ColumnText, change: &AlterColumn, table: &str) -> Result<String,
     Ok(out)
 }
 
+/// Refuses, before anything changes, a rename or drop of a column that a
+/// view or trigger still names: MySQL and MariaDB do not rewrite them
+/// (PostgreSQL and SQLite do), so the batch would succeed and leave the view
+/// invalid (error 1356) and every later write firing the trigger failing
+/// (error 1054). <https://mariadb.com/kb/en/alter-table/#rename-column>
+async fn refuse_broken_dependents(
+    conn: &DatabaseExecutor<'_>,
+    table: &str,
+    norm: &Normalized,
+) -> Result<(), BatchError> {
+    let gone: Vec<(&str, &str)> = norm
+        .renames
+        .iter()
+        .map(|(from, _)| (from.as_str(), "renaming"))
+        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let read = |sql: &'static str, values: Vec<sea_orm::Value>| async move {
+        conn.query_all_raw(Statement::from_sql_and_values(DB, sql, values))
+            .await
+            .map_err(BatchError::failed(
+                table,
+                "reading the views and triggers",
+                UNCHANGED,
+            ))
+    };
+    let views = read(
+        "SELECT CAST(TABLE_NAME AS CHAR), CAST(VIEW_DEFINITION AS CHAR) FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = DATABASE() AND VIEW_DEFINITION LIKE CONCAT('%`', ?, '`%')",
+        vec![table.into()],
+    )
+    .await?;
+    // Every trigger of the database: one on this table, or one elsewhere
+    // whose body writes or reads this table.
+    let triggers = read(
+        "SELECT CAST(TRIGGER_NAME AS CHAR), CAST(ACTION_STATEMENT AS CHAR), CAST(EVENT_OBJECT_TABLE AS CHAR) \
+         FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
+        vec![],
+    )
+    .await?;
+    let text = |row: &sea_orm::QueryResult, i: usize| {
+        row.try_get_by_index::<String>(i).unwrap_or_default()
+    };
+    let mut found = Vec::new();
+    for (column, doing) in &gone {
+        // MySQL prints a view's columns qualified: `db`.`table`.`column`.
+        let qualified = format!("`{}`.`{}`", table.to_lowercase(), column.to_lowercase());
+        for v in &views {
+            if text(v, 1).to_lowercase().contains(&qualified) {
+                found.push(format!("{doing} `{column}` breaks view `{}`", text(v, 0)));
+            }
+        }
+        for t in &triggers {
+            let body = text(t, 1);
+            let on_table = text(t, 2).eq_ignore_ascii_case(table);
+            if (on_table || names_word(&body, table)) && names_word(&body, column) {
+                found.push(format!(
+                    "{doing} `{column}` breaks trigger `{}`",
+                    text(t, 0)
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(BatchError::refused(
+        table,
+        format!(
+            "{}: MySQL/MariaDB do not rewrite views and triggers when a column is renamed or dropped, \
+             so they would fail afterwards",
+            found.join("; ")
+        ),
+        "in the same migration, drop those views and triggers before the batch and create them \
+         again after it with the new column names (e.g. `DROP VIEW v` ... `CREATE VIEW v AS ...`)",
+    ))
+}
+
+/// Whether the session's `sql_mode` makes MySQL/MariaDB refuse values it
+/// cannot store (<https://mariadb.com/kb/en/sql-mode/#strict-mode>).
+async fn strict_mode(conn: &DatabaseExecutor<'_>, table: &str) -> Result<bool, BatchError> {
+    let mode = conn
+        .query_one_raw(Statement::from_string(
+            DB,
+            "SELECT CAST(@@SESSION.sql_mode AS CHAR)",
+        ))
+        .await
+        .and_then(|row| match row {
+            Some(r) => r.try_get_by_index::<String>(0),
+            None => Ok(String::new()),
+        })
+        .map_err(BatchError::failed(
+            table,
+            "reading the session's sql_mode",
+            UNCHANGED,
+        ))?;
+    Ok(mode.contains("STRICT_TRANS_TABLES") || mode.contains("STRICT_ALL_TABLES"))
+}
+
+/// Whether SQL `text` names `word` as an identifier (bare or in
+/// backticks, any case; string literals and comments do not count).
+fn names_word(text: &str, word: &str) -> bool {
+    crate::tokens::tokenize(text, crate::tokens::Quotes::Backslash)
+        .iter()
+        .filter_map(crate::tokens::Token::ident)
+        .any(|ident| ident.eq_ignore_ascii_case(word))
+}
+
 async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
     let table = batch.table.as_str();
-    let schema = crate::schema::mysql::reflect(conn, &[])
+    let schema = super::reflect::reflect(conn, &[])
         .await
         .map_err(BatchError::failed(
             table,
@@ -132,10 +239,13 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     let current = CurrentTable::from_reflected(reflected);
     let norm = normalize(&current, batch)?;
     refuse_using(table, &norm)?;
-    if batch.prechecks {
-        let checks = plan::prechecks(&MySql, &current, &norm)?;
-        plan::run_prechecks(conn, table, &checks).await?;
-    }
+    refuse_broken_dependents(conn, table, &norm).await?;
+    // Outside a strict sql_mode MySQL/MariaDB convert what they cannot store
+    // (NULL -> 0, '8.5' -> 8) with a warning: then every pre-check runs, even
+    // under skip_prechecks(), so nothing is changed silently.
+    let all = batch.prechecks || !strict_mode(conn, table).await?;
+    let checks = plan::prechecks(&MySql, &current, &norm, all)?;
+    plan::run_prechecks(conn, table, &checks).await?;
 
     let t = quote(DB, table);
     let show = conn
@@ -163,7 +273,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
             _ => None,
         })
     };
-    let constraints: Vec<&super::ddl::ConstraintText> = ct
+    let constraints: Vec<&crate::batch::ddl::ConstraintText> = ct
         .items
         .iter()
         .filter_map(|i| match i {
@@ -190,7 +300,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     let mut dropped_fks: Vec<String> = Vec::new();
     let mut dropped_indexes: Vec<String> = Vec::new();
     let mut dropped_checks: Vec<String> = Vec::new();
-    let mut drop_fk = |k: &super::ddl::ConstraintText,
+    let mut drop_fk = |k: &crate::batch::ddl::ConstraintText,
                        specs: &mut Vec<String>,
                        dropped_indexes: &mut Vec<String>| {
         let name = k.name.clone().unwrap_or_default();
@@ -496,7 +606,7 @@ fn declared_column(name: &str, change: &AlterColumn) -> Option<ColumnText> {
 /// COLUMN` whose change does not say the whole column (it is declared for the
 /// lint instead), the index MySQL may have made for a dropped foreign key,
 /// and the keys and checks that include a dropped column.
-async fn apply_offline(
+pub(super) async fn apply_offline(
     conn: &DatabaseExecutor<'_>,
     batch: &BatchAlter,
     script: &crate::offline::Script,
@@ -507,9 +617,11 @@ async fn apply_offline(
     let current = declared_table(batch, DB);
     let norm = normalize(&current, batch)?;
     refuse_using(table, &norm)?;
-    if batch.prechecks {
-        out.prechecks(&plan::prechecks(&MySql, &current, &norm)?, &current, &norm);
-    }
+    out.prechecks(
+        &plan::prechecks(&MySql, &current, &norm, batch.prechecks)?,
+        &current,
+        &norm,
+    );
     let names = |list: &mut dyn Iterator<Item = &String>| {
         list.map(|n| format!("`{n}`"))
             .collect::<Vec<_>>()
@@ -619,83 +731,23 @@ async fn apply_offline(
     Ok(())
 }
 
-#[async_trait]
-impl BatchBackend for MySql {
-    fn db(&self) -> DbBackend {
-        DB
-    }
+/// Applies `batch` on `conn` (see `Backend::run_batch`).
+pub(super) async fn run(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+    apply(conn, batch).await
+}
 
-    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
-        apply(conn, batch).await
-    }
-
-    async fn run_offline(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        batch: &BatchAlter,
-        script: &crate::offline::Script,
-    ) -> Result<(), BatchError> {
-        apply_offline(conn, batch, script).await
-    }
-
-    fn unconvertible(
-        &self,
-        expr: &str,
-        from: &ColType,
-        _from_decl: &str,
-        to: &ColType,
-        _to_decl: &str,
-    ) -> Option<String> {
-        // BOOL is TINYINT(1): any TINYINT value fits.
-        let as_mysql = |k: Kind| match k {
-            Kind::Bool => Kind::Int(i8::MIN.into(), i8::MAX.into()),
-            k => k,
-        };
-        unconvertible_with(&SYNTAX, expr, &as_mysql(kind(from)), &as_mysql(kind(to)))
-    }
-
-    fn max_bind_params(&self) -> usize {
-        // Prepared statements count placeholders in 16 bits.
-        65535
-    }
-
-    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
-        let first: Vec<String> = std::iter::once("? AS k".to_owned())
-            .chain((1..=columns.len()).map(|i| format!("? AS v{i}")))
-            .collect();
-        let other = format!("SELECT {}", vec!["?"; columns.len() + 1].join(", "));
-        let mut selects = vec![format!("SELECT {}", first.join(", "))];
-        selects.extend(std::iter::repeat_n(other, rows.saturating_sub(1)));
-        let sets: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                format!(
-                    "{t}.{} = batch_v.v{}",
-                    quote(DB, c),
-                    i + 1,
-                    t = quote(DB, table)
-                )
-            })
-            .collect();
-        format!(
-            "UPDATE {t} JOIN ({}) AS batch_v ON {t}.{k} = batch_v.k SET {} WHERE {t}.{k} BETWEEN ? AND ?",
-            selects.join(" UNION ALL "),
-            sets.join(", "),
-            t = quote(DB, table),
-            k = quote(DB, key),
-        )
-    }
-
-    fn has_table_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
-    }
-
-    fn has_column_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?"
-    }
-
-    fn has_index_sql(&self) -> &'static str {
-        "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
-    }
+/// See `Backend::unconvertible`.
+pub(super) fn unconvertible(
+    expr: &str,
+    from: &ColType,
+    _from_decl: &str,
+    to: &ColType,
+    _to_decl: &str,
+) -> Option<String> {
+    // BOOL is TINYINT(1): any TINYINT value fits.
+    let as_mysql = |k: Kind| match k {
+        Kind::Bool => Kind::Int(i8::MIN.into(), i8::MAX.into()),
+        k => k,
+    };
+    unconvertible_with(&SYNTAX, expr, &as_mysql(kind(from)), &as_mysql(kind(to)))
 }

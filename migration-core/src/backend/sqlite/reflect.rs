@@ -23,9 +23,9 @@ use std::collections::BTreeMap;
 
 use crate::tokens::{Quotes, Tok, Token, tokenize};
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{
+use crate::schema::{
     ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
     get_str, normalize_default, parse_pair, parse_u32, query, split_type, squash_type,
     strip_outer_parens,
@@ -103,7 +103,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
                 .push((pk, name.clone()));
         }
         let default = get_opt_str(row, "dflt_value")?
-            .and_then(|d| normalize_default(&d, &col_type, DbBackend::Sqlite));
+            .and_then(|d| normalize_default(&d, &col_type, super::types::DEFAULTS));
         table.columns.push(Column {
             name,
             col_type,

@@ -31,9 +31,9 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{
+use crate::schema::{
     ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
     get_str, normalize_default, parse_pair, parse_u32, query, quote_literal, split_type,
     squash_type, strip_outer_parens, unquote_literal,
@@ -215,7 +215,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
                         // MySQL 8 reports literal string defaults unquoted.
                         quote_literal(d)
                     };
-                    normalize_default(&text, &col_type, DbBackend::MySql)
+                    normalize_default(&text, &col_type, super::types::DEFAULTS)
                 })
             };
             table.columns.push(Column {

@@ -39,24 +39,21 @@
 //! marked comment naming the declared operations, whose column drops and
 //! additions are declared to the lint.
 
-use super::ddl::{
+use super::Sqlite;
+use crate::batch::ddl::{
     self, ClauseKind, ColumnText, ConstraintKind, Item, mentions, parse_create_table, quote,
     render_column_def, render_default, render_type, same,
 };
-use super::offline::{Offline, declared_table, describe};
-use super::plan::{self, CurrentColumn, CurrentTable, Normalized, Precheck, normalize};
-use super::{AlterColumn, BatchAlter, BatchBackend, BatchError, Op};
+use crate::batch::offline::{Offline, declared_table, describe};
+use crate::batch::plan::{self, CurrentColumn, CurrentTable, Normalized, Precheck, normalize};
+use crate::batch::{AlterColumn, BatchAlter, BatchError, Op};
 use crate::schema::ColType;
 use crate::tokens::{Quotes, tokenize};
-use async_trait::async_trait;
 use sea_orm::sqlx::sqlite::SqlitePoolOptions;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbBackend, DbErr,
     SqlxSqliteConnector, Statement, TransactionTrait,
 };
-
-/// SQLite.
-pub(crate) struct Sqlite;
 
 const DB: DbBackend = DbBackend::Sqlite;
 const UNCHANGED: &str = "nothing was changed";
@@ -275,7 +272,7 @@ fn parse(snapshot: &SqliteSnapshot) -> Result<Parsed, BatchError> {
         .filter_map(|item| match item {
             Item::Column(c) => Some(CurrentColumn {
                 name: c.name.clone(),
-                col_type: crate::schema::sqlite::parse_type(&c.type_text),
+                col_type: super::reflect::parse_type(&c.type_text),
                 decl: c.type_text.clone(),
                 nullable: !c.has(&ClauseKind::NotNull)
                     && !primary_key.iter().any(|p| same(p, &c.name)),
@@ -513,11 +510,7 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
     let table = snapshot.table.as_str();
     let parsed = parse(snapshot)?;
     let norm = normalize(&parsed.current, batch)?;
-    let prechecks = if batch.prechecks {
-        plan::prechecks(&Sqlite, &parsed.current, &norm)?
-    } else {
-        Vec::new()
-    };
+    let prechecks = plan::prechecks(&Sqlite, &parsed.current, &norm, batch.prechecks)?;
     let incoming = incoming(snapshot);
     validate(snapshot, &norm, &incoming)?;
 
@@ -608,6 +601,87 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
     Ok(plan)
 }
 
+/// Refuses a rename or drop of a column that an FTS5 table with
+/// `content='<this table>'` indexes: SQLite rewrites views and triggers on
+/// `RENAME COLUMN`, but an external-content FTS5 table reads the content
+/// table's columns by name when it is queried, so it would fail afterwards
+/// (<https://www.sqlite.org/fts5.html#external_content_tables>).
+fn refuse_broken_fts(snapshot: &SqliteSnapshot, norm: &Normalized) -> Result<(), BatchError> {
+    let table = snapshot.table.as_str();
+    let gone: Vec<(&str, &str)> = norm
+        .renames
+        .iter()
+        .map(|(from, _)| (from.as_str(), "renaming"))
+        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
+        .collect();
+    let mut found = Vec::new();
+    for row in snapshot.master.iter().filter(|r| r.kind == "table") {
+        let Some((columns, content)) = fts5_external_content(&row.sql) else {
+            continue;
+        };
+        if !same(&content, table) {
+            continue;
+        }
+        for (column, doing) in &gone {
+            if columns.iter().any(|c| same(c, column)) {
+                found.push(format!(
+                    "{doing} `{column}` breaks FTS5 table `{}` (content='{table}')",
+                    row.name
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(BatchError::refused(
+        table,
+        format!("{}: FTS5 is not rewritten by SQLite", found.join("; ")),
+        "in the same migration, drop the FTS5 table (and the triggers that feed it) before the \
+         batch, create them again after it with the new column names, and run \
+         `INSERT INTO <fts>(<fts>) VALUES('rebuild')`",
+    ))
+}
+
+/// The indexed columns and the `content=` table of an FTS5 `CREATE VIRTUAL
+/// TABLE`, or `None` for any other statement.
+fn fts5_external_content(sql: &str) -> Option<(Vec<String>, String)> {
+    let lower = sql.to_ascii_lowercase();
+    if !lower.trim_start().starts_with("create virtual table") {
+        return None;
+    }
+    let using = lower.find(" using ")?;
+    let open = using + lower[using..].find('(')?;
+    if lower[using + 7..open].trim() != "fts5" {
+        return None;
+    }
+    let close = sql.rfind(')')?;
+    let unquote = |s: &str| {
+        let s = s.trim();
+        let inner = s
+            .strip_prefix(['\'', '"', '`', '['])
+            .and_then(|r| r.strip_suffix(['\'', '"', '`', ']']))
+            .unwrap_or(s);
+        inner.to_owned()
+    };
+    let (mut columns, mut content) = (Vec::new(), None);
+    for arg in sql[open + 1..close].split(',') {
+        match arg.split_once('=') {
+            Some((key, value)) if key.trim().eq_ignore_ascii_case("content") => {
+                content = Some(unquote(value));
+            }
+            Some(_) => {}
+            None => {
+                let name = arg.split_whitespace().next().unwrap_or_default();
+                columns.push(unquote(name));
+            }
+        }
+    }
+    content
+        .filter(|c| !c.is_empty())
+        .map(|content| (columns, content))
+}
+
 /// SQLite-specific refusals, before anything runs.
 fn validate(
     snapshot: &SqliteSnapshot,
@@ -615,6 +689,7 @@ fn validate(
     incoming: &[Incoming],
 ) -> Result<(), BatchError> {
     let table = snapshot.table.as_str();
+    refuse_broken_fts(snapshot, norm)?;
     for (from, to) in &norm.renames {
         if norm.is_dropped(to) {
             return Err(BatchError::refused(
@@ -1321,7 +1396,7 @@ async fn finish(
 /// operations (with their final column names: the renames run first, as
 /// online), and the column drops and additions it would make are declared
 /// for the lint.
-async fn apply_offline(
+pub(super) async fn apply_offline(
     conn: &DatabaseExecutor<'_>,
     batch: &BatchAlter,
     script: &crate::offline::Script,
@@ -1362,7 +1437,7 @@ async fn apply_offline(
         || !norm.add_foreign_keys.is_empty()
         || !norm.add_uniques.is_empty()
         || !norm.add_checks.is_empty();
-    let index_sql = |index: &super::IndexSpec| {
+    let index_sql = |index: &crate::batch::IndexSpec| {
         format!(
             "CREATE {}INDEX {} ON {t} ({})",
             if index.unique { "UNIQUE " } else { "" },
@@ -1449,135 +1524,100 @@ async fn apply_offline(
     Ok(())
 }
 
-#[async_trait]
-impl BatchBackend for Sqlite {
-    fn db(&self) -> DbBackend {
-        DB
-    }
-
-    fn in_engine_transform(&self) -> bool {
-        true
-    }
-
-    async fn run_offline(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        batch: &BatchAlter,
-        script: &crate::offline::Script,
-    ) -> Result<(), BatchError> {
-        apply_offline(conn, batch, script).await
-    }
-
-    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
-        let table = batch.table.as_str();
-        match conn {
-            DatabaseExecutor::Connection(db) => {
-                // No migration transaction: a transaction of our own, on a
-                // connection with foreign keys off (the documented procedure).
-                let own = fk_off_connection(db).await.map_err(BatchError::failed(
-                    table,
-                    "opening a connection",
-                    UNCHANGED,
-                ))?;
-                let txn = own.begin().await.map_err(BatchError::failed(
-                    table,
-                    "starting a transaction",
-                    UNCHANGED,
-                ))?;
-                let result = apply(&txn, batch).await;
-                let result = finish(txn, table, result).await;
-                let _ = own.close().await;
-                result
-            }
-            _ => {
-                // Inside the migration's transaction: a savepoint, so that a
-                // failure also undoes this batch's part if the caller goes on.
-                let txn = conn.begin().await.map_err(BatchError::failed(
-                    table,
-                    "starting a savepoint",
-                    UNCHANGED,
-                ))?;
-                let result = apply(&txn, batch).await;
-                finish(txn, table, result).await
-            }
+/// Applies `batch` on `conn` (see `Backend::run_batch`).
+pub(super) async fn run(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    match conn {
+        DatabaseExecutor::Connection(db) => {
+            // No migration transaction: a transaction of our own, on a
+            // connection with foreign keys off (the documented procedure).
+            let own = fk_off_connection(db).await.map_err(BatchError::failed(
+                table,
+                "opening a connection",
+                UNCHANGED,
+            ))?;
+            let txn = own.begin().await.map_err(BatchError::failed(
+                table,
+                "starting a transaction",
+                UNCHANGED,
+            ))?;
+            let result = apply(&txn, batch).await;
+            let result = finish(txn, table, result).await;
+            let _ = own.close().await;
+            result
+        }
+        _ => {
+            // Inside the migration's transaction: a savepoint, so that a
+            // failure also undoes this batch's part if the caller goes on.
+            let txn = conn.begin().await.map_err(BatchError::failed(
+                table,
+                "starting a savepoint",
+                UNCHANGED,
+            ))?;
+            let result = apply(&txn, batch).await;
+            finish(txn, table, result).await
         }
     }
+}
 
-    fn unconvertible(
-        &self,
-        expr: &str,
-        _from: &ColType,
-        from_decl: &str,
-        to: &ColType,
-        to_decl: &str,
-    ) -> Option<String> {
-        let target = affinity(to_decl);
-        if target == affinity(from_decl) {
-            // Same affinity: the value is copied as it is, nothing converts.
-            return None;
+/// See `Backend::unconvertible`.
+pub(super) fn unconvertible(
+    expr: &str,
+    _from: &ColType,
+    from_decl: &str,
+    to: &ColType,
+    to_decl: &str,
+) -> Option<String> {
+    let target = affinity(to_decl);
+    if target == affinity(from_decl) {
+        // Same affinity: the value is copied as it is, nothing converts.
+        return None;
+    }
+    // A value converts losslessly when SQLite's NUMERIC affinity (applied
+    // by the comparison) turns it into the same number CAST makes of it.
+    let numeric =
+        format!("(typeof({expr}) IN ('integer', 'real') OR CAST({expr} AS NUMERIC) = {expr})");
+    match target {
+        "INTEGER" => Some(format!(
+            "{expr} IS NOT NULL AND NOT ({numeric} AND CAST(CAST({expr} AS NUMERIC) AS INTEGER) = CAST({expr} AS NUMERIC))"
+        )),
+        "REAL" => Some(format!("{expr} IS NOT NULL AND NOT {numeric}")),
+        "NUMERIC" if *to == ColType::Bool => Some(format!(
+            "{expr} IS NOT NULL AND NOT ({numeric} AND CAST({expr} AS NUMERIC) IN (0, 1))"
+        )),
+        "NUMERIC"
+            if matches!(
+                to,
+                ColType::Decimal(_) | ColType::SmallInt | ColType::Int | ColType::BigInt
+            ) =>
+        {
+            Some(format!("{expr} IS NOT NULL AND NOT {numeric}"))
         }
-        // A value converts losslessly when SQLite's NUMERIC affinity (applied
-        // by the comparison) turns it into the same number CAST makes of it.
-        let numeric =
-            format!("(typeof({expr}) IN ('integer', 'real') OR CAST({expr} AS NUMERIC) = {expr})");
-        match target {
-            "INTEGER" => Some(format!(
-                "{expr} IS NOT NULL AND NOT ({numeric} AND CAST(CAST({expr} AS NUMERIC) AS INTEGER) = CAST({expr} AS NUMERIC))"
-            )),
-            "REAL" => Some(format!("{expr} IS NOT NULL AND NOT {numeric}")),
-            "NUMERIC" if *to == ColType::Bool => Some(format!(
-                "{expr} IS NOT NULL AND NOT ({numeric} AND CAST({expr} AS NUMERIC) IN (0, 1))"
-            )),
-            "NUMERIC"
-                if matches!(
-                    to,
-                    ColType::Decimal(_) | ColType::SmallInt | ColType::Int | ColType::BigInt
-                ) =>
-            {
-                Some(format!("{expr} IS NOT NULL AND NOT {numeric}"))
-            }
-            _ => None,
-        }
-    }
-
-    fn max_bind_params(&self) -> usize {
-        // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite (3.51; 32766 since 3.32).
-        32766
-    }
-
-    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
-        let width = columns.len() + 1;
-        let row = format!("({})", vec!["?"; width].join(", "));
-        let sets: Vec<String> = columns
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{} = batch_v.column{}", quote(DB, c), i + 2))
-            .collect();
-        format!(
-            "UPDATE {t} SET {} FROM (VALUES {}) AS batch_v WHERE {t}.{k} = batch_v.column1 AND {t}.{k} BETWEEN ? AND ?",
-            sets.join(", "),
-            vec![row; rows].join(", "),
-            t = quote(DB, table),
-            k = quote(DB, key),
-        )
-    }
-
-    fn has_table_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
-    }
-
-    fn has_column_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2"
-    }
-
-    fn has_index_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name = ?2"
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fts5_external_content_tables() {
+        assert_eq!(
+            fts5_external_content(
+                "CREATE VIRTUAL TABLE docs_fts USING fts5(title, body UNINDEXED, content='docs', content_rowid='id')"
+            ),
+            Some((vec!["title".into(), "body".into()], "docs".into()))
+        );
+        assert_eq!(
+            fts5_external_content("CREATE VIRTUAL TABLE f USING fts5(a, b)"),
+            None
+        );
+        assert_eq!(
+            fts5_external_content("CREATE TABLE docs (id INTEGER PRIMARY KEY, title TEXT)"),
+            None
+        );
+    }
 
     #[test]
     fn affinities() {

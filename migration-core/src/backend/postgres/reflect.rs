@@ -17,9 +17,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 
-use super::{
+use crate::schema::{
     ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_str, get_str,
     normalize_default, parse_pair, parse_u32, query, split_type, squash_type, strip_outer_parens,
 };
@@ -186,7 +186,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
             {
                 auto_increment = true;
             } else if !auto_increment {
-                default = normalize_default(&raw, &col_type, DbBackend::Postgres);
+                default = normalize_default(&raw, &col_type, super::types::DEFAULTS);
             }
         }
         table.columns.push(Column {

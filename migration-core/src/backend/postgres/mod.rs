@@ -1,20 +1,29 @@
 //! PostgreSQL: transactional DDL, a session advisory lock on a dedicated connection.
 
+pub mod batch;
+pub(crate) mod reflect;
+pub(crate) use reflect::{generated_name, parse_type};
+mod types;
+
+use super::Dialect;
 use super::{
-    Backend, LockAttempt, MigrationLock, OnWait, ScratchPlace, lock_key, poll_lock, query_i64,
+    Backend, LockAttempt, MigrationLock, OnWait, ScratchPlace, Sql, lock_key, poll_lock, query_i64,
     with_database,
 };
+use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::url::{Dialect, mask};
+use crate::schema::{ColType, Schema};
+use crate::url::mask;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
+use sea_orm::sea_query::{ColumnType, PostgresQueryBuilder};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use std::time::Duration;
 
 /// PostgreSQL.
-pub(super) struct Postgres;
+pub struct Postgres;
 
 /// `name` as a double-quoted identifier.
 fn ident(name: &str) -> String {
@@ -122,6 +131,10 @@ impl Backend for Postgres {
         Ok(Box::new(lock))
     }
 
+    fn named_enum_types(&self) -> bool {
+        true
+    }
+
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
         let sql = "SELECT COUNT(*) FROM information_schema.tables \
                    WHERE table_schema = current_schema() AND table_name = $1";
@@ -157,8 +170,8 @@ impl Backend for Postgres {
         Ok(dropped)
     }
 
-    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr> {
-        crate::schema::postgres::reflect(db, exclude).await
+    async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
+        reflect::reflect(db, exclude).await
     }
 
     async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
@@ -267,5 +280,86 @@ impl Backend for Postgres {
             ))
             .await?;
         admin.close().await
+    }
+
+    fn to_sql(&self, stmt: Sql<'_>) -> String {
+        stmt.render(PostgresQueryBuilder)
+    }
+
+    fn col_type_of(&self, ct: &ColumnType) -> ColType {
+        types::col_type_of(ct)
+    }
+
+    async fn run_batch(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+    ) -> Result<(), BatchError> {
+        batch::run(conn, batch).await
+    }
+
+    async fn run_batch_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        batch::apply_offline(conn, batch, script).await
+    }
+
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        from_decl: &str,
+        to: &ColType,
+        to_decl: &str,
+    ) -> Option<String> {
+        batch::unconvertible(expr, from, from_decl, to, to_decl)
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // The wire protocol counts parameters in 16 bits.
+        65535
+    }
+
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
+        let width = columns.len() + 1;
+        let values: Vec<String> = (0..rows)
+            .map(|r| {
+                let params: Vec<String> =
+                    (1..=width).map(|c| format!("${}", r * width + c)).collect();
+                format!("({})", params.join(", "))
+            })
+            .collect();
+        let names: Vec<String> = (1..=columns.len()).map(|i| format!("v{i}")).collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .zip(&names)
+            .map(|(c, v)| format!("{} = batch_v.{v}", self.quote_ident(c)))
+            .collect();
+        let n = rows * width;
+        format!(
+            "UPDATE {t} SET {} FROM (VALUES {}) AS batch_v(k, {}) WHERE {t}.{k} = batch_v.k AND {t}.{k} BETWEEN ${} AND ${}",
+            sets.join(", "),
+            values.join(", "),
+            names.join(", "),
+            n + 1,
+            n + 2,
+            t = self.quote_ident(table),
+            k = self.quote_ident(key),
+        )
+    }
+
+    fn has_table_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
+    }
+
+    fn has_column_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
+    }
+
+    fn has_index_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
     }
 }

@@ -1,17 +1,25 @@
 //! SQLite: transactional DDL, a file lock beside the database, `sqlite_master` catalog.
 
-use super::{Backend, LockAttempt, MigrationLock, OnWait, poll_lock, query_i64};
+pub mod batch;
+pub(crate) mod reflect;
+mod types;
+
+use super::Dialect;
+use super::{Backend, LockAttempt, MigrationLock, OnWait, Sql, poll_lock, query_i64};
+use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
-use crate::schema::Schema;
-use crate::url::{Dialect, sqlite_path};
+use crate::schema::{ColType, Schema};
+use crate::url::sqlite_path;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
+use sea_orm::sea_query::{ColumnType, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::time::Duration;
 
 /// SQLite.
-pub(super) struct Sqlite;
+pub struct Sqlite;
 
 /// An exclusive OS lock (`flock`/`LockFileEx`) on `<database>.migration-lock`.
 ///
@@ -114,6 +122,24 @@ impl Backend for Sqlite {
         Ok(Box::new(lock))
     }
 
+    fn prepare_connect(&self, url: &str) -> Result<()> {
+        if let Some(parent) = sqlite_path(url)
+            .as_deref()
+            .and_then(std::path::Path::parent)
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                context: format!("cannot create the database folder {}", parent.display()),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
+    fn memory_url(&self) -> Option<&'static str> {
+        Some("sqlite::memory:")
+    }
+
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
         let sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
         Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
@@ -149,8 +175,8 @@ impl Backend for Sqlite {
         Ok(dropped)
     }
 
-    async fn reflect(&self, db: &DatabaseConnection, exclude: &[&str]) -> Result<Schema, DbErr> {
-        crate::schema::sqlite::reflect(db, exclude).await
+    async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
+        reflect::reflect(db, exclude).await
     }
 
     async fn create_database(&self, admin_url: &str, name: &str) -> Result<String, DbErr> {
@@ -176,5 +202,83 @@ impl Backend for Sqlite {
             }
         }
         Ok(())
+    }
+
+    fn to_sql(&self, stmt: Sql<'_>) -> String {
+        stmt.render(SqliteQueryBuilder)
+    }
+
+    fn col_type_of(&self, ct: &ColumnType) -> ColType {
+        types::col_type_of(ct)
+    }
+
+    async fn run_batch(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+    ) -> Result<(), BatchError> {
+        batch::run(conn, batch).await
+    }
+
+    async fn run_batch_offline(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        batch: &BatchAlter,
+        script: &crate::offline::Script,
+    ) -> Result<(), BatchError> {
+        batch::apply_offline(conn, batch, script).await
+    }
+
+    fn unconvertible(
+        &self,
+        expr: &str,
+        from: &ColType,
+        from_decl: &str,
+        to: &ColType,
+        to_decl: &str,
+    ) -> Option<String> {
+        batch::unconvertible(expr, from, from_decl, to, to_decl)
+    }
+
+    fn in_engine_transform(&self) -> bool {
+        true
+    }
+
+    fn converts_silently(&self) -> bool {
+        true
+    }
+
+    fn max_bind_params(&self) -> usize {
+        // SQLITE_MAX_VARIABLE_NUMBER of the bundled SQLite (3.51; 32766 since 3.32).
+        32766
+    }
+
+    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
+        let width = columns.len() + 1;
+        let row = format!("({})", vec!["?"; width].join(", "));
+        let sets: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} = batch_v.column{}", self.quote_ident(c), i + 2))
+            .collect();
+        format!(
+            "UPDATE {t} SET {} FROM (VALUES {}) AS batch_v WHERE {t}.{k} = batch_v.column1 AND {t}.{k} BETWEEN ? AND ?",
+            sets.join(", "),
+            vec![row; rows].join(", "),
+            t = self.quote_ident(table),
+            k = self.quote_ident(key),
+        )
+    }
+
+    fn has_table_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
+    }
+
+    fn has_column_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2"
+    }
+
+    fn has_index_sql(&self) -> &'static str {
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name = ?2"
     }
 }

@@ -17,21 +17,18 @@
 //! column trigger is assumed (the script stops on PostgreSQL's refusal if one
 //! exists).
 
-use super::ddl::{quote, render_column_def, render_expr, render_type};
-use super::offline::{Offline, declared_table};
-use super::plan::{
+use super::Postgres;
+use crate::batch::ddl::{quote, render_column_def, render_expr, render_type};
+use crate::batch::offline::{Offline, declared_table};
+use crate::batch::plan::{
     self, CurrentTable, Kind, Normalized, PredicateSyntax, kind, new_default, normalize,
     unconvertible_with,
 };
-use super::{BatchAlter, BatchBackend, BatchError};
+use crate::batch::{BatchAlter, BatchError};
 use crate::schema::ColType;
-use async_trait::async_trait;
 use sea_orm::{
     ConnectionTrait, DatabaseExecutor, DatabaseTransaction, DbBackend, Statement, TransactionTrait,
 };
-
-/// PostgreSQL.
-pub(crate) struct Postgres;
 
 const DB: DbBackend = DbBackend::Postgres;
 const UNCHANGED: &str = "nothing was changed";
@@ -124,7 +121,7 @@ struct Catalog {
 
 async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), BatchError> {
     let table = batch.table.as_str();
-    let schema = crate::schema::postgres::reflect(txn, &[])
+    let schema = super::reflect::reflect(txn, &[])
         .await
         .map_err(BatchError::failed(
             table,
@@ -139,13 +136,40 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         )
     })?;
     let current = CurrentTable::from_reflected(reflected);
-    let norm = normalize(&current, batch)?;
-    if batch.prechecks {
-        let checks = plan::prechecks(&Postgres, &current, &norm)?;
-        plan::run_prechecks(txn, table, &checks).await?;
-    }
+    let mut norm = normalize(&current, batch)?;
+    refuse_stale_trigger_functions(txn, table, &norm).await?;
+    let checks = plan::prechecks(&Postgres, &current, &norm, batch.prechecks)?;
+    plan::run_prechecks(txn, table, &checks).await?;
 
     let t = quote(DB, table);
+    // Views and column triggers are carried around a type change as
+    // PostgreSQL prints them. A rename rewrites those definitions (PostgreSQL
+    // follows columns by number), so the renames run first and the
+    // definitions are read after them; otherwise a rename plus a type change
+    // would re-create the views with the old column names. A rename onto the
+    // name of a column the batch drops has to wait for the drop.
+    if retypes(&norm)
+        && !norm.renames.is_empty()
+        && norm
+            .renames
+            .iter()
+            .all(|(_, to)| !norm.dropped.contains(to))
+    {
+        for (from, to) in std::mem::take(&mut norm.renames) {
+            let sql = format!(
+                "ALTER TABLE {t} RENAME COLUMN {} TO {}",
+                quote(DB, &from),
+                quote(DB, &to)
+            );
+            txn.execute_unprepared(&sql)
+                .await
+                .map_err(BatchError::failed(
+                    table,
+                    format!("running `{sql}`"),
+                    ROLLED_BACK,
+                ))?;
+        }
+    }
     let mut catalog = Catalog {
         constraints: query_strings(
             txn,
@@ -186,6 +210,69 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
             ))?;
     }
     Ok(())
+}
+
+/// Refuses, before anything changes, a rename or drop of a column that a
+/// trigger function on the table names as `NEW.col` or `OLD.col`:
+/// PostgreSQL keeps views right by itself but never rewrites a function
+/// body, so the batch would succeed and the next write firing the trigger
+/// would fail (`record "new" has no field "col"`).
+async fn refuse_stale_trigger_functions(
+    txn: &DatabaseTransaction,
+    table: &str,
+    norm: &Normalized,
+) -> Result<(), BatchError> {
+    let gone: Vec<(&str, &str)> = norm
+        .renames
+        .iter()
+        .map(|(from, _)| (from.as_str(), "renaming"))
+        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
+        .collect();
+    if gone.is_empty() {
+        return Ok(());
+    }
+    let functions = query_strings(
+        txn,
+        table,
+        "SELECT t.tgname::text, p.oid::regprocedure::text, p.prosrc FROM pg_trigger t \
+         JOIN pg_proc p ON p.oid = t.tgfoid WHERE t.tgrelid = $1::regclass AND NOT t.tgisinternal",
+        vec![quote(DB, table).into()],
+    )
+    .await?;
+    let mut found = Vec::new();
+    for (column, doing) in &gone {
+        for f in &functions {
+            if record_field_used(&f[2], column) {
+                found.push(format!(
+                    "{doing} `{column}` breaks trigger `{}`: its function {} uses NEW/OLD.{column}",
+                    f[0], f[1]
+                ));
+            }
+        }
+    }
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(BatchError::refused(
+        table,
+        format!(
+            "{}; PostgreSQL does not rewrite function bodies",
+            found.join("; ")
+        ),
+        "in the same migration, before the batch, `CREATE OR REPLACE FUNCTION` with the new \
+         column name (or drop the trigger before the batch and create it again after)",
+    ))
+}
+
+/// Whether a function body reads `NEW.column` or `OLD.column` (quoted or
+/// not, any case; string literals and comments do not count).
+fn record_field_used(body: &str, column: &str) -> bool {
+    let toks = crate::tokens::tokenize(body, crate::tokens::Quotes::Standard);
+    toks.windows(3).any(|w| {
+        (w[0].is("new") || w[0].is("old"))
+            && w[1].punct('.')
+            && w[2].ident().is_some_and(|c| c.eq_ignore_ascii_case(column))
+    })
 }
 
 /// Whether the batch changes a column's type.
@@ -397,7 +484,7 @@ fn statements(
 /// type change; a dropped unique is whichever of constraint or index exists)
 /// are noted, and PostgreSQL fails the script's transaction where the first
 /// one does not hold.
-async fn apply_offline(
+pub(super) async fn apply_offline(
     conn: &DatabaseExecutor<'_>,
     batch: &BatchAlter,
     script: &crate::offline::Script,
@@ -405,13 +492,11 @@ async fn apply_offline(
     let out = Offline::new(conn, script, batch);
     let current = declared_table(batch, DB);
     let norm = normalize(&current, batch)?;
-    if batch.prechecks {
-        out.prechecks(
-            &plan::prechecks(&Postgres, &current, &norm)?,
-            &current,
-            &norm,
-        );
-    }
+    out.prechecks(
+        &plan::prechecks(&Postgres, &current, &norm, batch.prechecks)?,
+        &current,
+        &norm,
+    );
     if retypes(&norm) {
         out.note(
             "online, views and triggers limited to columns (UPDATE OF) that use the table are \
@@ -431,104 +516,63 @@ async fn apply_offline(
     Ok(())
 }
 
-#[async_trait]
-impl BatchBackend for Postgres {
-    fn db(&self) -> DbBackend {
-        DB
-    }
-
-    async fn run_offline(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        batch: &BatchAlter,
-        script: &crate::offline::Script,
-    ) -> Result<(), BatchError> {
-        apply_offline(conn, batch, script).await
-    }
-
-    async fn run(&self, conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
-        let table = batch.table.as_str();
-        let txn = conn.begin().await.map_err(BatchError::failed(
-            table,
-            "starting a savepoint",
-            UNCHANGED,
-        ))?;
-        match apply(&txn, batch).await {
-            Ok(()) => {
-                txn.commit()
-                    .await
-                    .map_err(BatchError::failed(table, "committing", ROLLED_BACK))
-            }
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
+/// Applies `batch` on `conn` (see `Backend::run_batch`).
+pub(super) async fn run(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+    let table = batch.table.as_str();
+    let txn =
+        conn.begin()
+            .await
+            .map_err(BatchError::failed(table, "starting a savepoint", UNCHANGED))?;
+    match apply(&txn, batch).await {
+        Ok(()) => txn
+            .commit()
+            .await
+            .map_err(BatchError::failed(table, "committing", ROLLED_BACK)),
+        Err(e) => {
+            let _ = txn.rollback().await;
+            Err(e)
         }
     }
+}
 
-    fn unconvertible(
-        &self,
-        expr: &str,
-        from: &ColType,
-        _from_decl: &str,
-        to: &ColType,
-        _to_decl: &str,
-    ) -> Option<String> {
-        let (from, to) = (kind(from), kind(to));
-        if to == Kind::Bool {
-            return match from {
-                Kind::Int(..) => Some(format!("{expr} IS NOT NULL AND {expr} NOT IN (0, 1)")),
-                Kind::Text(_) => Some(format!(
-                    "{expr} IS NOT NULL AND lower(trim({expr}::text)) NOT IN ('t', 'f', 'true', 'false', 'y', 'n', 'yes', 'no', 'on', 'off', '1', '0')"
-                )),
-                _ => None,
-            };
-        }
-        unconvertible_with(&SYNTAX, expr, &from, &to)
+/// See `Backend::unconvertible`.
+pub(super) fn unconvertible(
+    expr: &str,
+    from: &ColType,
+    _from_decl: &str,
+    to: &ColType,
+    _to_decl: &str,
+) -> Option<String> {
+    let (from, to) = (kind(from), kind(to));
+    if to == Kind::Bool {
+        return match from {
+            Kind::Int(..) => Some(format!("{expr} IS NOT NULL AND {expr} NOT IN (0, 1)")),
+            Kind::Text(_) => Some(format!(
+                "{expr} IS NOT NULL AND lower(trim({expr}::text)) NOT IN ('t', 'f', 'true', 'false', 'y', 'n', 'yes', 'no', 'on', 'off', '1', '0')"
+            )),
+            _ => None,
+        };
     }
+    unconvertible_with(&SYNTAX, expr, &from, &to)
+}
 
-    fn max_bind_params(&self) -> usize {
-        // The wire protocol counts parameters in 16 bits.
-        65535
-    }
+#[cfg(test)]
+mod dependents_tests {
+    use super::record_field_used;
 
-    fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String {
-        let width = columns.len() + 1;
-        let values: Vec<String> = (0..rows)
-            .map(|r| {
-                let params: Vec<String> =
-                    (1..=width).map(|c| format!("${}", r * width + c)).collect();
-                format!("({})", params.join(", "))
-            })
-            .collect();
-        let names: Vec<String> = (1..=columns.len()).map(|i| format!("v{i}")).collect();
-        let sets: Vec<String> = columns
-            .iter()
-            .zip(&names)
-            .map(|(c, v)| format!("{} = batch_v.{v}", quote(DB, c)))
-            .collect();
-        let n = rows * width;
-        format!(
-            "UPDATE {t} SET {} FROM (VALUES {}) AS batch_v(k, {}) WHERE {t}.{k} = batch_v.k AND {t}.{k} BETWEEN ${} AND ${}",
-            sets.join(", "),
-            values.join(", "),
-            names.join(", "),
-            n + 1,
-            n + 2,
-            t = quote(DB, table),
-            k = quote(DB, key),
-        )
-    }
-
-    fn has_table_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
-    }
-
-    fn has_column_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
-    }
-
-    fn has_index_sql(&self) -> &'static str {
-        "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
+    #[test]
+    fn trigger_bodies_naming_a_record_field() {
+        let body =
+            "BEGIN NEW.total := NEW.qty * 2; INSERT INTO log VALUES ('qty'); RETURN NEW; END";
+        assert!(record_field_used(body, "qty"));
+        assert!(record_field_used(
+            "BEGIN IF OLD . \"Qty\" > 0 THEN END IF; END",
+            "qty"
+        ));
+        assert!(!record_field_used(body, "id"));
+        assert!(!record_field_used(
+            "BEGIN PERFORM 'NEW.qty'; -- NEW.qty\nEND",
+            "qty"
+        ));
     }
 }
