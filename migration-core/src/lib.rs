@@ -3,17 +3,32 @@
 //! Start with `docs/architecture.md` at the workspace root. The pieces:
 //! [`graph`] (pure planning), [`runner`] (the checklist that applies revisions),
 //! [`backend`] (everything that differs per database), [`history`] (the
-//! tracking table), [`schema`] (reflecting a database), [`cli`] (the commands).
+//! tracking table), [`schema`] (reflecting a database), `cli` (the commands).
+//!
+//! # Runtime and tooling
+//!
+//! Without default features this is the runtime a service links: the graph,
+//! the [`Migrator`], the [`Runner`], the history, the lock, the backends,
+//! reflection, batch alter, the data helpers, [`embed`] and offline SQL. The
+//! `tooling` feature (on by default) adds what only the `migration` command
+//! needs, with its dependencies (clap, syn, quote, prettyplease, regex): `cli`,
+//! `autogen` and `lint`. The `testing` feature adds `testing::workspace`
+//! (scratch copies of a workspace, with tempfile) for tests. See "Runtime and
+//! tooling" in `docs/architecture.md`.
 
+#[cfg(feature = "tooling")]
 pub mod autogen;
 pub mod backend;
 pub mod batch;
+#[cfg(feature = "tooling")]
 pub mod cli;
 pub mod data;
 pub mod embed;
+pub mod entities;
 pub mod error;
 pub mod graph;
 pub mod history;
+#[cfg(feature = "tooling")]
 pub mod lint;
 pub mod offline;
 pub mod revision;

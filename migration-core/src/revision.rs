@@ -92,7 +92,7 @@ pub struct Migrator {
     graph: RevisionGraph,
     versions_dir: Option<PathBuf>,
     table: String,
-    entities: Option<crate::autogen::Entities>,
+    entities: Option<crate::entities::Entities>,
 }
 
 impl Migrator {
@@ -138,7 +138,7 @@ impl Migrator {
         mut self,
         schema: impl Fn(sea_orm::DbBackend) -> sea_orm::SchemaBuilder + Send + Sync + 'static,
     ) -> Self {
-        self.entities = Some(crate::autogen::Entities::new(schema));
+        self.entities = Some(crate::entities::Entities::new(schema));
         self
     }
 
@@ -151,7 +151,7 @@ impl Migrator {
     }
 
     /// The registered entities, if any.
-    pub fn entities(&self) -> Option<&crate::autogen::Entities> {
+    pub fn entities(&self) -> Option<&crate::entities::Entities> {
         self.entities.as_ref()
     }
 

@@ -133,7 +133,9 @@ impl WorkspaceCopy {
             }
             let mut own = read(&from.join("Cargo.toml"));
             if let Some(package) = c.package {
-                let bin = if from.join("src/main.rs").exists() {
+                // A manifest that declares its binary (`migration`'s, with
+                // `required-features`) has it renamed with the package below.
+                let bin = if from.join("src/main.rs").exists() && !own.contains("[[bin]]") {
                     format!("[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\n\n")
                 } else {
                     String::new()
@@ -304,5 +306,29 @@ mod tests {
         assert!(ws.path("justfile").exists());
         ws.edit("justfile", |s| s.replace('x', "y"));
         assert_eq!(read(&ws.path("justfile")), "y:\n");
+    }
+
+    #[test]
+    fn a_declared_binary_is_renamed_not_duplicated() {
+        let main = tempfile::tempdir().unwrap();
+        let m = main.path();
+        write(&m.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n");
+        write(&m.join("Cargo.lock"), "# lock\n");
+        write(
+            &m.join("a/Cargo.toml"),
+            "[package]\nname = \"a\"\n\n[[bin]]\nname = \"a\"\npath = \"src/main.rs\"\nrequired-features = [\"cli\"]\n\n[dependencies]\n",
+        );
+        write(&m.join("a/src/lib.rs"), "");
+        write(&m.join("a/src/main.rs"), "fn main() {}\n");
+        let ws = WorkspaceCopy::new(m, &[CrateCopy::new("a").package("t-a")], &[], &[]);
+        let own = read(&ws.path("a/Cargo.toml"));
+        assert_eq!(own.matches("[[bin]]").count(), 1, "{own}");
+        assert!(
+            own.contains(
+                "[[bin]]\nname = \"t-a\"\npath = \"src/main.rs\"\nrequired-features = [\"cli\"]"
+            ),
+            "{own}"
+        );
+        assert!(own.contains("[lib]\nname = \"a\""), "{own}");
     }
 }
