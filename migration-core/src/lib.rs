@@ -38,9 +38,9 @@ pub mod testing;
 mod tokens;
 pub mod url;
 
-pub use error::{Error, Result};
+pub use error::{Error, MigrationError, Result};
 pub use graph::{RevisionGraph, RevisionInfo, Target};
-pub use revision::{Migrator, Revision};
+pub use revision::{Direction, Migrator, Revision};
 pub use runner::{Runner, RunnerOptions};
 
 /// What a migration file needs: sea-orm-migration's prelude.

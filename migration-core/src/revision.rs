@@ -6,6 +6,51 @@ use sea_orm_migration::MigrationTrait;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// Which way a revision runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// `up`
+    Up,
+    /// `down`
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`, as the tracking table records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    /// The direction [`Direction::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "up" => Some(Direction::Up),
+            "down" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+
+    /// `applying` or `reverting`, for messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+        }
+    }
+
+    /// `applied` or `reverted`, for messages.
+    pub fn past(self) -> &'static str {
+        match self {
+            Direction::Up => "applied",
+            Direction::Down => "reverted",
+        }
+    }
+}
+
 /// Default name of the tracking table.
 pub const DEFAULT_HISTORY_TABLE: &str = "seaorm_revisions";
 
