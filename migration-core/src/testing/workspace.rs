@@ -221,6 +221,37 @@ impl WorkspaceCopy {
         );
         Self::target_dir().join("debug").join(package)
     }
+
+    /// Compiles `package`'s library (offline, debug) with `-D warnings`: the
+    /// flag reaches that crate only (`cargo rustc`), so no dependency is
+    /// rebuilt, unlike with `RUSTFLAGS`.
+    ///
+    /// # Panics
+    /// The library does not compile, or warns: the message holds cargo's output.
+    pub fn compile_lib_denying_warnings(&self, package: &str) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "rustc",
+                "--offline",
+                "-q",
+                "-p",
+                package,
+                "--lib",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(self.root())
+            .env("CARGO_TARGET_DIR", Self::target_dir())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "the copy's {package} library does not compile without warnings:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }
 
 fn read(path: &Path) -> String {
