@@ -95,6 +95,11 @@ pub fn tracking_table() -> TableCreateStatement {
                 .default(STATUS_APPLIED),
         )
         .col(ColumnDef::new("error").text().null())
+        .col(
+            ColumnDef::new(migration_core::history::DIRECTION_COLUMN)
+                .string_len(8)
+                .null(),
+        )
         .to_owned()
 }
 

@@ -1,6 +1,7 @@
 //! Errors the engine reports; each one says what went wrong and how to fix it.
 
 use crate::graph::GraphError;
+use crate::revision::Direction;
 use sea_orm::DbErr;
 use std::time::Duration;
 
@@ -39,14 +40,17 @@ pub enum Error {
     },
 
     /// A migration failed; `state` says what it left behind.
-    #[error("revision `{revision}` failed while {action}: {cause}\n  {state}")]
+    ///
+    /// The cause is [`std::error::Error::source`] too (a [`MigrationError`]),
+    /// for callers that tell a database error from a panic.
+    #[error("revision `{revision}` failed while {}: {source}\n  {state}", direction.verb())]
     MigrationFailed {
         /// The revision that failed.
         revision: String,
-        /// "applying" or "reverting".
-        action: &'static str,
-        /// The database error or panic message.
-        cause: String,
+        /// Whether it was being applied or reverted.
+        direction: Direction,
+        /// Why: the migration's database error, its panic, or recording it.
+        source: MigrationError,
         /// What state the database is in now, and what to do.
         state: String,
     },
@@ -74,14 +78,27 @@ pub enum Error {
 
     /// A revision is recorded as failed (MySQL/MariaDB, where DDL is not transactional).
     #[error(
-        "revision `{revision}` failed on an earlier run and may be partly applied: {error}\n  inspect \
-         the schema and fix it by hand, then run `repair` to forget the failed attempt (the next `up` \
-         re-runs it) or `stamp {revision}` if you completed it by hand"
+        "revision `{revision}` failed while {} on an earlier run and may be partly {}: {error}\n  \
+         inspect the schema and fix it by hand, then run `repair` to forget the failed attempt ({})",
+        direction.verb(),
+        direction.past(),
+        match direction {
+            Direction::Up => format!(
+                "the next `up` re-runs it) or `stamp {revision}` if you completed it by hand"
+            ),
+            Direction::Down => format!(
+                "`{revision}` is recorded as applied again and the next `down` re-runs it) or \
+                 `stamp` its parent(s) if you completed the revert by hand"
+            ),
+        }
     )]
     FailedRevision {
         /// The failed revision.
         revision: String,
-        /// The error recorded when it failed.
+        /// Whether it failed while being applied or reverted (recorded with it).
+        direction: Direction,
+        /// The error recorded when it failed. Text: it was read back from the
+        /// tracking table, written by whichever run failed.
         error: String,
     },
 
@@ -125,6 +142,30 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+}
+
+/// Why a revision's step failed: the [`Error::MigrationFailed`] cause.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    /// The migration's `up` or `down` returned an error. A batch alter's or a
+    /// data helper's ([`crate::batch::BatchError`]) arrives here as
+    /// [`DbErr::Migration`] with its full message: `MigrationTrait` returns
+    /// `DbErr`.
+    #[error(transparent)]
+    Step(DbErr),
+
+    /// The migration panicked; the payload's message (`unknown panic` when it
+    /// is not a string).
+    #[error("the migration panicked: {0}")]
+    Panicked(String),
+
+    /// The step succeeded, but recording it in the tracking table failed.
+    #[error(transparent)]
+    Record(Box<Error>),
+
+    /// The step and its record succeeded, but committing its transaction failed.
+    #[error("committing its transaction failed: {0}")]
+    Commit(#[source] DbErr),
 }
 
 impl Error {

@@ -2,19 +2,37 @@
 //!
 //! Columns: `revision` (primary key), `applied_at` (UTC, RFC 3339 text so it
 //! sorts and reads the same on every backend), `execution_ms`, `checksum` of
-//! the migration's code, `status` (`applied` | `failed`) and `error` (why a
-//! revision failed where DDL is not transactional). The statements are built
-//! with sea-query, so they are the same code on all three backends.
+//! the migration's code, `status` (`applied` | `failed`), `error` (why a
+//! revision failed where DDL is not transactional) and `direction` (`up` |
+//! `down`: what a failed revision was doing; `NULL` on applied rows). The
+//! statements are built with sea-query, so they are the same code on all
+//! three backends.
+//!
+//! `direction` was added later: tables created before it get it from
+//! [`History::ensure`] (under the migration lock, once), and their failed rows,
+//! which have none, told the direction with a prefix of `error` (`while
+//! applying: `, `while reverting: `), still read.
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
+use crate::revision::Direction;
 use sea_orm::sea_query::{Alias, ColumnDef, Expr, ExprTrait, Order, Query, Table};
 use sea_orm::{ConnectionTrait, DatabaseConnection, StatementBuilder};
+use sea_orm_migration::SchemaManager;
 
 /// `status` of a revision that ran to completion.
 pub const STATUS_APPLIED: &str = "applied";
 /// `status` of a revision that failed part-way where DDL is not transactional.
 pub const STATUS_FAILED: &str = "failed";
+
+/// The column that records which way a failed revision ran.
+pub const DIRECTION_COLUMN: &str = "direction";
+
+/// How failed rows written before [`DIRECTION_COLUMN`] existed began their `error`.
+const LEGACY_PREFIXES: [(&str, Direction); 2] = [
+    ("while applying: ", Direction::Up),
+    ("while reverting: ", Direction::Down),
+];
 
 /// sea-orm-migration's table, adopted on first contact.
 pub const SEAQL_MIGRATIONS: &str = "seaql_migrations";
@@ -34,6 +52,9 @@ pub struct HistoryRow {
     pub status: String,
     /// The error, for a failed revision.
     pub error: Option<String>,
+    /// Which way a failed revision ran (`None` on applied rows, and on failed
+    /// rows written before the column existed: see [`HistoryRow::failed_direction`]).
+    pub direction: Option<Direction>,
 }
 
 impl HistoryRow {
@@ -46,12 +67,72 @@ impl HistoryRow {
             checksum: Some(checksum.to_string()),
             status: STATUS_APPLIED.to_string(),
             error: None,
+            direction: None,
+        }
+    }
+
+    /// A row for a revision that failed now while running `direction`.
+    pub fn failed(
+        revision: &str,
+        direction: Direction,
+        execution_ms: i64,
+        checksum: &str,
+        error: String,
+    ) -> Self {
+        Self {
+            revision: revision.to_string(),
+            applied_at: now(),
+            execution_ms,
+            checksum: Some(checksum.to_string()),
+            status: STATUS_FAILED.to_string(),
+            error: Some(error),
+            direction: Some(direction),
         }
     }
 
     /// Whether the revision is recorded as failed.
     pub fn is_failed(&self) -> bool {
         self.status == STATUS_FAILED
+    }
+
+    /// Which way a failed revision ran: the `direction` column, else (a row
+    /// written before it existed) the prefix of its error; `up` when neither
+    /// says. `None` for a row that is not failed.
+    pub fn failed_direction(&self) -> Option<Direction> {
+        if !self.is_failed() {
+            return None;
+        }
+        self.direction.or_else(|| {
+            let error = self.error.as_deref().unwrap_or_default();
+            Some(
+                LEGACY_PREFIXES
+                    .iter()
+                    .find(|(p, _)| error.starts_with(p))
+                    .map_or(Direction::Up, |(_, d)| *d),
+            )
+        })
+    }
+
+    /// The recorded error of a failed row, without the direction prefix rows
+    /// written before the `direction` column carried.
+    pub fn failure_cause(&self) -> &str {
+        let error = self.error.as_deref().unwrap_or("no error recorded");
+        if self.direction.is_some() {
+            return error;
+        }
+        LEGACY_PREFIXES
+            .iter()
+            .find_map(|(p, _)| error.strip_prefix(p))
+            .unwrap_or(error)
+    }
+
+    /// `while applying: CAUSE` (or reverting), for messages about a failed row.
+    pub fn failure_description(&self) -> String {
+        format!(
+            "while {}: {}",
+            self.failed_direction().unwrap_or(Direction::Up).verb(),
+            self.failure_cause()
+        )
     }
 }
 
@@ -83,7 +164,9 @@ impl History {
         &self.table
     }
 
-    /// Creates the table if it does not exist.
+    /// Creates the table if it does not exist, and adds the columns a table
+    /// created by an earlier version lacks. Call it under the migration lock:
+    /// the upgrade then runs once, whoever comes first.
     ///
     /// Returns the revisions adopted from sea-orm-migration's `seaql_migrations`
     /// when the table is created in a database that has one.
@@ -92,15 +175,45 @@ impl History {
         db: &DatabaseConnection,
         backend: &dyn Backend,
     ) -> Result<Vec<String>> {
+        // One catalog query on the common path (an up-to-date table), as before
+        // the column existed: the column's presence implies the table's.
+        if self.has_direction_column(db).await? {
+            return Ok(Vec::new());
+        }
         if backend
             .has_table(db, &self.table)
             .await
             .map_err(Error::db("looking for the tracking table"))?
         {
-            return Ok(Vec::new());
+            return self.add_direction_column(db).await.map(|()| Vec::new());
         }
         self.create(db).await?;
         self.adopt_seaql_migrations(db, backend).await
+    }
+
+    async fn has_direction_column(&self, db: &DatabaseConnection) -> Result<bool> {
+        crate::data::has_column(&SchemaManager::new(db), &self.table, DIRECTION_COLUMN)
+            .await
+            .map_err(Error::db(
+                "looking for the tracking table's direction column",
+            ))
+    }
+
+    /// The upgrade of a table created before `direction` existed: one
+    /// `ALTER TABLE ... ADD COLUMN` (a nullable column without a default, so
+    /// no backend rewrites the table; old rows read as `NULL`).
+    async fn add_direction_column(&self, db: &DatabaseConnection) -> Result<()> {
+        let alter = Table::alter()
+            .table(col(&self.table))
+            .add_column(direction_column())
+            .to_owned();
+        exec(
+            db,
+            &alter,
+            "adding the direction column to the tracking table (an upgrade of a table created by an \
+             earlier version; the database user needs ALTER on it)",
+        )
+        .await
     }
 
     /// `CREATE TABLE IF NOT EXISTS` for the tracking table.
@@ -124,6 +237,7 @@ impl History {
                     .default(STATUS_APPLIED),
             )
             .col(ColumnDef::new(col("error")).text().null())
+            .col(direction_column())
             .to_owned();
         exec(db, &create, "creating the tracking table").await
     }
@@ -171,6 +285,7 @@ impl History {
                 checksum: None,
                 status: STATUS_APPLIED.to_string(),
                 error: None,
+                direction: None,
             };
             self.insert(db, &row).await?;
             adopted.push(version);
@@ -178,12 +293,17 @@ impl History {
         Ok(adopted)
     }
 
-    /// Every row, oldest first; empty when the table does not exist yet.
+    /// Every row, oldest first; empty when the table does not exist yet. Reads
+    /// a table [`History::ensure`] has not upgraded yet too (`status` runs
+    /// without the lock, so it never alters the table).
     pub async fn read(
         &self,
         db: &DatabaseConnection,
         backend: &dyn Backend,
     ) -> Result<Vec<HistoryRow>> {
+        if self.has_direction_column(db).await? {
+            return self.read_columns(db, true).await;
+        }
         if !backend
             .has_table(db, &self.table)
             .await
@@ -191,23 +311,33 @@ impl History {
         {
             return Ok(Vec::new());
         }
-        self.read_existing(db).await
+        self.read_columns(db, false).await
     }
 
-    /// Every row of a table known to exist.
+    /// Every row of a table known to exist and be up to date (created or
+    /// upgraded by [`History::ensure`]).
     pub async fn read_existing(&self, db: &impl ConnectionTrait) -> Result<Vec<HistoryRow>> {
+        self.read_columns(db, true).await
+    }
+
+    async fn read_columns(
+        &self,
+        db: &impl ConnectionTrait,
+        with_direction: bool,
+    ) -> Result<Vec<HistoryRow>> {
+        let mut columns = vec![
+            "revision",
+            "applied_at",
+            "execution_ms",
+            "checksum",
+            "status",
+            "error",
+        ];
+        if with_direction {
+            columns.push(DIRECTION_COLUMN);
+        }
         let select = Query::select()
-            .columns(
-                [
-                    "revision",
-                    "applied_at",
-                    "execution_ms",
-                    "checksum",
-                    "status",
-                    "error",
-                ]
-                .map(col),
-            )
+            .columns(columns.into_iter().map(col))
             .from(col(&self.table))
             .order_by(col("applied_at"), Order::Asc)
             .order_by(col("revision"), Order::Asc)
@@ -218,6 +348,11 @@ impl History {
             .map_err(Error::db("reading the tracking table"))?;
         rows.into_iter()
             .map(|r| {
+                let direction: Option<String> = if with_direction {
+                    r.try_get("", DIRECTION_COLUMN)?
+                } else {
+                    None
+                };
                 Ok(HistoryRow {
                     revision: r.try_get("", "revision")?,
                     applied_at: r.try_get("", "applied_at")?,
@@ -225,6 +360,9 @@ impl History {
                     checksum: r.try_get("", "checksum")?,
                     status: r.try_get("", "status")?,
                     error: r.try_get("", "error")?,
+                    // A value this version does not know reads as unrecorded:
+                    // the error's prefix, or `up`, decides (`failed_direction`).
+                    direction: direction.as_deref().and_then(Direction::from_name),
                 })
             })
             .collect::<Result<_, sea_orm::DbErr>>()
@@ -232,28 +370,36 @@ impl History {
     }
 
     /// Records a row (inside the caller's transaction, if any).
+    ///
+    /// `direction` is written only when the row has one (a failure, recorded
+    /// live after [`History::ensure`]): an applied row's insert names the
+    /// original columns only, so an `up --sql` script also runs against a
+    /// table created by an earlier version.
     pub async fn insert(&self, db: &impl ConnectionTrait, row: &HistoryRow) -> Result<()> {
+        let mut columns = vec![
+            "revision",
+            "applied_at",
+            "execution_ms",
+            "checksum",
+            "status",
+            "error",
+        ];
+        let mut values = vec![
+            row.revision.clone().into(),
+            row.applied_at.clone().into(),
+            row.execution_ms.into(),
+            row.checksum.clone().into(),
+            row.status.clone().into(),
+            row.error.clone().into(),
+        ];
+        if let Some(direction) = row.direction {
+            columns.push(DIRECTION_COLUMN);
+            values.push(direction.as_str().into());
+        }
         let insert = Query::insert()
             .into_table(col(&self.table))
-            .columns(
-                [
-                    "revision",
-                    "applied_at",
-                    "execution_ms",
-                    "checksum",
-                    "status",
-                    "error",
-                ]
-                .map(col),
-            )
-            .values_panic([
-                row.revision.clone().into(),
-                row.applied_at.clone().into(),
-                row.execution_ms.into(),
-                row.checksum.clone().into(),
-                row.status.clone().into(),
-                row.error.clone().into(),
-            ])
+            .columns(columns.into_iter().map(col))
+            .values_panic(values)
             .to_owned();
         exec(db, &insert, "recording the revision").await
     }
@@ -295,6 +441,14 @@ impl History {
     }
 }
 
+/// `direction`: nullable, no default (see [`History::ensure`]'s upgrade).
+fn direction_column() -> ColumnDef {
+    ColumnDef::new(col(DIRECTION_COLUMN))
+        .string_len(8)
+        .null()
+        .to_owned()
+}
+
 async fn exec<S: StatementBuilder>(
     db: &impl ConnectionTrait,
     stmt: &S,
@@ -304,4 +458,41 @@ async fn exec<S: StatementBuilder>(
         .await
         .map(|_| ())
         .map_err(Error::db(context))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(error: &str, direction: Option<Direction>) -> HistoryRow {
+        HistoryRow {
+            status: STATUS_FAILED.to_string(),
+            error: Some(error.to_string()),
+            direction,
+            ..HistoryRow::applied("r", 0, "sum")
+        }
+    }
+
+    #[test]
+    fn the_direction_column_wins_and_old_rows_are_read_from_their_prefix() {
+        let new = failed(
+            "while reverting: is the cause's own text",
+            Some(Direction::Up),
+        );
+        assert_eq!(new.failed_direction(), Some(Direction::Up));
+        assert_eq!(
+            new.failure_cause(),
+            "while reverting: is the cause's own text"
+        );
+        let old_down = failed("while reverting: boom", None);
+        assert_eq!(old_down.failed_direction(), Some(Direction::Down));
+        assert_eq!(old_down.failure_cause(), "boom");
+        assert_eq!(old_down.failure_description(), "while reverting: boom");
+        let old_up = failed("while applying: boom", None);
+        assert_eq!(old_up.failed_direction(), Some(Direction::Up));
+        assert_eq!(old_up.failure_description(), "while applying: boom");
+        // Neither says: the safe reading is a failed `up` (`repair` forgets it).
+        assert_eq!(failed("boom", None).failed_direction(), Some(Direction::Up));
+        assert_eq!(HistoryRow::applied("r", 0, "sum").failed_direction(), None);
+    }
 }

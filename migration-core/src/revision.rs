@@ -6,6 +6,51 @@ use sea_orm_migration::MigrationTrait;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// Which way a revision runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// `up`
+    Up,
+    /// `down`
+    Down,
+}
+
+impl Direction {
+    /// `up` or `down`, as the tracking table records it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        }
+    }
+
+    /// The direction [`Direction::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "up" => Some(Direction::Up),
+            "down" => Some(Direction::Down),
+            _ => None,
+        }
+    }
+
+    /// `applying` or `reverting`, for messages.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+        }
+    }
+
+    /// `applied` or `reverted`, for messages.
+    pub fn past(self) -> &'static str {
+        match self {
+            Direction::Up => "applied",
+            Direction::Down => "reverted",
+        }
+    }
+}
+
 /// Default name of the tracking table.
 pub const DEFAULT_HISTORY_TABLE: &str = "seaorm_revisions";
 
@@ -92,7 +137,7 @@ pub struct Migrator {
     graph: RevisionGraph,
     versions_dir: Option<PathBuf>,
     table: String,
-    entities: Option<crate::autogen::Entities>,
+    entities: Option<crate::entities::Entities>,
 }
 
 impl Migrator {
@@ -138,7 +183,7 @@ impl Migrator {
         mut self,
         schema: impl Fn(sea_orm::DbBackend) -> sea_orm::SchemaBuilder + Send + Sync + 'static,
     ) -> Self {
-        self.entities = Some(crate::autogen::Entities::new(schema));
+        self.entities = Some(crate::entities::Entities::new(schema));
         self
     }
 
@@ -151,7 +196,7 @@ impl Migrator {
     }
 
     /// The registered entities, if any.
-    pub fn entities(&self) -> Option<&crate::autogen::Entities> {
+    pub fn entities(&self) -> Option<&crate::entities::Entities> {
         self.entities.as_ref()
     }
 

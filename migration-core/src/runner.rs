@@ -1,9 +1,10 @@
 //! The runner: lock, ensure the tracking table, plan, apply and record each step, unlock.
 
 use crate::backend::{self, Backend};
-use crate::error::{Error, Result};
+use crate::error::{Error, MigrationError, Result};
 use crate::graph::Target;
-use crate::history::{History, HistoryRow, STATUS_FAILED};
+use crate::history::{History, HistoryRow};
+pub use crate::revision::Direction;
 use crate::revision::{Migrator, Revision};
 use crate::url::{Dialect, mask};
 use futures_util::FutureExt;
@@ -12,16 +13,6 @@ use sea_orm_migration::SchemaManager;
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
-
-/// Which way a revision runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    /// `up`
-    Up,
-    /// `down`
-    Down,
-}
 
 /// Progress the runner reports while it works.
 #[derive(Debug)]
@@ -404,11 +395,7 @@ impl<'m> Runner<'m> {
                 .map_err(Error::db("starting the repair transaction"))?;
             for failed in &state.failed {
                 self.history.delete(&txn, &failed.revision).await?;
-                if failed
-                    .error
-                    .as_deref()
-                    .is_some_and(|e| e.starts_with(REVERTING))
-                {
+                if failed.failed_direction() == Some(Direction::Down) {
                     let checksum = self
                         .revision(&failed.revision)
                         .map(|r| r.checksum.clone())
@@ -578,8 +565,8 @@ impl<'m> Runner<'m> {
                 .map_err(Error::db("starting the migration transaction"))?;
             match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
                 Ok(()) => match self.record(&txn, rev, direction, started).await {
-                    Ok(()) => txn.commit().await.map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
+                    Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
+                    Err(e) => Err(MigrationError::Record(Box::new(e))),
                 },
                 Err(cause) => {
                     let _ = txn.rollback().await;
@@ -594,7 +581,7 @@ impl<'m> Runner<'m> {
                 Ok(()) => self
                     .record(&self.db, rev, direction, started)
                     .await
-                    .map_err(|e| e.to_string()),
+                    .map_err(|e| MigrationError::Record(Box::new(e))),
                 Err(cause) => Err(cause),
             }
         };
@@ -616,7 +603,7 @@ impl<'m> Runner<'m> {
         rev: &Revision,
         direction: Direction,
         manager: SchemaManager<'_>,
-    ) -> Result<(), String> {
+    ) -> Result<(), MigrationError> {
         match &self.mode {
             Mode::Live => guarded(rev, direction, manager).await,
             Mode::Offline { script, .. } => {
@@ -650,15 +637,11 @@ impl<'m> Runner<'m> {
         &self,
         rev: &Revision,
         direction: Direction,
-        cause: String,
+        cause: MigrationError,
         atomic: bool,
         done: usize,
         started: Instant,
     ) -> Error {
-        let action = match direction {
-            Direction::Up => "applying",
-            Direction::Down => "reverting",
-        };
         let earlier = match done {
             0 => String::new(),
             n => format!("; the {n} revision(s) before it in this run stay applied"),
@@ -683,17 +666,13 @@ impl<'m> Runner<'m> {
                 "{why}, so `{}` may be partly {}{earlier}. {recorded} Inspect the schema and fix it by hand, then \
                  run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand).{statements}",
                 rev.id,
-                if direction == Direction::Up {
-                    "applied"
-                } else {
-                    "reverted"
-                },
+                direction.past(),
             )
         };
         Error::MigrationFailed {
             revision: rev.id.clone(),
-            action,
-            cause,
+            direction,
+            source: cause,
             state,
         }
     }
@@ -736,21 +715,17 @@ impl<'m> Runner<'m> {
         &self,
         rev: &Revision,
         direction: Direction,
-        cause: &str,
+        cause: &MigrationError,
         started: Instant,
     ) -> String {
-        let prefix = match direction {
-            Direction::Up => APPLYING,
-            Direction::Down => REVERTING,
-        };
-        let row = HistoryRow {
-            revision: rev.id.clone(),
-            applied_at: crate::history::now(),
-            execution_ms: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
-            checksum: Some(rev.checksum.clone()),
-            status: STATUS_FAILED.to_string(),
-            error: Some(format!("{prefix}{cause}")),
-        };
+        // The direction is a column of its own; the error is only the cause.
+        let row = HistoryRow::failed(
+            &rev.id,
+            direction,
+            i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+            &rev.checksum,
+            cause.to_string(),
+        );
         let table = self.history.table();
         let recorded = async {
             self.history.delete(&self.db, &rev.id).await?;
@@ -766,15 +741,13 @@ impl<'m> Runner<'m> {
     }
 }
 
-const APPLYING: &str = "while applying: ";
-const REVERTING: &str = "while reverting: ";
-
 /// Refuses to run while a revision is failed or an applied one changed.
 fn verify(state: &State) -> Result<()> {
     if let Some(failed) = state.failed.first() {
         return Err(Error::FailedRevision {
             revision: failed.revision.clone(),
-            error: failed.error.clone().unwrap_or_default(),
+            direction: failed.failed_direction().unwrap_or(Direction::Up),
+            error: failed.failure_cause().to_string(),
         });
     }
     if !state.changed.is_empty() {
@@ -789,7 +762,7 @@ pub(crate) async fn guarded(
     rev: &Revision,
     direction: Direction,
     manager: SchemaManager<'_>,
-) -> Result<(), String> {
+) -> Result<(), MigrationError> {
     let step = async {
         match direction {
             Direction::Up => rev.migration.up(&manager).await,
@@ -798,14 +771,14 @@ pub(crate) async fn guarded(
     };
     match AssertUnwindSafe(step).catch_unwind().await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(MigrationError::Step(e)),
         Err(panic) => {
             let message = panic
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_string()))
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(format!("the migration panicked: {message}"))
+            Err(MigrationError::Panicked(message))
         }
     }
 }

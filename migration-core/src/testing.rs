@@ -5,6 +5,8 @@
 //! message, unless `REQUIRE_ALL_BACKENDS=1` (CI sets it), which turns that into
 //! a failure.
 
+// Test support with dependencies of its own (tempfile): behind `testing`.
+#[cfg(feature = "testing")]
 pub mod workspace;
 
 use crate::backend::{self, Backend};

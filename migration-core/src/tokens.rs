@@ -20,6 +20,9 @@ pub(crate) enum Quotes {
 
 impl Quotes {
     /// The rule of `dialect`'s string literals (see `Backend::backslash_escapes`).
+    // Callers outside tests are the lint's (tooling); reflection and batch
+    // alter know their backend's rule statically.
+    #[cfg_attr(not(feature = "tooling"), allow(dead_code))]
     pub(crate) fn of(dialect: Dialect) -> Quotes {
         if crate::backend::of(dialect).backslash_escapes() {
             Quotes::Backslash

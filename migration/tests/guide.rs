@@ -342,8 +342,11 @@ async fn the_migrations_guide_runs_end_to_end_on_sqlite_and_postgres() {
                 files.sort();
                 let latest = files.last().unwrap();
                 let source = std::fs::read_to_string(latest).unwrap();
-                let at = source
-                    .find("#[async_trait::async_trait]")
+                // The template's attribute (`#[async_trait]` from the prelude;
+                // files written before it spelled out the path).
+                let at = ["#[async_trait]\nimpl", "#[async_trait::async_trait]"]
+                    .iter()
+                    .find_map(|attr| source.find(attr))
                     .expect("an impl to replace");
                 std::fs::write(latest, format!("{}{text}", &source[..at])).unwrap();
             }

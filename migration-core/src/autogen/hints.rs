@@ -19,14 +19,11 @@
 //! produce and the new one does not; afterwards it is ignored, so it can stay.
 
 use crate::backend::postgres;
+use crate::entities::Entities;
+pub use crate::entities::capture_ddl;
 use crate::schema::{ColType, unquote_literal};
-use async_trait::async_trait;
-use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, ExecResult, QueryResult,
-    SchemaBuilder, Statement,
-};
+use sea_orm::{DbBackend, DbErr};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 /// Facts about the entities that reflection cannot recover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -41,67 +38,24 @@ pub struct Hints {
     pub table_renames: BTreeMap<String, String>,
 }
 
-/// A connection that records the SQL it is given and runs nothing.
-///
-/// `ExecResult` cannot be built outside SeaORM, so each statement is answered
-/// with the result of `SELECT 1` on a private in-memory SQLite connection.
-struct Recorder {
-    backend: DbBackend,
-    answer: DatabaseConnection,
-    sql: Mutex<Vec<String>>,
-}
-
-#[async_trait]
-impl ConnectionTrait for Recorder {
-    fn get_database_backend(&self) -> DbBackend {
-        self.backend
+// Defined here, not beside `Entities`: the hints are autogenerate's business,
+// and the runtime (which carries `Entities`) is built without it.
+impl Entities {
+    /// Reads the hints (rename markers, exact types) from the entities' DDL.
+    ///
+    /// # Errors
+    /// See [`capture_ddl`].
+    pub async fn hints(&self) -> Result<Hints, DbErr> {
+        self.captured
+            .hints
+            .get_or_try_init(|| async {
+                let pg = self.ddl(DbBackend::Postgres).await?;
+                let my = self.ddl(DbBackend::MySql).await?;
+                Ok(from_ddl(pg, my))
+            })
+            .await
+            .cloned()
     }
-
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.record(stmt.to_string());
-        self.answer.execute_unprepared("SELECT 1").await
-    }
-
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.record(sql.to_owned());
-        self.answer.execute_unprepared("SELECT 1").await
-    }
-
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.record(stmt.to_string());
-        Ok(None)
-    }
-
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.record(stmt.to_string());
-        Ok(Vec::new())
-    }
-}
-
-impl Recorder {
-    fn record(&self, sql: String) {
-        if let Ok(mut v) = self.sql.lock() {
-            v.push(sql);
-        }
-    }
-}
-
-/// The statements `SchemaBuilder::apply` would run on `backend`.
-///
-/// # Errors
-/// The in-memory SQLite connection used to answer cannot be opened.
-pub async fn capture_ddl(
-    entities: &(dyn Fn(DbBackend) -> SchemaBuilder + Send + Sync),
-    backend: DbBackend,
-) -> Result<Vec<String>, DbErr> {
-    let recorder = Recorder {
-        backend,
-        answer: Database::connect("sqlite::memory:").await?,
-        sql: Mutex::new(Vec::new()),
-    };
-    entities(backend).apply(&recorder).await?;
-    let _ = recorder.answer.close().await;
-    Ok(recorder.sql.into_inner().unwrap_or_default())
 }
 
 /// Reads the hints from the PostgreSQL and MySQL DDL of the entities.

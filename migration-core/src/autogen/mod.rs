@@ -23,6 +23,7 @@ pub mod hints;
 pub mod ops;
 pub mod render;
 
+pub use crate::entities::{Entities, EntitySchemaFn};
 pub use compare::{Plan, compare};
 pub use hints::Hints;
 pub use ops::Op;
@@ -32,152 +33,10 @@ use crate::error::{Error, Result};
 use crate::graph::Target;
 use crate::revision::Migrator;
 use crate::runner::RunnerOptions;
-use crate::schema::{ColType, Index, Schema};
+use crate::schema::{ColType, Schema};
 use crate::url::Dialect;
-use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, IntoDatabaseExecutor, SchemaBuilder, TransactionTrait,
-};
+use sea_orm::{IntoDatabaseExecutor, TransactionTrait};
 use sea_orm_migration::SchemaManager;
-use std::sync::Arc;
-
-/// Builds the entities' schema for a backend (`entity::schema` in this project).
-pub type EntitySchemaFn = dyn Fn(DbBackend) -> SchemaBuilder + Send + Sync;
-
-/// What the entities declare: the schema builder and the indexes entities cannot express.
-#[derive(Clone)]
-pub struct Entities {
-    schema: Arc<EntitySchemaFn>,
-    extra_indexes: Vec<(String, Index)>,
-    /// The captured DDL per backend, and the hints read from it: one command
-    /// needs them up to three times (the entities' side, the comparison and
-    /// the lint), and capturing 300 entities costs tens of milliseconds.
-    captured: Arc<Captured>,
-}
-
-/// What [`Entities`] captured once (clones share it: the schema function is the same).
-#[derive(Default)]
-struct Captured {
-    sqlite: tokio::sync::OnceCell<Vec<String>>,
-    postgres: tokio::sync::OnceCell<Vec<String>>,
-    mysql: tokio::sync::OnceCell<Vec<String>>,
-    hints: tokio::sync::OnceCell<Hints>,
-}
-
-impl std::fmt::Debug for Entities {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entities")
-            .field("extra_indexes", &self.extra_indexes)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Entities {
-    /// The entities `schema` registers (e.g. `entity::schema`, which finds every
-    /// entity through SeaORM's entity registry).
-    pub fn new(schema: impl Fn(DbBackend) -> SchemaBuilder + Send + Sync + 'static) -> Self {
-        Self {
-            schema: Arc::new(schema),
-            extra_indexes: Vec::new(),
-            captured: Arc::default(),
-        }
-    }
-
-    /// Declares an index the entities cannot express (a composite non-unique
-    /// index): it is added to the entities' side of every comparison.
-    pub fn with_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
-        self.extra_indexes.push((
-            table.to_owned(),
-            Index {
-                name: Some(name.to_owned()),
-                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-                unique: false,
-            },
-        ));
-        self
-    }
-
-    /// Like [`Entities::with_index`], for a unique index.
-    pub fn with_unique_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
-        self = self.with_index(table, name, columns);
-        if let Some((_, i)) = self.extra_indexes.last_mut() {
-            i.unique = true;
-        }
-        self
-    }
-
-    /// The extra indexes, `(table, index)`.
-    pub fn extra_indexes(&self) -> &[(String, Index)] {
-        &self.extra_indexes
-    }
-
-    /// The schema builder for `backend`.
-    pub fn schema_builder(&self, backend: DbBackend) -> SchemaBuilder {
-        (self.schema)(backend)
-    }
-
-    /// Creates every entity table (and the extra indexes) in an empty database.
-    ///
-    /// The statements are those `SchemaBuilder::apply` runs (captured, see
-    /// [`hints::capture_ddl`]), sent as one plain-text script: one round trip
-    /// instead of a prepare and an execute per statement (300 tables with an
-    /// index each: 0.84-0.90 s instead of 1.02-1.08 s on PostgreSQL with
-    /// `psql`, measured on this project's W3 schema). All three backends take
-    /// several statements in one simple query.
-    ///
-    /// # Errors
-    /// A database error.
-    pub async fn apply<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
-        let backend = db.get_database_backend();
-        let mut script: Vec<String> = self.ddl(backend).await?.to_vec();
-        for (table, index) in &self.extra_indexes {
-            let mut stmt = sea_orm::sea_query::Index::create();
-            stmt.name(index.name.clone().unwrap_or_default())
-                .table(table.clone());
-            for c in &index.columns {
-                stmt.col(c.clone());
-            }
-            if index.unique {
-                stmt.unique();
-            }
-            script.push(backend.build(&stmt).sql);
-        }
-        if script.is_empty() {
-            return Ok(());
-        }
-        db.execute_unprepared(&script.join(";\n")).await.map(|_| ())
-    }
-
-    /// Reads the hints (rename markers, exact types) from the entities' DDL.
-    ///
-    /// # Errors
-    /// See [`hints::capture_ddl`].
-    pub async fn hints(&self) -> Result<Hints, DbErr> {
-        self.captured
-            .hints
-            .get_or_try_init(|| async {
-                let pg = self.ddl(DbBackend::Postgres).await?;
-                let my = self.ddl(DbBackend::MySql).await?;
-                Ok(hints::from_ddl(pg, my))
-            })
-            .await
-            .cloned()
-    }
-
-    /// The statements `SchemaBuilder::apply` runs on `backend`, captured once.
-    async fn ddl(&self, backend: DbBackend) -> Result<&[String], DbErr> {
-        let cell = match backend {
-            DbBackend::Postgres => &self.captured.postgres,
-            DbBackend::MySql => &self.captured.mysql,
-            _ => &self.captured.sqlite,
-        };
-        // Boxed: SeaORM's `SchemaBuilder::apply` future is deep, and nesting it
-        // in the cell's future again exceeds the compiler's layout depth in
-        // callers that await this among other things.
-        cell.get_or_try_init(|| Box::pin(hints::capture_ddl(self.schema.as_ref(), backend)))
-            .await
-            .map(Vec::as_slice)
-    }
-}
 
 /// Where the scratch databases of a comparison live.
 #[derive(Debug, Clone)]

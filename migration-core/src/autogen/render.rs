@@ -85,7 +85,7 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
         #batch_use
         #type_use
         #backend_use
-        use sea_orm_migration::prelude::*;
+        use migration_core::prelude::*;
 
         #[doc = " The revisions this one applies on top of (Alembic's `down_revision`)."]
         pub const PARENTS: &[&str] = &[#(#parents),*];
@@ -94,7 +94,7 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
         #[derive(DeriveMigrationName)]
         pub struct Migration;
 
-        #[async_trait::async_trait]
+        #[async_trait]
         impl MigrationTrait for Migration {
             async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
                 #up

@@ -648,7 +648,8 @@ impl<'m> Ctx<'m> {
                         "applied_at": row.filter(|r| !r.is_failed()).map(|r| r.applied_at.clone()),
                         "execution_ms": row.map(|r| r.execution_ms),
                         "failed": row.is_some_and(|r| r.is_failed()),
-                        "error": row.and_then(|r| r.error.clone()),
+                        "failed_direction": row.and_then(|r| r.failed_direction()),
+                        "error": row.filter(|r| r.is_failed()).map(|r| r.failure_cause()),
                         "checksum_changed": state.changed.contains(&info.id),
                     })
                 })
@@ -726,7 +727,7 @@ impl<'m> Ctx<'m> {
             println!(
                 "FAILED: {} ({}); fix the schema by hand, then `repair` or `stamp`.",
                 failed.revision,
-                failed.error.as_deref().unwrap_or("no error recorded")
+                failed.failure_description()
             );
         }
         if !state.unknown.is_empty() {
@@ -1396,9 +1397,9 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
         }
         for row in &state.failed {
             problems.push(format!(
-                "revision {} is recorded as failed: {}",
+                "revision {} is recorded as failed {}",
                 row.revision,
-                row.error.as_deref().unwrap_or("no error recorded")
+                row.failure_description()
             ));
         }
         let _ = runner.connection().clone().close().await;

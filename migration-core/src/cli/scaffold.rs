@@ -75,14 +75,18 @@ pub fn render(id: &str, message: &str, parents: &[String], merge: bool) -> Strin
             "        let _ = manager;\n        Ok(())\n".to_string(),
         )
     };
+    // A merge has no code: its parameter is named `_manager` so the file
+    // compiles without warnings (`-D warnings` in CI) and still reads as the
+    // usual signature when someone adds code to it.
+    let manager = if merge { "_manager" } else { "manager" };
     format!(
-        "//! {message}\n//!\n//! {what}\n\nuse sea_orm_migration::prelude::*;\n\n\
+        "//! {message}\n//!\n//! {what}\n\nuse migration_core::prelude::*;\n\n\
          /// The revisions this one applies on top of (Alembic's `down_revision`).\n\
          pub const PARENTS: &[&str] = &[{parents_list}];\n\n\
          /// Revision `{id}`.\n#[derive(DeriveMigrationName)]\npub struct Migration;\n\n\
-         #[async_trait::async_trait]\nimpl MigrationTrait for Migration {{\n\
-         \x20   async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {{\n{body_up}    }}\n\n\
-         \x20   async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {{\n{body_down}    }}\n}}\n"
+         #[async_trait]\nimpl MigrationTrait for Migration {{\n\
+         \x20   async fn up(&self, {manager}: &SchemaManager) -> Result<(), DbErr> {{\n{body_up}    }}\n\n\
+         \x20   async fn down(&self, {manager}: &SchemaManager) -> Result<(), DbErr> {{\n{body_down}    }}\n}}\n"
     )
 }
 

@@ -133,7 +133,9 @@ impl WorkspaceCopy {
             }
             let mut own = read(&from.join("Cargo.toml"));
             if let Some(package) = c.package {
-                let bin = if from.join("src/main.rs").exists() {
+                // A manifest that declares its binary (`migration`'s, with
+                // `required-features`) has it renamed with the package below.
+                let bin = if from.join("src/main.rs").exists() && !own.contains("[[bin]]") {
                     format!("[[bin]]\nname = \"{package}\"\npath = \"src/main.rs\"\n\n")
                 } else {
                     String::new()
@@ -218,6 +220,37 @@ impl WorkspaceCopy {
             String::from_utf8_lossy(&out.stderr)
         );
         Self::target_dir().join("debug").join(package)
+    }
+
+    /// Compiles `package`'s library (offline, debug) with `-D warnings`: the
+    /// flag reaches that crate only (`cargo rustc`), so no dependency is
+    /// rebuilt, unlike with `RUSTFLAGS`.
+    ///
+    /// # Panics
+    /// The library does not compile, or warns: the message holds cargo's output.
+    pub fn compile_lib_denying_warnings(&self, package: &str) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let out = Command::new(cargo)
+            .args([
+                "rustc",
+                "--offline",
+                "-q",
+                "-p",
+                package,
+                "--lib",
+                "--",
+                "-D",
+                "warnings",
+            ])
+            .current_dir(self.root())
+            .env("CARGO_TARGET_DIR", Self::target_dir())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "the copy's {package} library does not compile without warnings:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -304,5 +337,29 @@ mod tests {
         assert!(ws.path("justfile").exists());
         ws.edit("justfile", |s| s.replace('x', "y"));
         assert_eq!(read(&ws.path("justfile")), "y:\n");
+    }
+
+    #[test]
+    fn a_declared_binary_is_renamed_not_duplicated() {
+        let main = tempfile::tempdir().unwrap();
+        let m = main.path();
+        write(&m.join("Cargo.toml"), "[workspace]\nmembers = [\"a\"]\n");
+        write(&m.join("Cargo.lock"), "# lock\n");
+        write(
+            &m.join("a/Cargo.toml"),
+            "[package]\nname = \"a\"\n\n[[bin]]\nname = \"a\"\npath = \"src/main.rs\"\nrequired-features = [\"cli\"]\n\n[dependencies]\n",
+        );
+        write(&m.join("a/src/lib.rs"), "");
+        write(&m.join("a/src/main.rs"), "fn main() {}\n");
+        let ws = WorkspaceCopy::new(m, &[CrateCopy::new("a").package("t-a")], &[], &[]);
+        let own = read(&ws.path("a/Cargo.toml"));
+        assert_eq!(own.matches("[[bin]]").count(), 1, "{own}");
+        assert!(
+            own.contains(
+                "[[bin]]\nname = \"t-a\"\npath = \"src/main.rs\"\nrequired-features = [\"cli\"]"
+            ),
+            "{own}"
+        );
+        assert!(own.contains("[lib]\nname = \"a\""), "{own}");
     }
 }

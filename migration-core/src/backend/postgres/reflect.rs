@@ -351,6 +351,7 @@ fn name_addition(columns: &[String]) -> String {
 
 /// The name PostgreSQL gives an unnamed constraint of `table` on `columns`
 /// with `label` (`key`, `fkey`, `idx`, `pkey`), when there is no collision.
+#[cfg(feature = "tooling")]
 pub(crate) fn generated_name(table: &str, columns: &[String], label: &str) -> String {
     make_object_name(table, &name_addition(columns), label)
 }

@@ -1,0 +1,196 @@
+//! Files the CLI writes (`revision -m`, `generate`, `merge`) compile without warnings, and one
+//! import (`migration_core::prelude`) covers a migration with an inline entity that seeds rows.
+
+mod common;
+
+use common::*;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Package and binary name of the copy (its own, so that tests running at the
+/// same time never overwrite the real crate's artifacts).
+const PACKAGE: &str = "scaffold-migration";
+
+/// A migration written by hand the way the guide says: its own frozen copy of
+/// the table as an inline entity, rows seeded through SeaORM, and nothing
+/// imported but the prelude.
+const SEED: &str = r#"//! Seed the default settings.
+
+use migration_core::prelude::*;
+
+/// The revisions this one applies on top of (Alembic's `down_revision`).
+pub const PARENTS: &[&str] = &["@PARENT@"];
+
+/// The table as this migration knows it (never the live entity's type).
+mod setting {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "scaffold_settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub value: String,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Revision `@ID@`.
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table("scaffold_settings")
+                    .col(ColumnDef::new("name").string_len(64).not_null().primary_key())
+                    .col(ColumnDef::new("value").string_len(64).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        let db = manager.get_connection();
+        setting::ActiveModel {
+            name: Set("theme".to_owned()),
+            value: Set("light".to_owned()),
+        }
+        .insert(db)
+        .await?;
+        let mut theme = setting::Entity::find()
+            .filter(setting::Column::Name.is_in(["theme"]))
+            .one(db)
+            .await?
+            .ok_or_else(|| DbErr::Migration("the seeded row is missing".into()))?
+            .into_active_model();
+        theme.value = Set("dark".to_owned());
+        theme.update(db).await?;
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table("scaffold_settings").to_owned())
+            .await
+    }
+}
+"#;
+
+fn run(bin: &Path, cwd: &Path, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("DATABASE_URL")
+        .env_remove("MIGRATION_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ {PACKAGE} {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The file in `dir` whose name ends with `suffix` that is not one of the project's.
+fn written(dir: &Path, suffix: &str) -> (String, String) {
+    let files = migration_build::discover(dir).unwrap();
+    let project = project_ids();
+    let file = files
+        .iter()
+        .find(|f| f.id.ends_with(suffix) && !project.contains(&f.id))
+        .unwrap_or_else(|| panic!("no revision `*{suffix}` in {}", dir.display()));
+    (
+        file.id.clone(),
+        std::fs::read_to_string(&file.path).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn generated_and_merge_files_compile_without_warnings_and_the_prelude_seeds_rows() {
+    let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let ws = WorkspaceCopy::new(
+        main,
+        &[CrateCopy::new("migration").package(PACKAGE)],
+        &[],
+        &[],
+    );
+    let versions = ws.path("migration/src/versions");
+    let dir = versions.to_str().unwrap();
+    let head = project_ids().last().unwrap().clone();
+
+    // Two revisions on the head (two heads once both exist), by the real CLI.
+    let out = cli("", &["revision", "-m", "add phone to users", "--dir", dir]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cli(
+        "",
+        &["generate", "other branch", "--dir", dir, "--head", &head],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let (phone, phone_src) = written(&versions, "_add_phone_to_users");
+    let (other, _) = written(&versions, "_other_branch");
+    for needed in [
+        "use migration_core::prelude::*;\n",
+        "#[async_trait]\nimpl MigrationTrait",
+    ] {
+        assert!(phone_src.contains(needed), "{needed:?} in:\n{phone_src}");
+    }
+    assert!(!phone_src.contains("sea_orm_migration"), "{phone_src}");
+
+    // The hand-written seed on the second branch.
+    let seed_id = "m29990101_000000_seed_settings";
+    std::fs::write(
+        versions.join(format!("{seed_id}.rs")),
+        SEED.replace("@PARENT@", &other).replace("@ID@", seed_id),
+    )
+    .unwrap();
+
+    // The copy's CLI knows both heads and writes the merge.
+    let bin = ws.build(PACKAGE, &[]);
+    let out = run(&bin, ws.root(), &["merge", "-m", "merge heads"]);
+    assert_eq!(out.status.code(), Some(0));
+    let (merge, merge_src) = written(&versions, "_merge_heads");
+    assert!(
+        merge_src.contains(&format!("&[\"{phone}\", \"{seed_id}\"]"))
+            || merge_src.contains(&format!("&[\"{seed_id}\", \"{phone}\"]")),
+        "{merge_src}"
+    );
+    assert!(
+        merge_src.contains("use migration_core::prelude::*;"),
+        "{merge_src}"
+    );
+
+    // Every file, the merge's unused parameters included, passes `-D warnings`.
+    ws.compile_lib_denying_warnings(PACKAGE);
+
+    // And runs: one head, the seed applied through the inline entity.
+    let bin = ws.build(PACKAGE, &[]);
+    let heads = run(&bin, ws.root(), &["heads"]);
+    assert!(String::from_utf8_lossy(&heads.stdout).contains(&merge));
+    let db_dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/seed.db?mode=rwc", db_dir.path().display());
+    let out = run(&bin, ws.root(), &["-u", &url, "up"]);
+    assert_eq!(out.status.code(), Some(0));
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "SELECT value FROM scaffold_settings WHERE name = 'theme'",
+        ),
+    )
+    .await
+    .unwrap()
+    .expect("the seeded row");
+    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "dark");
+    db.close().await.ok();
+}
