@@ -13,6 +13,7 @@ pub mod data;
 pub mod embed;
 pub mod error;
 pub mod graph;
+pub mod graph_svg;
 pub mod history;
 pub mod lint;
 pub mod offline;
