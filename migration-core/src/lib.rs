@@ -15,6 +15,7 @@ pub mod error;
 pub mod graph;
 pub mod graph_svg;
 pub mod history;
+pub mod hold;
 pub mod lint;
 pub mod offline;
 pub mod revision;
