@@ -498,6 +498,10 @@ final_down() {
         fail "something still answers on 127.0.0.1:$APP_PORT_DEFAULT"
     fi
     echo "no container, volume or network left"
+    if [ "$KEEP_IMAGES" = 1 ]; then
+        # Images replaced by this run's builds (the build cache stays).
+        docker image prune -f >/dev/null
+    fi
 }
 
 stop_step() {
