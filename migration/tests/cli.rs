@@ -25,7 +25,10 @@ async fn down_holds_and_history_svg_draws_the_states() {
     assert_eq!(json["hold"]["reverted"].as_array().unwrap().len(), 2);
     assert_eq!(json["hold"]["applies"], true);
     let svg = stdout(&cli(url, &["history", "--format", "svg"]));
-    assert_eq!(svg.matches(r#"data-state="applied""#).count(), ids.len() - 2);
+    assert_eq!(
+        svg.matches(r#"data-state="applied""#).count(),
+        ids.len() - 2
+    );
     assert_eq!(svg.matches(r#"data-state="pending""#).count(), 2);
     assert!(svg.contains("On hold since"), "{svg}");
     let up = cli(url, &["up"]);
