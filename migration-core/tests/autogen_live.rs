@@ -349,7 +349,15 @@ fn scratch(dialect: Dialect) -> Scratch {
 async fn reflect(url: &str, dialect: Dialect) -> Schema {
     let db = sea_orm::Database::connect(url).await.expect("connect");
     let schema = migration_core::backend::for_dialect(dialect)
-        .reflect(&db, &["seaorm_revisions", "seaql_migrations"])
+        // Bookkeeping: the tracking table, the rollback hold `down` records, sea-orm-migration's.
+        .reflect(
+            &db,
+            &[
+                "seaorm_revisions",
+                "seaorm_revisions_hold",
+                "seaql_migrations",
+            ],
+        )
         .await
         .expect("reflect");
     db.close().await.ok();
