@@ -290,10 +290,13 @@ start_daemon() {
     fail "dockerd did not answer on $SOCK within 30 s"
 }
 
-# Leftovers of an interrupted run in a kept data folder.
+# Leftovers of an interrupted run in a kept data folder (with --keep-images
+# only images and the build cache are meant to survive a run).
 preclean() {
     dc_all down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
     docker ps -aq | xargs -r docker rm -f -v >/dev/null
+    docker volume prune -f >/dev/null
+    docker network prune -f >/dev/null
 }
 
 build() {
