@@ -14,6 +14,10 @@ default:
 dev:
     docker compose up --build
 
+# Run docker-compose.yml for real on a private Docker engine: up, migrate, rollback, restart, replicas, MariaDB, down (docs/dev-stack.md).
+devstack-test *ARGS:
+    scripts/devstack-test.sh {{ARGS}}
+
 # Run the app on the configured database (embedded SQLite by default); it migrates on start.
 run:
     cargo run -p app

@@ -1,5 +1,7 @@
-//! The dev stack files (no Docker engine needed): docker-compose.yml, the
-//! Dockerfile, .dockerignore and .env.example are checked as data.
+//! The dev stack files as data: docker-compose.yml, the Dockerfile, .dockerignore, .env.example.
+//!
+//! These need no Docker engine; `scripts/devstack-test.sh` runs the same files
+//! on a real one (docs/dev-stack.md).
 
 use serde_norway::Value;
 use std::path::{Path, PathBuf};
@@ -101,10 +103,6 @@ fn assert_waits_healthy(name: &str, service: &Value, on: &str) {
 
 fn assert_app_service(compose: &Value, name: &str, db_service: &str, scheme: &str) {
     let app = service(compose, name);
-    assert!(
-        app["build"].is_string() || app["build"].is_mapping(),
-        "{name} is built from the Dockerfile"
-    );
     assert_waits_healthy(name, app, db_service);
     assert_eq!(env_var(app, "MIGRATE_ON_START"), "upgrade");
     assert_eq!(env_var(app, "APP_ADDR"), "0.0.0.0:8080");
@@ -160,7 +158,104 @@ fn compose_has_postgres_and_the_app() {
     );
 
     assert_app_service(&compose, "app", "db", "postgres");
-    assert!(service(&compose, "app")["profiles"].is_null());
+    let app = service(&compose, "app");
+    assert!(app["profiles"].is_null());
+    assert!(
+        app["build"].is_string() || app["build"].is_mapping(),
+        "app is built from the Dockerfile"
+    );
+}
+
+/// The published host ports' defaults, `${VAR:-default}` or a literal.
+fn default_host_ports(compose: &Value) -> Vec<(String, u16)> {
+    let mut out = Vec::new();
+    for (name, svc) in compose["services"].as_mapping().unwrap() {
+        let name = text(name).to_string();
+        for port in strings(&svc["ports"]) {
+            // 127.0.0.1:${X:-15432}:5432 or 127.0.0.1:15432:5432
+            let host = port
+                .trim_start_matches("127.0.0.1:")
+                .rsplit_once(':')
+                .map(|(h, _)| h.to_string())
+                .unwrap();
+            let host = match host.split_once(":-") {
+                Some((_, rest)) => rest.trim_end_matches('}').to_string(),
+                None => host,
+            };
+            out.push((
+                name.clone(),
+                host.parse().unwrap_or_else(|_| panic!("{port}")),
+            ));
+        }
+    }
+    out
+}
+
+/// `docker compose up` must not fail to bind on a machine set up for the
+/// tests: the local PostgreSQL (5432), MariaDB (3306) and `cargo run -p app`
+/// (8080) keep their ports; no two services share a default.
+#[test]
+fn compose_ports_do_not_clash_with_the_local_services() {
+    let compose = compose();
+    let ports = default_host_ports(&compose);
+    assert!(ports.len() >= 4, "{ports:?}");
+    for (name, port) in &ports {
+        assert!(
+            ![5432, 3306, 8080].contains(port),
+            "{name} publishes {port} by default, a port the local services use"
+        );
+    }
+    let mut seen: Vec<u16> = ports.iter().map(|(_, p)| *p).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(
+        seen.len(),
+        ports.len(),
+        "two services share a port: {ports:?}"
+    );
+    // .env.example documents the same defaults.
+    let example = read(".env.example");
+    for (var, port) in [
+        ("POSTGRES_PORT", 15432),
+        ("MARIADB_PORT", 13306),
+        ("APP_PORT", 18080),
+        ("APP_MARIADB_PORT", 18081),
+    ] {
+        assert!(
+            ports.iter().any(|(_, p)| *p == port),
+            "{var} default {port}"
+        );
+        assert!(
+            example.contains(&format!("{var}={port}")),
+            ".env.example lacks {var}={port}"
+        );
+    }
+}
+
+/// Two app services, one image: only `app` builds it.
+#[test]
+fn the_app_image_is_built_once() {
+    let compose = compose();
+    let app = service(&compose, "app");
+    let mariadb_app = service(&compose, "app-mariadb");
+    assert!(
+        mariadb_app["build"].is_null(),
+        "app-mariadb must run the image app builds, not build it again"
+    );
+    assert_eq!(text(&app["image"]), text(&mariadb_app["image"]));
+}
+
+/// The compose file says what a restart does to a rollback (docs/dev-stack.md).
+#[test]
+fn compose_documents_that_rollbacks_stick() {
+    let compose = read("docker-compose.yml");
+    assert!(
+        compose.contains("Rollbacks stick"),
+        "the rollback hold is documented"
+    );
+    assert!(compose.contains("migration up"));
+    let docs = read("docs/dev-stack.md");
+    assert!(docs.contains("hold"));
 }
 
 #[test]
@@ -190,9 +285,27 @@ fn compose_has_a_mariadb_profile() {
     );
 }
 
-/// The `FROM ... AS name` stages, with their lines.
+/// `${NAME}` replaced by the global `ARG NAME=default` values.
+fn substitute(text: &str, args: &[(String, String)]) -> String {
+    let mut out = text.to_string();
+    // Defaults may use earlier arguments: substitute until nothing changes.
+    for _ in 0..8 {
+        let before = out.clone();
+        for (name, value) in args {
+            out = out.replace(&format!("${{{name}}}"), value);
+        }
+        if out == before {
+            break;
+        }
+    }
+    out
+}
+
+/// The `FROM ... AS name` stages, with their lines; the image names with the
+/// global `ARG` defaults substituted (what a build without `--build-arg` uses).
 fn stages(dockerfile: &str) -> Vec<(String, String, Vec<String>)> {
     let mut stages: Vec<(String, String, Vec<String>)> = Vec::new();
+    let mut args: Vec<(String, String)> = Vec::new();
     // Join continuation lines first.
     let joined = dockerfile.replace("\\\n", " ");
     for line in joined.lines().map(str::trim) {
@@ -200,8 +313,13 @@ fn stages(dockerfile: &str) -> Vec<(String, String, Vec<String>)> {
             continue;
         }
         let words: Vec<&str> = line.split_whitespace().collect();
-        if words[0].eq_ignore_ascii_case("FROM") {
-            let image = words[1].to_string();
+        if stages.is_empty() && words[0].eq_ignore_ascii_case("ARG") {
+            if let Some((name, value)) = words[1].split_once('=') {
+                let value = substitute(value, &args);
+                args.push((name.to_string(), value));
+            }
+        } else if words[0].eq_ignore_ascii_case("FROM") {
+            let image = substitute(words[1], &args);
             let name = match words.get(2) {
                 Some(kw) if kw.eq_ignore_ascii_case("AS") => words[3].to_string(),
                 _ => String::new(),
@@ -221,8 +339,15 @@ fn dockerfile_builds_both_binaries_and_ships_them_on_path() {
     assert!(stages.len() >= 2, "a build stage and a runtime stage");
     let (builder, image, lines) = &stages[0];
     assert!(
-        image.starts_with("rust:"),
-        "build stage from a rust image: {image}"
+        image.starts_with("rust:1.94") && image.ends_with("-slim-bookworm"),
+        "build stage from the official rust image by default: {image}"
+    );
+    // An offline build must not fetch a Dockerfile frontend image.
+    assert!(
+        !dockerfile
+            .lines()
+            .any(|l| l.trim_start().starts_with("# syntax=")),
+        "no `# syntax=` line"
     );
     let build = lines
         .iter()
@@ -234,7 +359,7 @@ fn dockerfile_builds_both_binaries_and_ships_them_on_path() {
 
     let (_, runtime_image, runtime) = stages.last().unwrap();
     assert!(
-        runtime_image.starts_with("debian:") && runtime_image.contains("slim"),
+        runtime_image == "debian:bookworm-slim",
         "runtime stage from debian-slim: {runtime_image}"
     );
     for binary in ["app", "migration"] {

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::graph::Target;
+use crate::hold::{self, Hold};
 use crate::revision::Migrator;
 use crate::runner::{Direction, Event, Runner, RunnerOptions, State};
 use sea_orm::DatabaseConnection;
@@ -46,12 +47,16 @@ pub struct Standing {
     pub pending: Vec<String>,
     /// Revisions the database has that the code does not (it is ahead).
     pub unknown: Vec<String>,
+    /// The rollback hold that applies to this code (see [`crate::hold`]):
+    /// `upgrade` does not re-apply what `migration down` reverted.
+    pub hold: Option<Hold>,
 }
 
 impl Standing {
-    fn of(migrator: &Migrator, state: &State, applied: Vec<String>) -> Self {
+    fn of(migrator: &Migrator, state: &State, applied: Vec<String>, hold: Option<Hold>) -> Self {
         let graph = migrator.graph();
         Self {
+            hold,
             applied,
             current: graph.current(&state.applied),
             heads: graph.heads().into_iter().map(str::to_string).collect(),
@@ -70,12 +75,20 @@ impl Standing {
 pub async fn standing(migrator: &Migrator, db: DatabaseConnection, url: &str) -> Result<Standing> {
     let runner = Runner::with_connection(migrator, db, url, RunnerOptions::default())?;
     let state = runner.state().await?;
-    Ok(Standing::of(migrator, &state, Vec::new()))
+    let hold = hold::read(migrator, runner.connection(), runner.backend())
+        .await?
+        .filter(|h| h.applies_to(migrator));
+    Ok(Standing::of(migrator, &state, Vec::new(), hold))
 }
 
 /// Runs the start-up policy: upgrade to head under the migration lock (several
 /// replicas starting together apply each revision once), or check, or nothing.
 /// It never downgrades: a database ahead of the code is an error in both modes.
+///
+/// `upgrade` honours the rollback hold `migration down` records: while the
+/// code has the same migrations as when it was recorded, nothing is applied
+/// and a warning says so; with different migrations the hold is lifted and the
+/// upgrade runs (see [`crate::hold`]).
 ///
 /// # Errors
 /// [`OnStart::Check`] with pending revisions, a database ahead of the code, a
@@ -92,9 +105,39 @@ pub async fn on_start(
     if !state.unknown.is_empty() {
         migrator.graph().check_applied(&state.applied)?;
     }
+    let mut held = None;
     let applied = match policy {
         OnStart::Off => Vec::new(),
-        OnStart::Upgrade => runner.upgrade(&Target::Head).await?,
+        OnStart::Upgrade => {
+            match hold::read(migrator, runner.connection(), runner.backend()).await? {
+                Some(h) if h.applies_to(migrator) => {
+                    let pending = migrator
+                        .graph()
+                        .plan_upgrade(&state.applied, &Target::Head)
+                        .unwrap_or_default();
+                    tracing::warn!(
+                        held_at = %h.held_at,
+                        reverted = ?h.reverted,
+                        pending = pending.len(),
+                        "migrations on hold: `migration down` reverted these and this code has the same \
+                         migrations, so they are not re-applied; run `migration up` to apply them \
+                         (a build with changed migrations lifts the hold)"
+                    );
+                    held = Some(h);
+                    Vec::new()
+                }
+                Some(h) => {
+                    tracing::info!(
+                        held_at = %h.held_at,
+                        reverted = ?h.reverted,
+                        "lifting the rollback hold: the migrations changed since `migration down`"
+                    );
+                    hold::clear(migrator, runner.connection(), runner.backend()).await?;
+                    runner.upgrade(&Target::Head).await?
+                }
+                None => runner.upgrade(&Target::Head).await?,
+            }
+        }
         OnStart::Check => {
             let pending = migrator
                 .graph()
@@ -115,7 +158,12 @@ pub async fn on_start(
         }
     };
     let state = runner.state().await?;
-    Ok(Standing::of(migrator, &state, applied))
+    if policy != OnStart::Upgrade {
+        held = hold::read(migrator, runner.connection(), runner.backend())
+            .await?
+            .filter(|h| h.applies_to(migrator));
+    }
+    Ok(Standing::of(migrator, &state, applied, held))
 }
 
 fn log_progress(event: Event<'_>) {

@@ -27,7 +27,9 @@ pub mod embed;
 pub mod entities;
 pub mod error;
 pub mod graph;
+pub mod graph_svg;
 pub mod history;
+pub mod hold;
 #[cfg(feature = "tooling")]
 pub mod lint;
 pub mod offline;

@@ -348,9 +348,17 @@ fn scratch(dialect: Dialect) -> Scratch {
 
 async fn reflect(url: &str, _dialect: Dialect) -> Schema {
     let db = sea_orm::Database::connect(url).await.expect("connect");
-    let schema = migration_core::backend::reflect(&db, &["seaorm_revisions", "seaql_migrations"])
-        .await
-        .expect("reflect");
+    // Bookkeeping: the tracking table, the rollback hold `down` records, sea-orm-migration's.
+    let schema = migration_core::backend::reflect(
+        &db,
+        &[
+            "seaorm_revisions",
+            "seaorm_revisions_hold",
+            "seaql_migrations",
+        ],
+    )
+    .await
+    .expect("reflect");
     db.close().await.ok();
     schema
 }

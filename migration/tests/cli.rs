@@ -6,6 +6,36 @@ use common::*;
 use migration_core::testing::{ALL, TestDb};
 use migration_core::url::Dialect;
 
+/// `down` records the hold, `status` shows it, `history --format svg` draws
+/// the states, `up` lifts the hold.
+#[tokio::test]
+async fn down_holds_and_history_svg_draws_the_states() {
+    let Some(db) = TestDb::create(Dialect::Sqlite, "cli_hold").await else {
+        return;
+    };
+    let url = db.url.as_str();
+    let ids = project_ids();
+    assert_eq!(cli(url, &["up"]).status.code(), Some(0));
+    let down = cli(url, &["down", "-n", "2"]);
+    assert_eq!(down.status.code(), Some(0));
+    assert!(stdout(&down).contains("Hold recorded"), "{}", stdout(&down));
+    let status = stdout(&cli(url, &["status"]));
+    assert!(status.contains("Hold:    since"), "{status}");
+    let json = cli_json(url, &["status", "--format", "json"]);
+    assert_eq!(json["hold"]["reverted"].as_array().unwrap().len(), 2);
+    assert_eq!(json["hold"]["applies"], true);
+    let svg = stdout(&cli(url, &["history", "--format", "svg"]));
+    assert_eq!(
+        svg.matches(r#"data-state="applied""#).count(),
+        ids.len() - 2
+    );
+    assert_eq!(svg.matches(r#"data-state="pending""#).count(), 2);
+    assert!(svg.contains("On hold since"), "{svg}");
+    let up = cli(url, &["up"]);
+    assert!(stdout(&up).contains("Hold lifted"), "{}", stdout(&up));
+    assert!(cli_json(url, &["status", "--format", "json"])["hold"].is_null());
+}
+
 #[tokio::test]
 async fn up_down_status_and_json_on_every_backend() {
     for dialect in ALL {
@@ -313,6 +343,9 @@ fn history_heads_show_work_without_a_database() {
     assert!(graph.contains("|\\") && graph.contains("|/"), "{graph}");
     let dot = stdout(&cli("", &["history", "--format", "dot"]));
     assert!(dot.starts_with("digraph"), "{dot}");
+    let svg = stdout(&cli("", &["history", "--format", "svg"]));
+    assert!(svg.starts_with("<svg xmlns="), "{svg}");
+    assert_eq!(svg.matches(r#"data-state="unknown""#).count(), ids.len());
     let json = cli_json(
         "",
         &["history", "--format", "json", "-r", &format!("{}:", ids[3])],

@@ -14,8 +14,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// 200 with `{"status": "ok", "database": "ok", "current": [...], "heads":
-/// [...], "pending": 0}` when the database answers (`status` is `"outdated"`
-/// while migrations are pending or the database is ahead of the code), 503 with
+/// [...], "pending": 0, "hold": null}` when the database answers (`status` is
+/// `"outdated"` while migrations are pending or the database is ahead of the
+/// code; `hold` is the rollback hold `migration down` recorded, with
+/// `held_at` and `reverted`, while it applies to this code), 503 with
 /// `"database": "unavailable"` when it does not. Never includes error details.
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let heads: Vec<&str> = state.migrator.graph().heads();
@@ -31,6 +33,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
                     "heads": standing.heads,
                     "pending": standing.pending.len(),
                     "unknown": standing.unknown,
+                    "hold": standing.hold,
                 })),
             )
         }

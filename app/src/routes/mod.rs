@@ -1,6 +1,7 @@
 //! The HTTP API: the router, its shared state, and one module per resource.
 
 pub mod health;
+pub mod pages;
 pub mod print_jobs;
 pub mod printers;
 pub mod products;
@@ -23,7 +24,7 @@ use std::time::Instant;
 pub struct AppState {
     /// The connection pool.
     pub db: DatabaseConnection,
-    /// The project's migrations (for `/health`).
+    /// The project's migrations (for `/health` and `/migrations`).
     pub migrator: Arc<Migrator>,
     /// The database URL (the engine needs it to pick the backend; never sent out).
     pub database_url: Arc<str>,
@@ -33,6 +34,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
+        .merge(pages::routes())
         .merge(users::routes())
         .merge(teams::routes())
         .merge(products::routes())

@@ -2,6 +2,7 @@
 //! MariaDB/MySQL; unreachable servers are skipped unless `REQUIRE_ALL_BACKENDS=1`).
 
 mod crud;
+mod hold;
 mod replicas;
 mod startup;
 mod support;

@@ -4,12 +4,14 @@ pub mod scaffold;
 
 use crate::error::{Error, Result};
 use crate::graph::{RevisionInfo, Target};
+use crate::graph_svg;
+use crate::hold::{self, Hold};
 use crate::revision::Migrator;
 use crate::runner::{Direction, Event, Runner, RunnerOptions, State};
 use crate::url::{DEFAULT_DATABASE_URL, Dialect, mask};
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -166,6 +168,9 @@ pub enum Format {
     Json,
     /// Graphviz (history only).
     Dot,
+    /// SVG: the graph with each revision's state (history only; the app's
+    /// `GET /migrations` draws the same).
+    Svg,
 }
 
 /// `--format`.
@@ -188,7 +193,7 @@ pub struct HistoryArgs {
     /// Draw branches and merges as text lanes.
     #[arg(long)]
     pub graph: bool,
-    /// Output format (`dot` gives Graphviz).
+    /// Output format (`dot` gives Graphviz, `svg` a drawing with each revision's state).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -376,7 +381,12 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         Command::Current(f) => ctx.current(f.format).await,
         Command::Heads(f) => heads(migrator, f.format),
         Command::History(args) => {
-            let applied = ctx.applied_if_reachable().await;
+            let state = ctx.state_if_reachable().await;
+            if args.format == Format::Svg {
+                print!("{}", history_svg(migrator, &ctx.url, state.as_ref()));
+                return Ok(());
+            }
+            let applied = state.map(|(s, _)| s.applied);
             history(migrator, &args, applied.as_ref())
         }
         Command::Show {
@@ -549,9 +559,9 @@ impl<'m> Ctx<'m> {
         Ok(())
     }
 
-    /// The applied revisions, if the database can be read without creating
-    /// anything (no new SQLite file) and answers at once.
-    async fn applied_if_reachable(&self) -> Option<HashSet<String>> {
+    /// The tracking table and the hold, if the database can be read without
+    /// creating anything (no new SQLite file) and answers at once.
+    async fn state_if_reachable(&self) -> Option<(State, Option<Hold>)> {
         if let Some(path) = crate::url::sqlite_path(&self.url)
             && !path.exists()
         {
@@ -564,7 +574,12 @@ impl<'m> Ctx<'m> {
         let runner = Runner::connect(self.migrator, &self.url, options)
             .await
             .ok()?;
-        runner.state().await.ok().map(|s| s.applied)
+        let state = runner.state().await.ok()?;
+        let held = hold::read(self.migrator, runner.connection(), runner.backend())
+            .await
+            .ok()
+            .flatten();
+        Some((state, held))
     }
 
     fn database_line(&self) -> String {
@@ -589,6 +604,7 @@ impl<'m> Ctx<'m> {
             println!("failed");
         }
         let applied = applied?;
+        self.lift_hold(&runner).await?;
         match applied.len() {
             0 => println!(
                 "Nothing to apply: the database is at {}.",
@@ -623,6 +639,39 @@ impl<'m> Ctx<'m> {
             reverted.len(),
             describe_current(&state, self.migrator)
         );
+        if !reverted.is_empty() {
+            self.record_hold(&runner, reverted).await?;
+        }
+        Ok(())
+    }
+
+    /// After a live `down`: the hold that keeps a service's
+    /// `MIGRATE_ON_START=upgrade` from re-applying what was reverted.
+    async fn record_hold(&self, runner: &Runner<'m>, reverted: Vec<String>) -> Result<()> {
+        let mut all = hold::read(self.migrator, runner.connection(), runner.backend())
+            .await?
+            .filter(|h| h.applies_to(self.migrator))
+            .map(|h| h.reverted)
+            .unwrap_or_default();
+        all.extend(reverted);
+        let held = Hold::new(self.migrator, all);
+        hold::record(self.migrator, runner.connection(), &held).await?;
+        println!(
+            "Hold recorded: a service started with MIGRATE_ON_START=upgrade does not re-apply {} \
+             revision(s) until `migration up` runs or its migrations change.",
+            held.reverted.len()
+        );
+        Ok(())
+    }
+
+    /// After `up`, `refresh`, `fresh`: the operator moved on; no hold.
+    async fn lift_hold(&self, runner: &Runner<'m>) -> Result<()> {
+        if hold::clear(self.migrator, runner.connection(), runner.backend())
+            .await?
+            .is_some()
+        {
+            println!("Hold lifted: services apply pending migrations on start again.");
+        }
         Ok(())
     }
 
@@ -635,6 +684,7 @@ impl<'m> Ctx<'m> {
         let pending = graph
             .plan_upgrade(&state.applied, &Target::Heads)
             .unwrap_or_default();
+        let held = hold::read(self.migrator, runner.connection(), runner.backend()).await?;
         if format == Format::Json {
             let revisions: Vec<_> = graph
                 .topo_order()
@@ -660,6 +710,11 @@ impl<'m> Ctx<'m> {
                 "pending": pending,
                 "unknown": state.unknown,
                 "revisions": revisions,
+                "hold": held.as_ref().map(|h| json!({
+                    "held_at": h.held_at,
+                    "reverted": h.reverted,
+                    "applies": h.applies_to(self.migrator),
+                })),
             });
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
             return Ok(());
@@ -717,6 +772,19 @@ impl<'m> Ctx<'m> {
             }
         );
         println!("Pending: {}", pending.len());
+        match &held {
+            Some(h) if h.applies_to(self.migrator) => println!(
+                "Hold:    since {} (`down` reverted {}); MIGRATE_ON_START=upgrade does not \
+                 re-apply them until `migration up`.",
+                h.held_at,
+                h.reverted.join(", ")
+            ),
+            Some(h) => println!(
+                "Hold:    recorded {} for other migrations; a service lifts it on start.",
+                h.held_at
+            ),
+            None => {}
+        }
         if !state.changed.is_empty() {
             println!(
                 "CHANGED: {} was edited after it was applied; revert the edit or run `repair`.",
@@ -857,6 +925,7 @@ impl<'m> Ctx<'m> {
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let (dropped, applied) = runner.fresh(&default_up_target(self.migrator)).await?;
+        self.lift_hold(&runner).await?;
         println!(
             "Dropped {} object(s); applied {} revision(s).",
             dropped.len(),
@@ -877,6 +946,7 @@ impl<'m> Ctx<'m> {
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let (reverted, applied) = runner.refresh(&default_up_target(self.migrator)).await?;
+        self.lift_hold(&runner).await?;
         println!(
             "Reverted {} and applied {} revision(s).",
             reverted.len(),
@@ -897,6 +967,7 @@ impl<'m> Ctx<'m> {
         let runner = self.runner().await?;
         println!("{}", self.database_line());
         let reverted = runner.reset().await?;
+        hold::drop_table(self.migrator, runner.connection()).await?;
         println!(
             "Reverted {} revision(s) and dropped the tracking table.",
             reverted.len()
@@ -987,6 +1058,33 @@ fn heads(migrator: &Migrator, format: Format) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `history --format svg`: the drawing `GET /migrations` shows. With a reachable
+/// database each revision is applied / pending / failed / changed; without
+/// one, every state is unknown and the title says so.
+fn history_svg(migrator: &Migrator, url: &str, state: Option<&(State, Option<Hold>)>) -> String {
+    let graph = migrator.graph();
+    let Some((state, held)) = state else {
+        let options = graph_svg::Options {
+            title: Some(format!(
+                "{} revision(s); no database reachable at {}, states unknown",
+                graph.len(),
+                mask(url)
+            )),
+            ..graph_svg::Options::default()
+        };
+        return graph_svg::render(graph, &HashMap::new(), &options);
+    };
+    let options = graph_svg::Options {
+        title: Some(format!("Migrations of {}", mask(url))),
+        unknown: state.unknown.clone(),
+        note: held
+            .as_ref()
+            .filter(|h| h.applies_to(migrator))
+            .map(Hold::describe),
+    };
+    graph_svg::render(graph, &graph_svg::statuses(graph, state), &options)
 }
 
 /// `history` works without a database; when one is reachable, applied revisions

@@ -62,7 +62,7 @@ pub fn strings(value: &serde_json::Value) -> Vec<String> {
         .collect()
 }
 
-/// The tracking rows and the reflected schema (without the tracking table):
+/// The tracking rows and the reflected schema (without the tracking and hold tables):
 /// what "the database is unchanged" compares.
 pub async fn snapshot(url: &str) -> (Vec<HistoryRow>, Schema) {
     let dialect = Dialect::from_url(url).unwrap();
@@ -72,7 +72,9 @@ pub async fn snapshot(url: &str) -> (Vec<HistoryRow>, Schema) {
         .read(&db, backend)
         .await
         .expect("read history");
-    let schema = migration_core::backend::reflect(&db, &[DEFAULT_HISTORY_TABLE])
+    // Bookkeeping is not schema: the tracking table and the rollback hold `down` records.
+    let hold = format!("{DEFAULT_HISTORY_TABLE}_hold");
+    let schema = migration_core::backend::reflect(&db, &[DEFAULT_HISTORY_TABLE, &hold])
         .await
         .expect("reflect");
     db.close().await.ok();

@@ -2,6 +2,9 @@
 
 pub mod batch;
 pub(crate) mod reflect;
+// Autogenerate (tooling) names constraints as PostgreSQL would and reads
+// PostgreSQL type spellings in the entities' DDL.
+#[cfg(feature = "tooling")]
 pub(crate) use reflect::{generated_name, parse_type};
 mod types;
 
