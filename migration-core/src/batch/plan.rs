@@ -115,6 +115,17 @@ impl Normalized {
             .filter_map(|c| c.change.as_ref().map(|ch| (c, ch)))
     }
 
+    /// Original columns whose name goes away (renamed or dropped), each
+    /// with what happens to it ("renaming", "dropping"): what views,
+    /// triggers and other objects naming the column would break on.
+    pub fn vanishing(&self) -> Vec<(&str, &'static str)> {
+        self.renames
+            .iter()
+            .map(|(from, _)| (from.as_str(), "renaming"))
+            .chain(self.dropped.iter().map(|c| (c.as_str(), "dropping")))
+            .collect()
+    }
+
     /// Columns added by the batch.
     pub fn added(&self) -> impl Iterator<Item = (&FinalColumn, &ColumnDef)> {
         self.columns

@@ -120,12 +120,7 @@ async fn refuse_broken_dependents(
     table: &str,
     norm: &Normalized,
 ) -> Result<(), BatchError> {
-    let gone: Vec<(&str, &str)> = norm
-        .renames
-        .iter()
-        .map(|(from, _)| (from.as_str(), "renaming"))
-        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
-        .collect();
+    let gone = norm.vanishing();
     if gone.is_empty() {
         return Ok(());
     }

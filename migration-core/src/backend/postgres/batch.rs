@@ -222,12 +222,7 @@ async fn refuse_stale_trigger_functions(
     table: &str,
     norm: &Normalized,
 ) -> Result<(), BatchError> {
-    let gone: Vec<(&str, &str)> = norm
-        .renames
-        .iter()
-        .map(|(from, _)| (from.as_str(), "renaming"))
-        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
-        .collect();
+    let gone = norm.vanishing();
     if gone.is_empty() {
         return Ok(());
     }

@@ -608,12 +608,7 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
 /// (<https://www.sqlite.org/fts5.html#external_content_tables>).
 fn refuse_broken_fts(snapshot: &SqliteSnapshot, norm: &Normalized) -> Result<(), BatchError> {
     let table = snapshot.table.as_str();
-    let gone: Vec<(&str, &str)> = norm
-        .renames
-        .iter()
-        .map(|(from, _)| (from.as_str(), "renaming"))
-        .chain(norm.dropped.iter().map(|c| (c.as_str(), "dropping")))
-        .collect();
+    let gone = norm.vanishing();
     let mut found = Vec::new();
     for row in snapshot.master.iter().filter(|r| r.kind == "table") {
         let Some((columns, content)) = fts5_external_content(&row.sql) else {
