@@ -78,16 +78,16 @@ pub enum Error {
 
     /// A revision is recorded as failed (MySQL/MariaDB, where DDL is not transactional).
     #[error(
-        "revision `{revision}` failed while {} on an earlier run and may be partly {}: {error}\n  \
-         inspect the schema and fix it by hand, then run `repair` to forget the failed attempt ({})",
+        "revision `{revision}` failed on an earlier run (while {}) and may be partly {}: {error}\n  \
+         inspect the schema and fix it by hand, then run `repair` to forget the failed attempt {}",
         direction.verb(),
         direction.past(),
         match direction {
             Direction::Up => format!(
-                "the next `up` re-runs it) or `stamp {revision}` if you completed it by hand"
+                "(the next `up` re-runs it) or `stamp {revision}` if you completed it by hand"
             ),
             Direction::Down => format!(
-                "`{revision}` is recorded as applied again and the next `down` re-runs it) or \
+                "(`{revision}` is recorded as applied again and the next `down` re-runs it) or \
                  `stamp` its parent(s) if you completed the revert by hand"
             ),
         }

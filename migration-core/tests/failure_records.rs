@@ -176,7 +176,7 @@ async fn an_old_tracking_table_is_upgraded_once_and_its_prefixed_rows_still_read
         }
         let message = e.to_string();
         assert!(
-            message.contains("failed while reverting on an earlier run")
+            message.contains("failed on an earlier run (while reverting)")
                 && message.contains("may be partly reverted")
                 && message.contains("recorded as applied again"),
             "{message}"
