@@ -129,11 +129,12 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
                 return Err(Error::Connect {
                     url: mask(url),
                     attempts,
-                    source,
+                    source: crate::url::scrub_err(source, url),
                 });
             }
             Err(e) => {
-                tracing::warn!(url = %mask(url), attempt, error = %e, "database not reachable yet; retrying");
+                let error = crate::url::scrub(&e.to_string(), url);
+                tracing::warn!(url = %mask(url), attempt, %error, "database not reachable yet; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 attempt += 1;

@@ -5,30 +5,92 @@ pub use crate::backend::Dialect;
 /// The embedded default the CLI and the app share when no URL is configured.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/dev.db?mode=rwc";
 
+/// Where a URL's userinfo ends: the byte index of the `@` before the host,
+/// and where the host part (`host[:port]`) ends.
+///
+/// A password is often pasted unencoded (`u:pa/ss@h`, `u:p@ss:w%rd?x@h`), so
+/// the userinfo is not cut at the first `/`, `?` or `#`: it runs to the last
+/// `@` that is followed by something shaped like a host. With no such `@`,
+/// the last `@` is taken (masking too much is safe; too little is not).
+pub(crate) fn userinfo_end(url: &str) -> Option<(usize, usize)> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
+    let host_end = |at: usize| {
+        rest[at + 1..]
+            .find(['/', '?', '#'])
+            .map_or(rest.len(), |i| at + 1 + i)
+    };
+    let looks_like_host = |h: &str| {
+        if h.is_empty() || h.contains('@') {
+            return false;
+        }
+        let (name, port) = match h.strip_prefix('[') {
+            Some(v6) => match v6.split_once(']') {
+                Some((addr, tail)) => (addr, tail.strip_prefix(':')),
+                None => return false,
+            },
+            None => match h.rsplit_once(':') {
+                Some((n, p)) => (n, Some(p)),
+                None => (h, None),
+            },
+        };
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%'))
+            && port.is_none_or(|p| p.chars().all(|c| c.is_ascii_digit()))
+    };
+    let ats: Vec<usize> = rest.match_indices('@').map(|(i, _)| i).collect();
+    let hosts: Vec<usize> = ats
+        .iter()
+        .copied()
+        .filter(|&at| looks_like_host(&rest[at + 1..host_end(at)]))
+        .collect();
+    // A database URL names its database after the host (`host/db`): the
+    // last `@` followed by a host and a path is the one; an `@` inside the
+    // query (`?application_name=a@b`) is not followed by one.
+    let at = hosts
+        .iter()
+        .rev()
+        .copied()
+        .find(|&at| rest[host_end(at)..].starts_with('/'))
+        .or_else(|| hosts.last().copied())
+        .or_else(|| ats.last().copied())?;
+    Some((start + at, start + host_end(at)))
+}
+
+/// Whether a query parameter's name says it holds a secret.
+fn secret_param(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["password", "passwd", "pwd", "pass", "secret", "token"]
+        .iter()
+        .any(|k| key.contains(k))
+}
+
 /// The URL with any password replaced by `***`, safe to print and log.
 ///
-/// Masks the userinfo password (`user:secret@host`) and `password=` query parameters.
+/// Masks the userinfo password (`user:secret@host`, also with unencoded
+/// `/ ? # @ :` or `%` in the password) and secret-looking query parameters
+/// (`password=`, `Password=`, `sslpassword=`, ...) in any case.
 pub fn mask(url: &str) -> String {
     let mut out = url.to_string();
-    if let Some(scheme_end) = out.find("://") {
-        let auth_start = scheme_end + 3;
-        let auth_end = out[auth_start..]
-            .find(['/', '?', '#'])
-            .map_or(out.len(), |i| auth_start + i);
-        if let Some(at) = out[auth_start..auth_end].rfind('@') {
-            let userinfo = &out[auth_start..auth_start + at];
-            if let Some(colon) = userinfo.find(':') {
-                let start = auth_start + colon + 1;
-                out.replace_range(start..auth_start + at, "***");
-            }
+    let mut query_from = 0;
+    if let Some((at, host_end)) = userinfo_end(url) {
+        let start = url.find("://").map_or(0, |i| i + 3);
+        if let Some(colon) = url[start..at].find(':') {
+            out.replace_range(start + colon + 1..at, "***");
+            query_from = host_end - (at - (start + colon + 1)) + 3;
+        } else {
+            query_from = host_end;
         }
     }
-    if let Some(q) = out.find('?') {
+    if let Some(q) = out[query_from.min(out.len())..].find('?') {
+        let q = query_from + q;
         let (head, query) = out.split_at(q + 1);
         let masked: Vec<String> = query
             .split('&')
             .map(|kv| match kv.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                Some((k, _)) if secret_param(k) => format!("{k}=***"),
                 _ => kv.to_string(),
             })
             .collect();
@@ -36,6 +98,44 @@ pub fn mask(url: &str) -> String {
     }
     out
 }
+
+/// `text` (a driver's error or log message) with every occurrence of `url`
+/// masked and of its password replaced by `***`: sqlx repeats the raw
+/// connection string in some of its errors.
+pub fn scrub(text: &str, url: &str) -> String {
+    let mut out = text.replace(url, &mask(url));
+    if let (Some(start), Some((at, _))) = (url.find("://"), userinfo_end(url))
+        && let Some(colon) = url[start + 3..at].find(':')
+    {
+        let password = &url[start + 3 + colon + 1..at];
+        if !password.is_empty() {
+            out = out.replace(password, "***");
+        }
+    }
+    out
+}
+
+/// A connection error whose text names the URL's password, re-made with the
+/// text [`scrub`]bed; any other error as it is.
+pub fn scrub_err(err: sea_orm::DbErr, url: &str) -> sea_orm::DbErr {
+    let text = err.to_string();
+    let clean = scrub(&text, url);
+    if clean == text {
+        err
+    } else {
+        sea_orm::DbErr::Custom(clean)
+    }
+}
+
+/// Log filter directives every subscriber adds after the user's filter:
+/// sqlx's URL parsers log an unrecognized parameter *with its value*
+/// (`ignoring unrecognized connect parameter key=Password value=…`), which
+/// would print a password given in the wrong case; at `error` they say nothing.
+pub const QUIET_DRIVER_LOGS: &[&str] = &[
+    "sqlx_postgres::options=error",
+    "sqlx_mysql::options=error",
+    "sqlx_sqlite::options=error",
+];
 
 /// The file path of a SQLite URL, or `None` for an in-memory database.
 pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
@@ -51,6 +151,47 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masks_hostile_urls_whole() {
+        for (url, secret) in [
+            ("postgres://u:pa/ss@127.0.0.1:5432/db", "pa/ss"),
+            ("postgres://u:pa?ss@h/db", "pa?ss"),
+            ("postgres://u:pa#ss@h/db", "pa#ss"),
+            (
+                "mysql://u:p@ss:w%rd/x@db.example.com:3306/app",
+                "p@ss:w%rd/x",
+            ),
+            ("postgres://u:s3cr3t@[::1]:5432/db", "s3cr3t"),
+            ("postgres://u:s3cr3t@h/db?application_name=a@b", "s3cr3t"),
+            ("postgres://h/db?user=u&Password=hunter2", "hunter2"),
+            ("postgres://h/db?sslpassword=hunter2&x=1", "hunter2"),
+            ("mysql://u:top:secret@h/db", "top:secret"),
+            ("postgres://u:p@h/x@realhost/db", "p@h/x"),
+            ("mysql://root:pw@h:3306", "pw"),
+        ] {
+            let masked = mask(url);
+            assert!(!masked.contains(secret), "{url} -> {masked}");
+            assert!(masked.contains("***"), "{url} -> {masked}");
+        }
+        assert_eq!(
+            mask("postgres://u:pa/ss@127.0.0.1:5432/db"),
+            "postgres://u:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            mask("postgres://u:s3cr3t@h/db?application_name=a@b"),
+            "postgres://u:***@h/db?application_name=a@b"
+        );
+    }
+
+    #[test]
+    fn scrubs_driver_texts() {
+        let url = "postgres://u:pa/ss@127.0.0.1:1/db";
+        let text = format!("The connection string '{url}' is invalid; pa/ss again");
+        let clean = scrub(&text, url);
+        assert!(!clean.contains("pa/ss"), "{clean}");
+        assert!(clean.contains("postgres://u:***@127.0.0.1:1/db"), "{clean}");
+    }
 
     #[test]
     fn masks_passwords() {

@@ -43,8 +43,12 @@ impl Dialect {
             return Err(bad(url, "expected `scheme://host/database`"));
         }
         if dialect != Self::Sqlite {
-            let authority = rest[2..].split(['/', '?']).next().unwrap_or_default();
-            let host = authority.rsplit('@').next().unwrap_or_default();
+            // The host follows the userinfo, which may hold an unencoded
+            // `/`, `?`, `#` or `@` (see `url::userinfo_end`).
+            let host = match crate::url::userinfo_end(url) {
+                Some((at, host_end)) => &url[at + 1..host_end],
+                None => rest[2..].split(['/', '?', '#']).next().unwrap_or_default(),
+            };
             if host.is_empty() {
                 return Err(bad(url, "it names no host"));
             }

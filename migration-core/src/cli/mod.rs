@@ -345,8 +345,13 @@ fn quiet_broken_pipe() {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MIGRATION_LOG")
+    let mut filter = tracing_subscriber::EnvFilter::try_from_env("MIGRATION_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    for directive in crate::url::QUIET_DRIVER_LOGS {
+        if let Ok(d) = directive.parse() {
+            filter = filter.add_directive(d);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -101,7 +101,10 @@ impl Backend for MySql {
             .map_err(|e| Error::Connect {
                 url: mask(url),
                 attempts: 1,
-                source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
+                source: DbErr::Custom(crate::url::scrub(
+                    &format!("opening the migration lock connection: {e}"),
+                    url,
+                )),
             })?;
         // Lock names are limited to 64 characters; a SHA1 of database + key fits.
         let name: String =

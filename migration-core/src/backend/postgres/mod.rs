@@ -118,7 +118,10 @@ impl Backend for Postgres {
         let connect_error = |e: sqlx::Error| Error::Connect {
             url: mask(url),
             attempts: 1,
-            source: DbErr::Custom(format!("opening the migration lock connection: {e}")),
+            source: DbErr::Custom(crate::url::scrub(
+                &format!("opening the migration lock connection: {e}"),
+                url,
+            )),
         };
         let options: PgConnectOptions = url.parse().map_err(connect_error)?;
         let options =
