@@ -803,14 +803,7 @@ async fn renaming_a_column_views_and_triggers_use() {
             "{}: the trigger fires after the rename",
             d.name()
         );
-        // PostgreSQL keeps a view's own column names (the view follows the
-        // table's column, still calling it `qty`); SQLite rewrites the view's
-        // text, and MySQL's was created again with the new name.
-        let view_column = if d == Dialect::Postgres {
-            "qty"
-        } else {
-            "quantity"
-        };
+        let view_column = renamed_view_column(d);
         assert_eq!(
             count(&conn, &format!("SELECT SUM({view_column}) FROM v_items")).await,
             (1..=49).sum::<i64>() + 3,
@@ -844,18 +837,25 @@ async fn rename_and_type_change_in_one_batch_with_a_view() {
         let after = reflect(&conn).await;
         let column = after.tables["items"].column("quantity").unwrap();
         assert_eq!(column.col_type, reflect_big_int(d), "{}", d.name());
-        // PostgreSQL keeps the view's own column name (see above).
-        let view_column = if d == Dialect::Postgres {
-            "qty"
-        } else {
-            "quantity"
-        };
+        let view_column = renamed_view_column(d);
         assert_eq!(
             count(&conn, &format!("SELECT SUM({view_column}) FROM v_items")).await,
             (1..=49).sum::<i64>(),
             "{}",
             d.name()
         );
+    }
+}
+
+/// The name `v_items` gives `qty` after the rename: PostgreSQL keeps a
+/// view's own column names (the view follows the table's column, still
+/// calling it `qty`); SQLite rewrites the view's text, and MySQL's view was
+/// created again with the new name.
+fn renamed_view_column(d: Dialect) -> &'static str {
+    if d == Dialect::Postgres {
+        "qty"
+    } else {
+        "quantity"
     }
 }
 
