@@ -25,6 +25,7 @@ pub mod cli;
 pub mod data;
 pub mod embed;
 pub mod entities;
+pub mod enums;
 pub mod error;
 pub mod graph;
 pub mod graph_svg;
@@ -32,6 +33,7 @@ pub mod history;
 pub mod hold;
 #[cfg(feature = "tooling")]
 pub mod lint;
+pub mod naming;
 pub mod offline;
 pub mod revision;
 pub mod runner;
@@ -90,5 +92,6 @@ pub mod prelude {
     pub use crate::data::{
         backfill, column, has_column, has_index, has_table, on, table, transform,
     };
+    pub use crate::enums::{EnumColumn, alter_enum, create_enum, drop_enum};
     pub use crate::url::Dialect;
 }

@@ -643,11 +643,21 @@ impl<'m> Runner<'m> {
         done: usize,
         started: Instant,
     ) -> Error {
-        let earlier = match done {
-            0 => String::new(),
-            n => format!("; the {n} revision(s) before it in this run stay applied"),
+        let earlier = match (done, direction) {
+            (0, _) => String::new(),
+            (n, Direction::Up) => {
+                format!("; the {n} revision(s) before it in this run stay applied")
+            }
+            (n, Direction::Down) => {
+                format!("; the {n} revision(s) reverted before it in this run stay reverted")
+            }
         };
-        let state = if atomic {
+        let state = if matches!(self.mode, Mode::Offline { .. }) {
+            // Nothing ran against a database: there is nothing to roll back or record.
+            "it failed while its SQL was being recorded offline: no database was touched and \
+             nothing was recorded"
+                .to_owned()
+        } else if atomic {
             format!(
                 "its transaction was rolled back: the database is exactly as before `{}`{earlier}",
                 rev.id

@@ -990,3 +990,203 @@ async fn skip_prechecks_never_converts_or_fills_silently() {
         );
     }
 }
+
+/// Keys the backend named (`children_parent_id_fkey`, `children_ibfk_1`,
+/// `code`, SQLite's unnamed inline ones) are dropped by their definition:
+/// the batch reads each real name from the catalog, on every backend, with
+/// rows in the table; the reverse re-creates them under the convention's names.
+#[tokio::test]
+async fn keys_the_backend_named_are_dropped_by_their_definition() {
+    use migration_core::batch::ForeignKeySpec;
+    use sea_orm_migration::prelude::ForeignKeyAction;
+    for d in ALL {
+        let Some(db) = TestDb::create(d, "batch_keys_by_def").await else {
+            continue;
+        };
+        let conn = Database::connect(&db.url).await.unwrap();
+        for sql in [
+            "CREATE TABLE parents (id INT PRIMARY KEY)",
+            "CREATE TABLE children (id INT PRIMARY KEY, parent_id INT, code VARCHAR(20) UNIQUE, a INT, b INT, \
+             UNIQUE (a, b), FOREIGN KEY (parent_id) REFERENCES parents (id) ON DELETE CASCADE)",
+            "INSERT INTO parents (id) VALUES (1), (2), (3)",
+            "INSERT INTO children (id, parent_id, code, a, b) VALUES (1, 1, 'x1', 1, 1), (2, 1, 'x2', 1, 2), (3, 2, 'x3', 2, 1)",
+        ] {
+            exec(&conn, sql).await.unwrap();
+        }
+        let before = reflect(&conn).await;
+
+        // Columns in another order match nothing: refused, nothing changed.
+        let mut wrong = BatchAlter::new("children");
+        wrong.drop_unique_on(&["b", "a"]);
+        let e = run(&conn, &wrong).await.unwrap_err().to_string();
+        assert!(
+            e.contains("no UNIQUE constraint or unique index is on exactly (b, a)")
+                && e.contains("(a, b)"),
+            "{d:?}: {e}"
+        );
+        assert!(reflect(&conn).await.diff_lines(&before).is_empty(), "{d:?}");
+
+        let mut batch = BatchAlter::new("children");
+        batch
+            .drop_foreign_key_def(
+                ForeignKeySpec::new("fk-children-parent_id", &["parent_id"], "parents", &["id"])
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .drop_unique_on(&["code"])
+            .drop_unique_on(&["a", "b"]);
+        run(&conn, &batch)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        let after = reflect(&conn).await;
+        let t = &after.tables["children"];
+        assert!(t.foreign_keys.is_empty(), "{d:?}: {:?}", t.foreign_keys);
+        assert!(
+            t.indexes.iter().all(|i| !i.unique),
+            "{d:?}: {:?}",
+            t.indexes
+        );
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM children").await,
+            3,
+            "{d:?}"
+        );
+
+        // The reverse puts them back, named by the convention.
+        run(&conn, &batch.reverse().unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{d:?} reverse: {e}"));
+        let back = reflect(&conn).await;
+        let t = &back.tables["children"];
+        assert_eq!(
+            t.foreign_keys
+                .iter()
+                .map(|f| f.name.clone())
+                .collect::<Vec<_>>(),
+            [Some("fk-children-parent_id".to_owned())],
+            "{d:?}"
+        );
+        let mut uniques: Vec<(Option<String>, Vec<String>)> = t
+            .indexes
+            .iter()
+            .filter(|i| i.unique)
+            .map(|i| (i.name.clone(), i.columns.clone()))
+            .collect();
+        uniques.sort();
+        assert_eq!(
+            uniques,
+            [
+                (
+                    Some("idx-children-a-b".to_owned()),
+                    vec!["a".to_owned(), "b".to_owned()]
+                ),
+                (
+                    Some("idx-children-code".to_owned()),
+                    vec!["code".to_owned()]
+                ),
+            ],
+            "{d:?}"
+        );
+        // The cascade came back too: deleting a parent deletes its children.
+        exec(&conn, "DELETE FROM parents WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM children").await,
+            1,
+            "{d:?}"
+        );
+        conn.close().await.unwrap();
+    }
+}
+
+/// SQLite: a foreign-key rule change on a table that other tables reference
+/// with `ON DELETE CASCADE`, rows everywhere, inside the migration's
+/// transaction: the definition is edited in place (no drop, so no cascade
+/// fires), every row stays, and the new rule is in force. The same batch on
+/// PostgreSQL and MariaDB, for comparison.
+#[tokio::test]
+async fn foreign_key_rule_change_on_a_referenced_table_keeps_every_row() {
+    use migration_core::batch::ForeignKeySpec;
+    use sea_orm_migration::prelude::ForeignKeyAction;
+    for d in ALL {
+        let Some(db) = TestDb::create(d, "batch_fk_rule_referenced").await else {
+            continue;
+        };
+        let conn = Database::connect(&db.url).await.unwrap();
+        for sql in [
+            "CREATE TABLE customers (id INT PRIMARY KEY)",
+            "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, note VARCHAR(20) DEFAULT 'x', \
+             CONSTRAINT fk_orders_customer FOREIGN KEY (customer_id) REFERENCES customers (id) ON DELETE CASCADE)",
+            "CREATE TABLE order_items (id INT PRIMARY KEY, order_id INT NOT NULL, \
+             CONSTRAINT fk_items_order FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE)",
+            "INSERT INTO customers (id) VALUES (1), (2)",
+            "INSERT INTO orders (id, customer_id) VALUES (10, 1), (11, 1), (12, 2)",
+            "INSERT INTO order_items (id, order_id) VALUES (100, 10), (101, 10), (102, 11), (103, 12)",
+        ] {
+            exec(&conn, sql).await.unwrap();
+        }
+        let mut batch = BatchAlter::new("orders");
+        batch
+            .drop_foreign_key_def(
+                ForeignKeySpec::new("fk_orders_customer", &["customer_id"], "customers", &["id"])
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .add_foreign_key(
+                ForeignKeySpec::new("fk_orders_customer", &["customer_id"], "customers", &["id"])
+                    .on_delete(ForeignKeyAction::SetNull),
+            )
+            .alter_column(
+                "note",
+                AlterColumn::new()
+                    .default(Expr::val("y"))
+                    .existing_default(Expr::val("x")),
+            );
+        run(&conn, &batch)
+            .await
+            .unwrap_or_else(|e| panic!("{d:?}: {e}"));
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM orders").await,
+            3,
+            "{d:?}"
+        );
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM order_items").await,
+            4,
+            "{d:?}"
+        );
+        let fk = &reflect(&conn).await.tables["orders"].foreign_keys[0];
+        assert_eq!(
+            fk.on_delete,
+            migration_core::schema::FkAction::SetNull,
+            "{d:?}"
+        );
+        // The new rule holds: the orders of customer 1 stay, without it.
+        exec(&conn, "DELETE FROM customers WHERE id = 1")
+            .await
+            .unwrap();
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT COUNT(*) FROM orders WHERE customer_id IS NULL"
+            )
+            .await,
+            2,
+            "{d:?}"
+        );
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM order_items").await,
+            4,
+            "{d:?}"
+        );
+        // And the new default.
+        exec(&conn, "INSERT INTO orders (id) VALUES (13)")
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&conn, "SELECT COUNT(*) FROM orders WHERE note = 'y'").await,
+            1,
+            "{d:?}"
+        );
+        conn.close().await.unwrap();
+    }
+}

@@ -16,7 +16,6 @@
 use super::hints::Hints;
 use super::ops::{EnumUse, Op};
 use crate::schema::{ColType, Column, ForeignKey, Index, Schema, Table};
-use crate::url::Dialect;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What autogenerate found, and what it cannot do.
@@ -27,23 +26,11 @@ pub struct Plan {
     /// Extra warnings about single ops (index into `ops`), such as suspected renames.
     pub notes: Vec<(usize, String)>,
     /// Differences autogenerate cannot turn into a migration (each says why and
-    /// what to do): first the `unsupported` ones (primary keys, auto-increment,
-    /// CHECK constraints), then, when comparing on SQLite, the changes SQLite
-    /// cannot make. A plan with refusals must not be written.
+    /// what to do: primary keys, auto-increment, CHECK constraints). A plan
+    /// with refusals must not be written.
     pub refused: Vec<String>,
     /// How many of `refused` are unsupported on every backend.
     pub unsupported: usize,
-    /// The ops of `up` (indexes into `ops`) that SQLite cannot make with
-    /// `ALTER TABLE`: they run through [`batch_alter_table`](crate::batch::batch_alter_table)
-    /// on every backend (native `ALTER` on PostgreSQL and MySQL, a table
-    /// rebuild on SQLite), so the file is the same wherever it runs.
-    pub batched_up: Vec<usize>,
-    /// The same for `down` (indexes into [`Plan::down_ops`]).
-    pub batched_down: Vec<usize>,
-    /// Why `up` cannot run on SQLite even through batch alter (empty when it can).
-    pub sqlite_blockers_up: Vec<String>,
-    /// Why `down` cannot run on SQLite even through batch alter (empty when it can).
-    pub sqlite_blockers_down: Vec<String>,
 }
 
 impl Plan {
@@ -83,40 +70,16 @@ impl Plan {
     }
 }
 
-/// The message for a change autogenerate cannot make on SQLite, even through batch alter.
-pub fn sqlite_refusal(what: &str) -> String {
-    format!(
-        "{what}: autogenerate cannot write this for SQLite. Write this step by hand with \
-         `migration_core::batch::batch_alter_table` (its `drop_unique`/`drop_column` rebuild the \
-         table; see docs/batch-and-data.md), or generate on PostgreSQL/MySQL with --dialect and run it there"
-    )
-}
-
-/// A name for an index or foreign key the entity did not name: `{prefix}-{table}-{cols}`,
-/// shortened with a hash suffix to stay within PostgreSQL's 63 and MySQL's 64 bytes.
-pub fn object_name(prefix: &str, table: &str, columns: &[String]) -> String {
-    let raw = format!("{prefix}-{table}-{}", columns.join("-"));
-    if raw.len() <= 60 {
-        return raw;
-    }
-    let mut hash: u32 = 0x811c_9dc5;
-    for byte in raw.bytes() {
-        hash ^= u32::from(byte);
-        hash = hash.wrapping_mul(0x0100_0193);
-    }
-    let mut cut = 51;
-    while !raw.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    format!("{}-{hash:08x}", &raw[..cut])
-}
+pub use crate::naming::object_name;
 
 /// Compares `from` (what the migrations produce) with `to` (what the entities
-/// declare), both reflected on `dialect`, and plans the ops from one to the other.
+/// declare), both reflected on one backend, and plans the ops from one to the
+/// other. The plan does not depend on the backend: what each backend needs
+/// to make an op (SQLite's rebuild, say) is decided when it runs.
 ///
 /// `hints` adds what reflection cannot see: rename markers and the entities'
 /// exact column types (used for the code, never for equality).
-pub fn compare(from: &Schema, to: &Schema, hints: &Hints, dialect: Dialect) -> Plan {
+pub fn compare(from: &Schema, to: &Schema, hints: &Hints) -> Plan {
     let mut c = Comparer {
         work: from.clone(),
         to,
@@ -136,19 +99,6 @@ pub fn compare(from: &Schema, to: &Schema, hints: &Hints, dialect: Dialect) -> P
         let i = plan.ops.len();
         plan.notes.extend(notes.into_iter().map(|n| (i, n)));
         plan.ops.push(op);
-    }
-    (plan.batched_up, plan.sqlite_blockers_up) = sqlite_limits(from, &plan.ops);
-    let mut end = from.clone();
-    for op in &plan.ops {
-        op.apply(&mut end);
-    }
-    (plan.batched_down, plan.sqlite_blockers_down) = sqlite_limits(&end, &plan.down_ops());
-    if dialect == Dialect::Sqlite {
-        plan.refused.extend(
-            plan.sqlite_blockers_up
-                .iter()
-                .map(|b| sqlite_refusal(b.as_str())),
-        );
     }
     plan
 }
@@ -369,9 +319,18 @@ impl Comparer<'_> {
         let (order, deferred) = topo_order(&created, &names);
         for name in order {
             let mut table = self.rich_table(&to.tables[name]);
+            // Everything the new table has gets a name of the convention
+            // (`crate::naming`), so that a later migration finds it by that
+            // name on every backend (left unnamed, each backend names it
+            // its own way).
             for idx in &mut table.indexes {
-                if idx.name.is_none() && !(idx.unique && idx.columns.len() == 1) {
+                if idx.name.is_none() {
                     idx.name = Some(object_name("idx", name, &idx.columns));
+                }
+            }
+            for fk in &mut table.foreign_keys {
+                if fk.name.is_none() {
+                    fk.name = Some(object_name("fk", name, &fk.columns));
                 }
             }
             let mut later = Vec::new();
@@ -703,82 +662,6 @@ fn topo_order<'t>(
     (order, deferred)
 }
 
-/// What SQLite's `ALTER TABLE` cannot do among `ops` (run in order from
-/// `start`): the ops that must go through batch alter (indexes into `ops`),
-/// and, in words, what even batch alter cannot do there.
-pub fn sqlite_limits(start: &Schema, ops: &[Op]) -> (Vec<usize>, Vec<String>) {
-    let mut state = start.clone();
-    let (mut batched, mut blocked) = (Vec::new(), Vec::new());
-    for (i, op) in ops.iter().enumerate() {
-        match sqlite_need(op, &state) {
-            SqliteNeed::Alter => {}
-            SqliteNeed::Batch => batched.push(i),
-            SqliteNeed::Blocked(why) => blocked.push(why),
-        }
-        op.apply(&mut state);
-    }
-    (batched, blocked)
-}
-
-/// How SQLite can make one op.
-enum SqliteNeed {
-    /// With its own `ALTER TABLE` / `CREATE INDEX`.
-    Alter,
-    /// Only by rebuilding the table (batch alter).
-    Batch,
-    /// Not through what autogenerate writes; why.
-    Blocked(String),
-}
-
-/// Whether a default is a constant SQLite accepts in `ALTER TABLE ADD COLUMN`.
-fn constant_default(d: &str) -> bool {
-    d == "true"
-        || d == "false"
-        || (d.starts_with('\'') && d.ends_with('\''))
-        || crate::schema::canonical_number(d).is_some()
-}
-
-fn sqlite_need(op: &Op, state: &Schema) -> SqliteNeed {
-    match op {
-        Op::AlterColumn { .. } | Op::AddForeignKey { .. } | Op::DropForeignKey { .. } => {
-            SqliteNeed::Batch
-        }
-        Op::DropIndex { table, index } if index.name.is_none() => SqliteNeed::Blocked(format!(
-            "dropping the UNIQUE constraint on `{table}` ({})",
-            index.columns.join(", ")
-        )),
-        Op::AddColumn { column, .. } => {
-            let constant = column.default.as_deref().is_none_or(constant_default);
-            if (!column.nullable && column.default.is_none()) || !constant {
-                SqliteNeed::Batch
-            } else {
-                SqliteNeed::Alter
-            }
-        }
-        Op::DropColumn { table, column } => {
-            let Some(t) = state.tables.get(table) else {
-                return SqliteNeed::Alter;
-            };
-            let c = &column.name;
-            if t.primary_key.contains(c) {
-                SqliteNeed::Blocked(format!("dropping primary-key column `{table}`.`{c}`"))
-            } else if t
-                .indexes
-                .iter()
-                .any(|i| i.name.is_none() && i.columns.contains(c))
-                || t.foreign_keys.iter().any(|f| f.columns.contains(c))
-            {
-                // SQLite's DROP COLUMN refuses a column in a UNIQUE or
-                // FOREIGN KEY clause (https://www.sqlite.org/lang_altertable.html#altertabdropcol).
-                SqliteNeed::Batch
-            } else {
-                SqliteNeed::Alter
-            }
-        }
-        _ => SqliteNeed::Alter,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -830,7 +713,7 @@ mod tests {
 
     /// Plans a→b on PostgreSQL, checks that the plan takes a to b and back.
     fn plan(a: &Schema, b: &Schema, hints: &Hints) -> Plan {
-        let p = compare(a, b, hints, Dialect::Postgres);
+        let p = compare(a, b, hints);
         let mut s = a.clone();
         for op in &p.ops {
             op.apply(&mut s);
@@ -848,7 +731,7 @@ mod tests {
             "down does not restore the start:\n{}",
             s.diff_lines(a).join("\n")
         );
-        assert!(compare(b, b, hints, Dialect::Postgres).is_empty());
+        assert!(compare(b, b, hints).is_empty());
         p
     }
 
@@ -862,7 +745,7 @@ mod tests {
             "users",
             vec![col("email", ColType::Text, false)],
         )]);
-        let p = compare(&s, &s, &Hints::default(), Dialect::Sqlite);
+        let p = compare(&s, &s, &Hints::default());
         assert!(p.is_empty(), "{p:?}");
     }
 
@@ -889,7 +772,6 @@ mod tests {
             ]
         );
         assert!(p.ops[2].destructive().is_some());
-        assert!(p.sqlite_blockers_up.is_empty());
     }
 
     #[test]
@@ -922,16 +804,7 @@ mod tests {
         );
         assert!(p.ops[1].destructive().unwrap().contains("narrows"));
         assert!(p.ops[1].destructive().unwrap().contains("NOT NULL"));
-        // SQLite cannot ALTER the column: it goes through batch alter, on every backend.
-        assert_eq!(p.batched_up, vec![1]);
-        assert!(
-            p.sqlite_blockers_up.is_empty(),
-            "{:?}",
-            p.sqlite_blockers_up
-        );
-        let lite = compare(&a, &b, &Hints::default(), Dialect::Sqlite);
-        assert!(lite.refused.is_empty(), "{:?}", lite.refused);
-        assert_eq!(lite.batched_up, vec![1]);
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
     }
 
     #[test]
@@ -1059,12 +932,13 @@ mod tests {
                 "create unique index `idx-t-b` on `t` (`b`)",
             ]
         );
-        // SQLite cannot drop the unnamed UNIQUE constraint.
-        assert_eq!(p.sqlite_blockers_up.len(), 1);
+        // The unnamed UNIQUE constraint is dropped by its columns (batch
+        // alter finds its name, or rebuilds the table on SQLite).
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
         // A named unique index and an inline UNIQUE constraint are the same thing.
         let mut named = b.clone();
         named.tables.get_mut("t").unwrap().indexes[1].name = Some("uq".into());
-        assert!(compare(&b, &named, &Hints::default(), Dialect::Sqlite).is_empty());
+        assert!(compare(&b, &named, &Hints::default()).is_empty());
     }
 
     #[test]
@@ -1084,9 +958,7 @@ mod tests {
                 "add foreign key `fk-p_id` on `c` (`p_id`) -> `p` (`id`) on delete set null on update no action",
             ]
         );
-        assert_eq!(p.batched_up, vec![0, 1]);
-        assert_eq!(p.batched_down, vec![0, 1]);
-        assert!(p.sqlite_blockers_up.is_empty() && p.sqlite_blockers_down.is_empty());
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
     }
 
     #[test]
@@ -1100,9 +972,7 @@ mod tests {
         a.tables.get_mut("c").unwrap().foreign_keys = vec![by_hand];
         let mut b = a.clone();
         b.tables.get_mut("c").unwrap().foreign_keys = vec![fk("p_id", "p", FkAction::Cascade)];
-        for dialect in [Dialect::Sqlite, Dialect::Postgres, Dialect::MySql] {
-            assert!(compare(&a, &b, &Hints::default(), dialect).is_empty());
-        }
+        assert!(compare(&a, &b, &Hints::default()).is_empty());
         // A real change still shows, dropping the key by its name in the database.
         b.tables.get_mut("c").unwrap().foreign_keys[0].on_update = FkAction::Cascade;
         let p = plan(&a, &b, &Hints::default());
@@ -1208,7 +1078,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_batches_what_alter_table_cannot() {
+    fn nothing_is_refused_for_sqlite() {
         let a = schema(vec![table("t", vec![col("u", ColType::Int, true)])]);
         let mut with_unique = a.clone();
         with_unique.tables.get_mut("t").unwrap().indexes = vec![Index {
@@ -1223,16 +1093,13 @@ mod tests {
         ]);
         with_fk.tables.get_mut("t").unwrap().foreign_keys = vec![fk("u", "p", FkAction::Cascade)];
         let no_u = schema(vec![table("p", vec![]), table("t", vec![])]);
-        let p = compare(&with_fk, &no_u, &Hints::default(), Dialect::Sqlite);
+        let p = compare(&with_fk, &no_u, &Hints::default());
         assert!(p.refused.is_empty(), "{:?}", p.refused);
         assert_eq!(descriptions(&p).len(), 2, "{:?}", descriptions(&p));
-        // The foreign key goes first (a rebuild); then SQLite drops the plain column itself.
-        assert_eq!(p.batched_up, vec![0]);
-        // Dropping a column with an inline UNIQUE: the unnamed constraint has
-        // no name to drop it by on SQLite, so it is refused there.
+        // Dropping a column with an inline UNIQUE: batch alter drops both.
         let b = schema(vec![table("t", vec![])]);
-        let p = compare(&with_unique, &b, &Hints::default(), Dialect::Sqlite);
-        assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
+        let p = compare(&with_unique, &b, &Hints::default());
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
         // Adding NOT NULL without default, and a non-constant default: rebuilds;
         // a nullable column with a constant default is a plain ADD COLUMN.
         let c = schema(vec![table(
@@ -1250,26 +1117,16 @@ mod tests {
                 },
             ],
         )]);
-        let p = compare(&a, &c, &Hints::default(), Dialect::Sqlite);
+        let p = compare(&a, &c, &Hints::default());
         assert!(p.refused.is_empty(), "{:?}", p.refused);
         assert_eq!(p.ops.len(), 3);
-        assert_eq!(p.batched_up.len(), 2, "{:?}", p.batched_up);
         // Adding a unique index is fine.
-        let p = compare(&a, &with_unique, &Hints::default(), Dialect::Sqlite);
-        assert!(p.refused.is_empty() && p.batched_up.is_empty());
-        assert_eq!(p.ops.len(), 1);
-        // The plan is the same whatever the comparison backend.
-        let p = compare(&a, &c, &Hints::default(), Dialect::MySql);
+        let p = compare(&a, &with_unique, &Hints::default());
         assert!(p.refused.is_empty());
-        assert_eq!(p.batched_up.len(), 2);
-        // Dropping an unnamed UNIQUE constraint is still refused on SQLite.
-        let p = compare(&with_unique, &a, &Hints::default(), Dialect::Sqlite);
-        assert_eq!(p.refused.len(), 1, "{:?}", p.refused);
-        assert!(
-            p.refused[0].contains("batch_alter_table"),
-            "{}",
-            p.refused[0]
-        );
+        assert_eq!(p.ops.len(), 1);
+        // Dropping an unnamed UNIQUE constraint: by its columns.
+        let p = compare(&with_unique, &a, &Hints::default());
+        assert!(p.refused.is_empty(), "{:?}", p.refused);
     }
 
     #[test]
@@ -1278,7 +1135,7 @@ mod tests {
         let mut b = a.clone();
         b.tables.get_mut("t").unwrap().columns[0].auto_increment = false;
         b.tables.get_mut("t").unwrap().primary_key.clear();
-        let p = compare(&a, &b, &Hints::default(), Dialect::Postgres);
+        let p = compare(&a, &b, &Hints::default());
         assert_eq!(p.refused.len(), 2, "{:?}", p.refused);
         assert!(!p.is_empty());
     }
@@ -1291,7 +1148,7 @@ mod tests {
         hints
             .types
             .insert(("t".into(), "big".into()), ColType::BigInt);
-        let p = compare(&a, &b, &hints, Dialect::Sqlite);
+        let p = compare(&a, &b, &hints);
         assert_eq!(
             p.ops,
             vec![Op::AddColumn {
@@ -1299,7 +1156,7 @@ mod tests {
                 column: col("big", ColType::BigInt, true)
             }]
         );
-        assert!(compare(&b, &b, &hints, Dialect::Sqlite).is_empty());
+        assert!(compare(&b, &b, &hints).is_empty());
     }
 
     #[test]

@@ -1,45 +1,27 @@
-//! Ops to sea-query statements, and running them through a `SchemaManager`.
+//! Ops to the calls a migration makes, and running them through a `SchemaManager`.
 //!
-//! [`steps`] lowers each [`Op`] to the calls a migration makes (which
-//! `SchemaManager` method, which statement, on which backends). The executor
-//! here runs those calls; [`render`](super::render) writes the same calls as
-//! Rust code. Both go through [`steps`], so a generated file does what the
-//! executor does (the golden tests pin the SQL of each, the round-trip test
-//! compiles and runs the rendered file).
+//! [`steps`] lowers each [`Op`] to the calls a migration makes: a table's
+//! creation, drop or rename and a named index are `SchemaManager` calls;
+//! every other change to a table is part of one `batch_alter_table` per
+//! run of changes to that table; enum types go through [`crate::enums`].
+//! None of them names a backend: each backend does its part when the call
+//! runs (SQLite decides there whether it can `ALTER` or must rebuild the
+//! table), so the same file runs everywhere, whatever it was compared on.
+//! The executor here runs the calls; [`render`](super::render) writes the
+//! same calls as Rust code; offline SQL is the executor on a recording
+//! connection ([`sql`]). The golden tests pin the SQL of each, the
+//! round-trip test compiles and runs the rendered file.
 
-use super::compare::object_name;
-use super::ops::Op;
-use crate::backend::{Sql, postgres};
+use super::ops::{EnumUse, Op};
+use crate::backend::Sql;
+use crate::enums::EnumColumn;
+use crate::naming::{foreign_key_name, index_name};
 use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, Table};
 use sea_orm::DbBackend;
-use sea_orm::sea_query::extension::postgres::Type;
 use sea_orm::sea_query::{
-    self, ColumnDef, ColumnType, Expr, ForeignKeyAction, PostgresQueryBuilder, StringLen,
-    Table as SqTable,
+    self, ColumnDef, ColumnType, Expr, ForeignKeyAction, StringLen, Table as SqTable,
 };
 use sea_orm_migration::SchemaManager;
-
-/// On which backends a step runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Only {
-    /// Every backend.
-    All,
-    /// PostgreSQL only (enum types, raw PostgreSQL SQL).
-    Postgres,
-    /// MySQL/MariaDB only.
-    MySql,
-}
-
-impl Only {
-    /// Whether the step runs on `backend`.
-    pub fn runs_on(self, backend: DbBackend) -> bool {
-        match self {
-            Only::All => true,
-            Only::Postgres => backend == DbBackend::Postgres,
-            Only::MySql => backend == DbBackend::MySql,
-        }
-    }
-}
 
 /// One call a migration makes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,259 +32,145 @@ pub enum Action {
     DropTable(String),
     /// `manager.rename_table(...)`.
     RenameTable(String, String),
-    /// `manager.alter_table(... add_column ...)`.
-    AddColumn(String, Column),
-    /// `manager.alter_table(... drop_column ...)`.
-    DropColumn(String, String),
-    /// `manager.alter_table(... rename_column ...)`.
-    RenameColumn(String, String, String),
-    /// `manager.alter_table(... modify_column ...)` with the full new definition.
-    ModifyColumn(String, Column),
     /// `manager.create_index(...)` (the index has a name).
     CreateIndex(String, Index),
-    /// `manager.drop_index(...)`.
+    /// `manager.drop_index(...)` of a named, non-unique index.
     DropIndex(String, String),
-    /// `manager.alter_table(... drop_constraint ...)`.
-    DropConstraint(String, String),
-    /// `manager.create_foreign_key(...)` (the key has a name).
-    CreateForeignKey(String, ForeignKey),
-    /// `manager.drop_foreign_key(...)`.
-    DropForeignKey(String, String),
-    /// `if manager.has_index(..)? { manager.drop_index(..) }`: the index InnoDB
-    /// made for a foreign key outlives the key.
-    DropIndexIfExists(String, String),
-    /// `manager.create_type(...)`.
-    CreateType(String, Vec<String>),
-    /// `manager.alter_type(... add_value ...)`.
-    AddTypeValue(String, String, Option<String>),
-    /// `manager.drop_type(...)`.
-    DropType(String),
-    /// `manager.get_connection().execute_unprepared(...)`.
-    Raw(String),
-    /// `return Err(DbErr::Migration(...))`.
-    Fail(String),
-    /// `batch_alter_table(manager, table, |t| ...)` with the ops SQLite cannot
-    /// `ALTER` (add/drop foreign key, alter column, some add/drop column):
-    /// native `ALTER TABLE` on PostgreSQL and MySQL, a rebuild on SQLite.
+    /// `create_enum(manager, name, values)`.
+    CreateEnum(String, Vec<String>),
+    /// `alter_enum(manager, name, from, to, columns)`.
+    AlterEnum {
+        /// Type name.
+        name: String,
+        /// Labels now.
+        from: Vec<String>,
+        /// Labels wanted.
+        to: Vec<String>,
+        /// The columns using the type.
+        columns: Vec<EnumColumn>,
+    },
+    /// `drop_enum(manager, name)`.
+    DropEnum(String),
+    /// `batch_alter_table(manager, table, |t| ...)` with the changes to one
+    /// table: native `ALTER TABLE` on PostgreSQL and MySQL, and on SQLite
+    /// native where SQLite can, a rebuild of the table where it cannot.
     Batch(String, Vec<Op>),
 }
 
-/// A call and where it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// Backends it runs on.
-    pub only: Only,
-    /// The call.
-    pub action: Action,
-}
-
-fn step(only: Only, action: Action) -> Step {
-    Step { only, action }
-}
-
-/// PostgreSQL's double-quoted identifier.
-pub(crate) fn pg_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
-/// The name PostgreSQL gives an unnamed constraint of `table` on `columns` (`label`: `key`, `fkey`).
-fn pg_generated_name(table: &str, columns: &[String], label: &str) -> String {
-    postgres::generated_name(table, columns, label)
-}
-
-/// The calls that make `op`.
-pub fn steps(op: &Op) -> Vec<Step> {
+/// The calls that make `op` on its own.
+pub fn steps(op: &Op) -> Vec<Action> {
     use Action as A;
+    if is_table_change(op) {
+        let table = op.table().unwrap_or_default().to_owned();
+        return vec![A::Batch(table, vec![op.clone()])];
+    }
     match op {
         Op::CreateTable { table } => {
-            let mut out = vec![step(Only::All, A::CreateTable(table.clone()))];
+            let mut out = vec![A::CreateTable(table.clone())];
             for index in &table.indexes {
                 if is_inline_unique(index) {
                     continue;
                 }
                 let mut index = index.clone();
                 if index.name.is_none() {
-                    index.name = Some(object_name("idx", &table.name, &index.columns));
+                    index.name = Some(index_name(&table.name, &index.columns));
                 }
-                out.push(step(Only::All, A::CreateIndex(table.name.clone(), index)));
+                out.push(A::CreateIndex(table.name.clone(), index));
             }
             out
         }
-        Op::DropTable { table } => vec![step(Only::All, A::DropTable(table.name.clone()))],
-        Op::RenameTable { from, to } => {
-            vec![step(Only::All, A::RenameTable(from.clone(), to.clone()))]
-        }
-        Op::AddColumn { table, column } => {
-            vec![step(Only::All, A::AddColumn(table.clone(), column.clone()))]
-        }
-        Op::DropColumn { table, column } => vec![step(
-            Only::All,
-            A::DropColumn(table.clone(), column.name.clone()),
-        )],
-        Op::RenameColumn { table, from, to } => vec![step(
-            Only::All,
-            A::RenameColumn(table.clone(), from.clone(), to.clone()),
-        )],
-        Op::AlterColumn { table, .. } => {
-            vec![step(Only::All, A::Batch(table.clone(), vec![op.clone()]))]
-        }
+        Op::DropTable { table } => vec![A::DropTable(table.name.clone())],
+        Op::RenameTable { from, to } => vec![A::RenameTable(from.clone(), to.clone())],
         Op::CreateIndex { table, index } => {
             let mut index = index.clone();
             if index.name.is_none() {
-                index.name = Some(object_name("idx", table, &index.columns));
+                index.name = Some(index_name(table, &index.columns));
             }
-            vec![step(Only::All, A::CreateIndex(table.clone(), index))]
+            vec![A::CreateIndex(table.clone(), index)]
         }
-        Op::DropIndex { table, index } => match &index.name {
-            Some(name) => vec![step(Only::All, A::DropIndex(table.clone(), name.clone()))],
-            None => vec![
-                step(
-                    Only::Postgres,
-                    A::DropConstraint(
-                        table.clone(),
-                        pg_generated_name(table, &index.columns, "key"),
-                    ),
-                ),
-                step(
-                    Only::MySql,
-                    A::DropIndex(table.clone(), index.columns[0].clone()),
-                ),
-            ],
-        },
-        Op::AddForeignKey { table, .. } => {
-            vec![step(Only::All, A::Batch(table.clone(), vec![op.clone()]))]
+        Op::DropIndex { table, index } => {
+            vec![A::DropIndex(
+                table.clone(),
+                index.name.clone().unwrap_or_default(),
+            )]
         }
-        Op::DropForeignKey { table, .. } => batch_steps(table, std::slice::from_ref(op)),
-        Op::CreateEnum { name, values } => vec![step(
-            Only::Postgres,
-            A::CreateType(name.clone(), values.clone()),
-        )],
+        Op::CreateEnum { name, values } => vec![A::CreateEnum(name.clone(), values.clone())],
         Op::AddEnumValue {
-            name,
-            value,
-            before,
-            values,
-            uses,
+            name, values, uses, ..
         } => {
-            let mut out = vec![step(
-                Only::Postgres,
-                A::AddTypeValue(name.clone(), value.clone(), before.clone()),
-            )];
-            out.extend(mysql_enum_columns(name, values, uses));
-            out
-        }
-        Op::RecreateEnum { name, to, uses, .. } => {
-            let old = format!("{name}__old");
-            let mut sql = vec![
-                format!("ALTER TYPE {} RENAME TO {}", pg_ident(name), pg_ident(&old)),
-                format!(
-                    "CREATE TYPE {} AS ENUM ({})",
-                    pg_ident(name),
-                    to.iter()
-                        .map(|v| crate::schema::quote_literal(v))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ];
-            for u in uses {
-                let (t, c) = (pg_ident(&u.table), pg_ident(&u.column));
-                if u.default.is_some() {
-                    sql.push(format!("ALTER TABLE {t} ALTER COLUMN {c} DROP DEFAULT"));
-                }
-                sql.push(format!(
-                    "ALTER TABLE {t} ALTER COLUMN {c} TYPE {n} USING {c}::text::{n}",
-                    n = pg_ident(name)
-                ));
-                if let Some(d) = &u.default
-                    && crate::schema::unquote_literal(d, false).is_some_and(|v| to.contains(&v))
-                {
-                    sql.push(format!("ALTER TABLE {t} ALTER COLUMN {c} SET DEFAULT {d}"));
-                }
-            }
-            sql.push(format!("DROP TYPE {}", pg_ident(&old)));
-            let mut out: Vec<Step> = sql
-                .into_iter()
-                .map(|s| step(Only::Postgres, A::Raw(s)))
+            let from: Vec<String> = values
+                .iter()
+                .filter(|v| match op {
+                    Op::AddEnumValue { value, .. } => *v != value,
+                    _ => true,
+                })
+                .cloned()
                 .collect();
-            out.extend(mysql_enum_columns(name, to, uses));
-            out
+            vec![alter_enum(name, from, values.clone(), uses)]
         }
-        Op::DropEnum { name, .. } => vec![step(Only::Postgres, A::DropType(name.clone()))],
+        Op::RecreateEnum {
+            name,
+            from,
+            to,
+            uses,
+        } => vec![alter_enum(name, from.clone(), to.clone(), uses)],
+        Op::DropEnum { name, .. } => vec![A::DropEnum(name.clone())],
+        _ => unreachable!("table changes are batched above"),
     }
 }
 
-/// The steps of one batch alter of `table` made of `ops`.
-fn batch_steps(table: &str, ops: &[Op]) -> Vec<Step> {
-    let mut out = vec![step(
-        Only::All,
-        Action::Batch(table.to_owned(), ops.to_vec()),
-    )];
-    for op in ops {
-        if let Op::DropForeignKey { table, fk } = op {
-            // InnoDB keeps the index it made for a foreign key after the key is dropped.
-            out.push(step(
-                Only::MySql,
-                Action::DropIndexIfExists(table.clone(), fk_name(table, fk)),
-            ));
-        }
+fn alter_enum(name: &str, from: Vec<String>, to: Vec<String>, uses: &[EnumUse]) -> Action {
+    Action::AlterEnum {
+        name: name.to_owned(),
+        from,
+        to,
+        columns: uses
+            .iter()
+            .map(|u| EnumColumn {
+                table: u.table.clone(),
+                column: u.column.clone(),
+                nullable: u.nullable,
+                default: u.default.clone(),
+            })
+            .collect(),
     }
-    out
 }
 
-/// The name a foreign key is dropped by: its own, or the one PostgreSQL gives
-/// an unnamed key (SQLite matches the key by its definition instead).
-pub(crate) fn fk_name(table: &str, fk: &ForeignKey) -> String {
-    fk.name
-        .clone()
-        .unwrap_or_else(|| pg_generated_name(table, &fk.columns, "fkey"))
+/// Whether `op` changes an existing table in place (columns, keys, a
+/// unique): it is made by batch alter, which each backend carries out its
+/// own way. A named non-unique index is a plain `DROP INDEX` everywhere.
+pub fn is_table_change(op: &Op) -> bool {
+    match op {
+        Op::AddColumn { .. }
+        | Op::DropColumn { .. }
+        | Op::RenameColumn { .. }
+        | Op::AlterColumn { .. }
+        | Op::AddForeignKey { .. }
+        | Op::DropForeignKey { .. } => true,
+        Op::DropIndex { index, .. } => index.unique || index.name.is_none(),
+        _ => false,
+    }
 }
 
-/// A run of ops that is written as one unit: a plain op, or consecutive
-/// batched ops on the same table, written as one `batch_alter_table` call
-/// (one rebuild on SQLite instead of one per op).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Group {
-    /// One op, through its own [`steps`].
-    Plain(usize),
-    /// Ops (indexes, consecutive) of one table, through one batch alter.
-    Batch(String, Vec<usize>),
-}
-
-/// Groups `ops`; `batched` are the indexes that must go through batch alter
-/// ([`Plan::batched_up`](super::compare::Plan::batched_up) or `_down`).
-pub fn groups(ops: &[Op], batched: &[usize]) -> Vec<Group> {
-    let mut out: Vec<Group> = Vec::new();
+/// The calls of `ops`, in order, with each run of consecutive changes to
+/// one table as one batch alter (one rebuild on SQLite instead of one per op).
+pub fn actions(ops: &[Op]) -> Vec<(Vec<usize>, Vec<Action>)> {
+    let mut out: Vec<(Vec<usize>, Vec<Action>)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
-        if !batched.contains(&i) && !always_batched(op) {
-            out.push(Group::Plain(i));
-            continue;
+        if is_table_change(op) {
+            let table = op.table().unwrap_or_default();
+            if let Some((members, calls)) = out.last_mut()
+                && let [Action::Batch(t, batched)] = calls.as_mut_slice()
+                && t == table
+            {
+                members.push(i);
+                batched.push(op.clone());
+                continue;
+            }
         }
-        let table = op.table().unwrap_or_default().to_owned();
-        match out.last_mut() {
-            Some(Group::Batch(t, members)) if *t == table => members.push(i),
-            _ => out.push(Group::Batch(table, vec![i])),
-        }
+        out.push((vec![i], steps(op)));
     }
     out
-}
-
-/// Ops that have no plain `ALTER TABLE` form on SQLite, whatever the table holds.
-fn always_batched(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::AlterColumn { .. } | Op::AddForeignKey { .. } | Op::DropForeignKey { .. }
-    )
-}
-
-/// The steps of one group.
-pub fn group_steps(ops: &[Op], group: &Group) -> Vec<Step> {
-    match group {
-        Group::Plain(i) => steps(&ops[*i]),
-        Group::Batch(table, members) => {
-            let members: Vec<Op> = members.iter().map(|i| ops[*i].clone()).collect();
-            batch_steps(table, &members)
-        }
-    }
 }
 
 /// The batch alter of `table` that makes `ops` (what [`Action::Batch`] runs).
@@ -316,6 +184,9 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
             }
             Op::DropColumn { column, .. } => {
                 b.drop_column_def(column_def(column, false, false));
+            }
+            Op::RenameColumn { from, to, .. } => {
+                b.rename_column(from, to);
             }
             Op::AlterColumn { from, to, .. } => {
                 // What changes, then the whole column as it was: MySQL's
@@ -348,13 +219,7 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
                 b.alter_column(&to.name, change);
             }
             Op::AddForeignKey { table, fk } | Op::DropForeignKey { table, fk } => {
-                let name = match op {
-                    Op::AddForeignKey { .. } => fk
-                        .name
-                        .clone()
-                        .unwrap_or_else(|| object_name("fk", table, &fk.columns)),
-                    _ => fk_name(table, fk),
-                };
+                let name = fk_name(table, fk);
                 let cols: Vec<&str> = fk.columns.iter().map(String::as_str).collect();
                 let refs: Vec<&str> = fk.ref_columns.iter().map(String::as_str).collect();
                 let mut spec = ForeignKeySpec::new(&name, &cols, &fk.ref_table, &refs);
@@ -370,34 +235,26 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
                     b.drop_foreign_key_def(spec);
                 }
             }
+            Op::DropIndex { index, .. } => {
+                let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+                match &index.name {
+                    Some(name) => b.drop_unique_def(name, &cols),
+                    None => b.drop_unique_on(&cols),
+                };
+            }
             other => unreachable!("not a batch op: {other}"),
         }
     }
     b
 }
 
-/// MySQL keeps enum labels in each column (`ENUM(...)`): re-declare every column using the type.
-fn mysql_enum_columns(name: &str, values: &[String], uses: &[super::ops::EnumUse]) -> Vec<Step> {
-    uses.iter()
-        .map(|u| {
-            step(
-                Only::MySql,
-                Action::ModifyColumn(
-                    u.table.clone(),
-                    Column {
-                        name: u.column.clone(),
-                        col_type: ColType::Enum {
-                            name: Some(name.to_owned()),
-                            values: values.to_vec(),
-                        },
-                        nullable: u.nullable,
-                        default: u.default.clone(),
-                        auto_increment: false,
-                    },
-                ),
-            )
-        })
-        .collect()
+/// The name a foreign key is created or dropped by: its own, or the one of
+/// the naming convention. A key of that name that the table lacks is
+/// dropped by its definition instead (batch alter reads the real name).
+pub(crate) fn fk_name(table: &str, fk: &ForeignKey) -> String {
+    fk.name
+        .clone()
+        .unwrap_or_else(|| foreign_key_name(table, &fk.columns))
 }
 
 /// Whether a table's index is written inline in `CREATE TABLE` (`UNIQUE` on the column).
@@ -622,163 +479,35 @@ fn index_drop(table: &str, name: &str) -> sea_query::IndexDropStatement {
         .to_owned()
 }
 
-/// The SQL of one step on `backend` (`None` for [`Action::Fail`]).
-fn build(action: &Action, backend: DbBackend) -> Option<String> {
+/// The SQL of a plain call on `backend`.
+fn build(action: &Action, backend: DbBackend) -> String {
     use Action as A;
-    fn sql(s: Sql<'_>, backend: DbBackend) -> String {
-        crate::backend::of_db(backend).to_sql(s)
-    }
-    Some(match action {
-        A::CreateTable(t) => sql(Sql::CreateTable(&table_create(t)), backend),
-        A::DropTable(n) => sql(
-            Sql::DropTable(&SqTable::drop().table(n.clone()).to_owned()),
-            backend,
-        ),
-        A::RenameTable(f, t) => sql(
-            Sql::RenameTable(&SqTable::rename().table(f.clone(), t.clone()).to_owned()),
-            backend,
-        ),
-        A::AddColumn(t, c) => sql(
-            Sql::AlterTable(
-                &SqTable::alter()
-                    .table(t.clone())
-                    .add_column(column_def(c, false, false))
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::DropColumn(t, c) => sql(
-            Sql::AlterTable(
-                &SqTable::alter()
-                    .table(t.clone())
-                    .drop_column(c.clone())
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::RenameColumn(t, f, to) => sql(
-            Sql::AlterTable(
-                &SqTable::alter()
-                    .table(t.clone())
-                    .rename_column(f.clone(), to.clone())
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::ModifyColumn(t, c) => sql(
-            Sql::AlterTable(
-                &SqTable::alter()
-                    .table(t.clone())
-                    .modify_column(column_def(c, false, false))
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::CreateIndex(t, i) => sql(Sql::CreateIndex(&index_create(t, i)), backend),
-        A::DropIndex(t, n) | A::DropIndexIfExists(t, n) => {
-            sql(Sql::DropIndex(&index_drop(t, n)), backend)
-        }
-        A::DropConstraint(t, n) => sql(
-            Sql::AlterTable(
-                &SqTable::alter()
-                    .table(t.clone())
-                    .drop_constraint(n.clone())
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::CreateForeignKey(t, fk) => sql(Sql::CreateForeignKey(&fk_create(t, fk)), backend),
-        A::DropForeignKey(t, n) => sql(
-            Sql::DropForeignKey(
-                &sea_query::ForeignKey::drop()
-                    .name(n.clone())
-                    .table(t.clone())
-                    .to_owned(),
-            ),
-            backend,
-        ),
-        A::CreateType(n, v) => Type::create()
-            .as_enum(n.clone())
-            .values(v.iter().cloned())
-            .to_owned()
-            .to_string(PostgresQueryBuilder),
-        A::AddTypeValue(n, v, before) => {
-            let mut s = Type::alter().name(n.clone()).add_value(v.clone());
-            if let Some(b) = before {
-                s = s.before(b.clone());
-            }
-            s.to_string(PostgresQueryBuilder)
-        }
-        A::DropType(n) => Type::drop()
-            .name(n.clone())
-            .to_owned()
-            .to_string(PostgresQueryBuilder),
-        A::Raw(sql) => sql.clone(),
-        A::Fail(_) | A::Batch(..) => return None,
-    })
-}
-
-/// The message of the up-front SQLite refusal of a migration.
-pub fn sqlite_guard_message(blockers: &[String]) -> String {
-    format!(
-        "this migration cannot run on SQLite: {}. Autogenerate cannot write this for SQLite; \
-         write it by hand with migration_core::batch::batch_alter_table (see docs/batch-and-data.md)",
-        blockers.join("; ")
-    )
-}
-
-/// The SQL `ops` run on `backend`, one statement per line; steps that do not
-/// run there are left out, conditional ones are commented. A batch alter is
-/// rendered as offline SQL does it (see [`crate::batch::offline`]): what
-/// depends on the live table (a SQLite rebuild) is an `-- OFFLINE:` line,
-/// followed, when `declared` is set (for the lint), by the statements its
-/// operations stand for.
-pub async fn sql(
-    ops: &[Op],
-    batched: &[usize],
-    blockers: &[String],
-    backend: DbBackend,
-    declared: bool,
-) -> Vec<String> {
-    if backend == DbBackend::Sqlite && !blockers.is_empty() {
-        return vec![format!("-- refused: {}", sqlite_guard_message(blockers))];
-    }
-    let mut out = Vec::new();
-    for group in groups(ops, batched) {
-        for s in group_steps(ops, &group) {
-            if !s.only.runs_on(backend) {
-                continue;
-            }
-            let text = match (&s.action, build(&s.action, backend)) {
-                (Action::Fail(m), _) => format!("-- fails: {m}"),
-                (Action::Batch(t, members), _) => {
-                    out.extend(batch_sql(t, members, backend, declared).await);
-                    continue;
-                }
-                (_, sql) => sql.unwrap_or_default(),
-            };
-            if matches!(s.action, Action::DropIndexIfExists(..)) {
-                out.push(format!("-- if the index exists: {text}"));
-            } else {
-                out.push(text);
-            }
+    let sql = |s: Sql<'_>| crate::backend::of_db(backend).to_sql(s);
+    match action {
+        A::CreateTable(t) => sql(Sql::CreateTable(&table_create(t))),
+        A::DropTable(n) => sql(Sql::DropTable(&SqTable::drop().table(n.clone()).to_owned())),
+        A::RenameTable(f, t) => sql(Sql::RenameTable(
+            &SqTable::rename().table(f.clone(), t.clone()).to_owned(),
+        )),
+        A::CreateIndex(t, i) => sql(Sql::CreateIndex(&index_create(t, i))),
+        A::DropIndex(t, n) => sql(Sql::DropIndex(&index_drop(t, n))),
+        A::CreateEnum(..) | A::AlterEnum { .. } | A::DropEnum(_) | A::Batch(..) => {
+            unreachable!("not a plain statement: {action:?}")
         }
     }
-    out
 }
 
-/// A batch alter's statements, recorded offline.
-async fn batch_sql(table: &str, ops: &[Op], backend: DbBackend, declared: bool) -> Vec<String> {
+/// The SQL `ops` run on `backend`, one statement per line: the executor
+/// ([`run`]) on a recording connection, as `up --sql` records a migration.
+/// What depends on the live database (a SQLite rebuild, a name read from
+/// the catalog) is an `-- OFFLINE:` line, followed, when `declared` is set
+/// (for the lint), by the statements its operations stand for.
+pub async fn sql(ops: &[Op], backend: DbBackend, declared: bool) -> Vec<String> {
     use crate::offline::Entry;
     let (db, script) = crate::offline::recording_connection(backend);
-    let batch = batch_alter(table, ops);
-    let run =
-        crate::offline::with_recording(script.clone(), async { batch.run_on(&(&db).into()).await })
-            .await;
+    let manager = SchemaManager::new(&db);
+    let result = crate::offline::with_recording(script.clone(), run(&manager, ops)).await;
     let mut out = Vec::new();
-    if let Err(e) = run {
-        out.push(format!("-- batch alter of {table} fails: {e}"));
-    }
     for entry in script.entries() {
         match entry {
             Entry::Execute(sql) => out.push(sql),
@@ -789,50 +518,44 @@ async fn batch_sql(table: &str, ops: &[Op], backend: DbBackend, declared: bool) 
             _ => {}
         }
     }
+    if let Err(e) = result {
+        out.push(format!("-- fails: {e}"));
+    }
     out
 }
 
 /// Runs `ops` through `manager`, as the rendered migration does.
 ///
-/// `batched` and `sqlite_blockers` are the plan's for this direction
-/// ([`Plan::batched_up`](super::compare::Plan::batched_up) and
-/// [`Plan::sqlite_blockers_up`](super::compare::Plan::sqlite_blockers_up), or
-/// the `_down` ones): on SQLite a run with blockers is refused before
-/// anything changes.
-///
 /// # Errors
-/// A database error, or the refusal.
-pub async fn run(
-    manager: &SchemaManager<'_>,
-    ops: &[Op],
-    batched: &[usize],
-    sqlite_blockers: &[String],
-) -> Result<(), sea_orm::DbErr> {
-    use sea_orm::{ConnectionTrait, DbErr};
+/// A database error, or a batch alter's refusal.
+pub async fn run(manager: &SchemaManager<'_>, ops: &[Op]) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
     let backend = manager.get_database_backend();
-    if backend == DbBackend::Sqlite && !sqlite_blockers.is_empty() {
-        return Err(DbErr::Migration(sqlite_guard_message(sqlite_blockers)));
-    }
-    for group in groups(ops, batched) {
-        for s in group_steps(ops, &group) {
-            if !s.only.runs_on(backend) {
-                continue;
-            }
-            match &s.action {
-                Action::DropIndexIfExists(t, n)
-                    if !manager.has_index(t.clone(), n.clone()).await? =>
-                {
-                    continue;
+    for (_, calls) in actions(ops) {
+        for call in calls {
+            match &call {
+                Action::Batch(t, members) => batch_alter(t, members).run(manager).await?,
+                Action::CreateEnum(name, values) => {
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    crate::enums::create_enum(manager, name, &values).await?;
                 }
-                Action::Fail(m) => return Err(DbErr::Migration(m.clone())),
-                Action::Batch(t, members) => {
-                    batch_alter(t, members).run(manager).await?;
-                    continue;
+                Action::AlterEnum {
+                    name,
+                    from,
+                    to,
+                    columns,
+                } => {
+                    let from: Vec<&str> = from.iter().map(String::as_str).collect();
+                    let to: Vec<&str> = to.iter().map(String::as_str).collect();
+                    crate::enums::alter_enum(manager, name, &from, &to, columns).await?;
                 }
-                _ => {}
-            }
-            if let Some(sql) = build(&s.action, backend) {
-                manager.get_connection().execute_unprepared(&sql).await?;
+                Action::DropEnum(name) => crate::enums::drop_enum(manager, name).await?,
+                plain => {
+                    manager
+                        .get_connection()
+                        .execute_unprepared(&build(plain, backend))
+                        .await?;
+                }
             }
         }
     }

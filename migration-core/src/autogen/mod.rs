@@ -38,8 +38,8 @@ use crate::url::Dialect;
 use sea_orm::{IntoDatabaseExecutor, TransactionTrait};
 use sea_orm_migration::SchemaManager;
 
-/// Where the scratch databases of a comparison live.
-#[derive(Debug, Clone)]
+/// Where the scratch databases of a comparison live (by default, in-memory SQLite).
+#[derive(Debug, Clone, Default)]
 pub struct Scratch {
     /// The backend to compare on.
     pub dialect: Dialect,
@@ -49,14 +49,6 @@ pub struct Scratch {
     pub server_url: Option<String>,
 }
 
-impl Default for Scratch {
-    fn default() -> Self {
-        Self {
-            dialect: Dialect::Sqlite,
-            server_url: None,
-        }
-    }
-}
 
 /// What one side of a comparison is built from.
 enum Side<'a> {
@@ -317,7 +309,7 @@ pub async fn compare_project(
     let (mut migrations, mut declared) = (migrations?, declared?);
     let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;
     prepare(&mut hints, &mut migrations, &mut declared, scratch.dialect);
-    let plan = compare(&migrations, &declared, &hints, scratch.dialect);
+    let plan = compare(&migrations, &declared, &hints);
     Ok(Comparison {
         dialect: scratch.dialect,
         migrations,
@@ -337,7 +329,7 @@ pub fn compare_reflected(
 ) -> Plan {
     let (mut m, mut e, mut h) = (migrations.clone(), entities.clone(), hints.clone());
     prepare(&mut h, &mut m, &mut e, dialect);
-    compare(&m, &e, &h, dialect)
+    compare(&m, &e, &h)
 }
 
 /// Fits the hints to the comparison backend: keeps an exact type only where it

@@ -352,11 +352,6 @@ impl Op {
                     ));
                 }
             }
-            Op::DropIndex { table, index } if index.name.is_none() => out.push(format!(
-                "the unique constraint on `{table}` {} has a name the database chose; the migration \
-                 uses each backend's conventional name for it",
-                cols(&index.columns)
-            )),
             Op::AddEnumValue { name, value, .. } => out.push(format!(
                 "PostgreSQL: the new value '{value}' of `{name}` cannot be used in the same transaction \
                  that adds it"

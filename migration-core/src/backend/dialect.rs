@@ -3,10 +3,12 @@
 use crate::error::{Error, Result};
 use crate::url::mask;
 
-/// Which database a URL names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Which database a URL names. The default is SQLite, the embedded engine
+/// a project runs on when nothing else is configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Dialect {
     /// SQLite (file or in-memory).
+    #[default]
     Sqlite,
     /// PostgreSQL.
     Postgres,

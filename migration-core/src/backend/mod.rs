@@ -16,7 +16,7 @@ pub mod sqlite;
 
 pub use dialect::Dialect;
 
-use crate::batch::{BatchAlter, BatchError};
+use crate::batch::{BatchAlter, BatchError, KeyKind, TableKey};
 use crate::error::Result;
 use crate::schema::{ColType, FkAction, Schema};
 use async_trait::async_trait;
@@ -82,6 +82,13 @@ pub trait Backend: Send + Sync {
     /// TYPE … AS ENUM`) rather than inline column types.
     fn named_enum_types(&self) -> bool {
         false
+    }
+
+    /// The statements that make an enum change ([`crate::enums`]): the type
+    /// DDL where enums are types of the schema, the re-declared columns where
+    /// they live in the columns; none by default (SQLite keeps no labels).
+    fn enum_sql(&self, _change: crate::enums::EnumChange<'_>) -> Vec<String> {
+        Vec::new()
     }
 
     /// Whether a table exists in the current database/schema.
@@ -220,6 +227,15 @@ pub trait Backend: Send + Sync {
         batch: &BatchAlter,
         script: &crate::offline::Script,
     ) -> Result<(), BatchError>;
+
+    /// The foreign keys and unique keys of `table` with the names the
+    /// catalog has for them: what a batch's drops given by definition are
+    /// matched against ([`crate::batch::BatchAlter::drop_unique_on`]).
+    async fn table_keys(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        table: &str,
+    ) -> Result<Vec<TableKey>, DbErr>;
 
     /// An SQL predicate, true for rows whose `expr` (a `from` column,
     /// declared `from_decl`) cannot become `to` (declared `to_decl`) without
@@ -407,6 +423,62 @@ pub enum ScratchPlace {
     Temporary,
     /// A schema created for the side and rolled back with it.
     Schema,
+}
+
+/// Groups catalog rows of `(key id, name, kind, column, referenced table,
+/// referenced column)`, one per key column in order, into keys; `kind` is
+/// `f` (foreign key) or `u` (unique), and the id keeps the rows of one key
+/// together where keys have no names. Each engine's [`Backend::table_keys`]
+/// reads its catalog into such rows.
+pub(crate) fn keys_from_rows(rows: Vec<[Option<String>; 6]>) -> Vec<TableKey> {
+    let mut out: Vec<(String, TableKey)> = Vec::new();
+    for [id, name, kind, column, ref_table, ref_column] in rows {
+        let kind = match kind.as_deref() {
+            Some("f") => KeyKind::ForeignKey,
+            _ => KeyKind::Unique,
+        };
+        let id = id.unwrap_or_default();
+        let at = match out.iter().position(|(i, _)| *i == id) {
+            Some(at) => at,
+            None => {
+                out.push((
+                    id,
+                    TableKey {
+                        kind,
+                        name: name.clone(),
+                        columns: Vec::new(),
+                        ref_table: ref_table.clone(),
+                        ref_columns: Vec::new(),
+                    },
+                ));
+                out.len() - 1
+            }
+        };
+        let key = &mut out[at].1;
+        key.columns.extend(column);
+        key.ref_columns.extend(ref_column);
+    }
+    out.into_iter().map(|(_, k)| k).collect()
+}
+
+/// Runs a catalog query whose rows are six nullable text columns (see [`keys_from_rows`]).
+pub(crate) async fn key_rows(
+    conn: &DatabaseExecutor<'_>,
+    stmt: Statement,
+) -> Result<Vec<[Option<String>; 6]>, DbErr> {
+    let rows = conn.query_all_raw(stmt).await?;
+    rows.iter()
+        .map(|r| {
+            Ok([
+                r.try_get_by_index::<Option<String>>(0)?,
+                r.try_get_by_index::<Option<String>>(1)?,
+                r.try_get_by_index::<Option<String>>(2)?,
+                r.try_get_by_index::<Option<String>>(3)?,
+                r.try_get_by_index::<Option<String>>(4)?,
+                r.try_get_by_index::<Option<String>>(5)?,
+            ])
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -576,6 +576,21 @@ impl BatchAlter {
         self
     }
 
+    /// Drops the UNIQUE constraint or unique index on exactly `columns`,
+    /// whatever its name: the name is read from the live catalog when the
+    /// batch runs (PostgreSQL calls an unnamed one `{table}_{col}_key`,
+    /// MySQL/MariaDB after its first column, SQLite gives it none and the
+    /// rebuild leaves it out). [`BatchAlter::reverse`] re-adds it under the
+    /// name of [`crate::naming::index_name`]. Offline, where there is no
+    /// catalog, the drop is a marked `-- OFFLINE:` part of the script.
+    pub fn drop_unique_on(&mut self, columns: &[&str]) -> &mut Self {
+        self.ops.push(Op::DropUnique {
+            name: String::new(),
+            columns: Some(columns.iter().map(|c| (*c).to_owned()).collect()),
+        });
+        self
+    }
+
     /// Adds CHECK constraint `name` with the SQL expression `expr`.
     pub fn add_check(&mut self, name: &str, expr: &str) -> &mut Self {
         self.ops.push(Op::AddCheck {
@@ -708,7 +723,11 @@ impl BatchAlter {
                 },
                 Op::DropUnique { name, columns } => match columns {
                     Some(columns) => Op::AddUnique {
-                        name: name.clone(),
+                        name: if name.is_empty() {
+                            crate::naming::index_name(&self.table, columns)
+                        } else {
+                            name.clone()
+                        },
                         columns: columns.clone(),
                     },
                     None => {
@@ -776,10 +795,91 @@ impl BatchAlter {
         // Offline (`up --sql`, the lint) there is no table to read: the
         // backend renders what the batch declares and marks the rest.
         if let Some(script) = crate::offline::recording() {
-            return backend.run_batch_offline(conn, self, &script).await;
+            let batch = self.without_catalog_drops(&script);
+            return backend.run_batch_offline(conn, &batch, &script).await;
         }
-        backend.run_batch(conn, self).await
+        // Drops given by definition find their real names in the catalog
+        // first, so that one migration drops the same object on every backend.
+        if !self.names_by_definition() {
+            return backend.run_batch(conn, self).await;
+        }
+        let keys = backend
+            .table_keys(conn, &self.table)
+            .await
+            .map_err(BatchError::failed(
+                &self.table,
+                "reading the table's keys",
+                "nothing was changed",
+            ))?;
+        backend
+            .run_batch(conn, &plan::resolve_names(self, &keys)?)
+            .await
     }
+
+    /// Whether a drop names its object by definition (a foreign key's
+    /// columns and target, a unique's columns), so its real name is looked up.
+    fn names_by_definition(&self) -> bool {
+        self.ops.iter().any(|op| {
+            matches!(
+                op,
+                Op::DropForeignKey { def: Some(_), .. }
+                    | Op::DropUnique {
+                        columns: Some(_),
+                        ..
+                    }
+            )
+        })
+    }
+
+    /// The batch without its drops of a unique by columns alone, each written
+    /// as a marked part of the offline script: only the live catalog knows
+    /// the name it has.
+    fn without_catalog_drops(&self, script: &crate::offline::Script) -> BatchAlter {
+        let mut kept = self.clone();
+        kept.ops.retain(|op| match op {
+            Op::DropUnique {
+                name,
+                columns: Some(columns),
+            } if name.is_empty() => {
+                script.unrenderable_part(format!(
+                    "batch alter of `{}`: drop the UNIQUE constraint or unique index on ({}): \
+                     its name is read from the live catalog, which a script does not have; drop \
+                     it by the name the database gave it",
+                    self.table,
+                    columns.join(", ")
+                ));
+                false
+            }
+            _ => true,
+        });
+        kept
+    }
+}
+
+/// A foreign key or unique key of a table as the live catalog has it: what
+/// a drop given by definition is matched against ([`crate::backend::Backend::table_keys`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableKey {
+    /// A foreign key, or a UNIQUE constraint or unique index.
+    pub kind: KeyKind,
+    /// Its name; `None` where the backend gives it none that can be dropped
+    /// (SQLite's inline keys).
+    pub name: Option<String>,
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+    /// The referenced table (foreign keys).
+    pub ref_table: Option<String>,
+    /// The referenced columns (foreign keys).
+    pub ref_columns: Vec<String>,
+}
+
+/// What a [`TableKey`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `FOREIGN KEY`.
+    ForeignKey,
+    /// `UNIQUE` constraint or unique index (not the primary key).
+    Unique,
 }
 
 /// Builds a batch on `table` with `build` and applies it (see the module docs).

@@ -8,7 +8,9 @@
 //! queries that find the rows the batch would fail on.
 
 use super::ddl::{quote, render_expr, render_type, same};
-use super::{AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec, Op};
+use super::{
+    AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec, KeyKind, Op, TableKey,
+};
 use crate::backend::Backend;
 use crate::schema::{ColType, Table};
 use sea_orm::sea_query::{ColumnDef, Expr};
@@ -92,6 +94,9 @@ pub(crate) struct Normalized {
     pub drop_foreign_keys: Vec<(String, Option<ForeignKeySpec>)>,
     /// Unique constraints (or unique indexes) to drop, by name.
     pub drop_uniques: Vec<String>,
+    /// Unique constraints to drop that have no name the backend can drop
+    /// them by (SQLite's inline `UNIQUE`), by their original columns.
+    pub drop_uniques_on: Vec<Vec<String>>,
     /// Checks to drop, by name.
     pub drop_checks: Vec<String>,
     /// Indexes to drop, by name.
@@ -126,6 +131,23 @@ impl Normalized {
             .collect()
     }
 
+    /// Refuses uniques still named only by their columns: PostgreSQL and
+    /// MySQL/MariaDB name every key, so [`resolve_names`] found a name for
+    /// each one it could; what is left matched nothing.
+    pub fn require_unique_names(&self, table: &str) -> Result<(), BatchError> {
+        match self.drop_uniques_on.first() {
+            None => Ok(()),
+            Some(cols) => Err(BatchError::refused(
+                table,
+                format!(
+                    "drop_unique_on: no UNIQUE constraint or unique index is on exactly ({})",
+                    cols.join(", ")
+                ),
+                "check the columns and their order",
+            )),
+        }
+    }
+
     /// Columns added by the batch.
     pub fn added(&self) -> impl Iterator<Item = (&FinalColumn, &ColumnDef)> {
         self.columns
@@ -151,6 +173,10 @@ impl Normalized {
         }
         for name in &self.drop_uniques {
             b.drop_unique(name);
+        }
+        for cols in &self.drop_uniques_on {
+            let cols: Vec<&str> = cols.iter().map(String::as_str).collect();
+            b.drop_unique_on(&cols);
         }
         for name in &self.drop_checks {
             b.drop_check(name);
@@ -363,6 +389,15 @@ pub(crate) fn normalize(
             Op::AddUnique { name, columns } => {
                 let idx = resolve(&cols, columns, &format!("unique constraint `{name}`"))?;
                 uniques.push((name.clone(), idx));
+            }
+            Op::DropUnique { name, columns } if name.is_empty() => {
+                let columns = columns.as_deref().unwrap_or_default();
+                let idx = resolve(&cols, columns, "the unique constraint to drop")?;
+                out.drop_uniques_on.push(
+                    idx.iter()
+                        .map(|&i| cols[i].source.clone().unwrap_or_default())
+                        .collect(),
+                );
             }
             Op::DropUnique { name, .. } => out.drop_uniques.push(name.clone()),
             Op::AddCheck { name, expr } => {
@@ -848,4 +883,245 @@ pub(crate) fn unconvertible_with(
         _ => return None,
     };
     Some(format!("{e} IS NOT NULL AND {pred}"))
+}
+
+/// The batch with each drop given by definition pointed at the object's
+/// real name in `keys` (the live catalog's, [`crate::backend::Backend::table_keys`]):
+///
+/// * a foreign key dropped with its definition whose name the table does not
+///   have takes the name of the one key with the same columns and target
+///   (the backend named it: `orders_customer_id_fkey`, `orders_ibfk_1`);
+/// * a unique dropped by its columns ([`BatchAlter::drop_unique_on`]), or
+///   by a name the table does not have, takes the name of the one UNIQUE
+///   constraint or unique index on exactly those columns; one without a
+///   droppable name (SQLite's inline `UNIQUE`) stays a drop by columns.
+///
+/// # Errors
+/// [`BatchError::Refused`] when a unique named by its columns matches no key
+/// or several, or a foreign key's definition matches several.
+pub(crate) fn resolve_names(
+    batch: &BatchAlter,
+    keys: &[TableKey],
+) -> Result<BatchAlter, BatchError> {
+    let table = batch.table.as_str();
+    let same_list =
+        |a: &[String], b: &[String]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| same(x, y));
+    let has_name = |kind: KeyKind, name: &str| {
+        keys.iter()
+            .any(|k| k.kind == kind && k.name.as_deref().is_some_and(|n| same(n, name)))
+    };
+    let listed = |found: &[&TableKey]| {
+        found
+            .iter()
+            .map(|k| format!("`{}`", k.name.as_deref().unwrap_or("(unnamed)")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut out = batch.clone();
+    for op in &mut out.ops {
+        match op {
+            Op::DropForeignKey {
+                name,
+                def: Some(def),
+            } if !has_name(KeyKind::ForeignKey, name) => {
+                let found: Vec<&TableKey> = keys
+                    .iter()
+                    .filter(|k| {
+                        k.kind == KeyKind::ForeignKey
+                            && same_list(&k.columns, &def.columns)
+                            && k.ref_table
+                                .as_deref()
+                                .is_some_and(|t| same(t, &def.ref_table))
+                            && same_list(&k.ref_columns, &def.ref_columns)
+                    })
+                    .collect();
+                match found.as_slice() {
+                    [one] => {
+                        if let Some(real) = &one.name {
+                            *name = real.clone();
+                        }
+                    }
+                    [] => {} // The backend says there is no such key.
+                    many => {
+                        return Err(BatchError::refused(
+                            table,
+                            format!(
+                                "drop_foreign_key_def: no foreign key is named `{name}`, and {} have its columns and target: {}",
+                                many.len(),
+                                listed(many)
+                            ),
+                            "drop the one you mean by its name with drop_foreign_key(\"…\")",
+                        ));
+                    }
+                }
+            }
+            Op::DropUnique {
+                name,
+                columns: Some(columns),
+            } if name.is_empty() || !has_name(KeyKind::Unique, name) => {
+                let found: Vec<&TableKey> = keys
+                    .iter()
+                    .filter(|k| k.kind == KeyKind::Unique && same_list(&k.columns, columns))
+                    .collect();
+                match found.as_slice() {
+                    [one] => *name = one.name.clone().unwrap_or_default(),
+                    [] if !name.is_empty() => {} // The backend says there is no such unique.
+                    [] => {
+                        let on_table: Vec<&TableKey> =
+                            keys.iter().filter(|k| k.kind == KeyKind::Unique).collect();
+                        return Err(BatchError::refused(
+                            table,
+                            format!(
+                                "drop_unique_on: no UNIQUE constraint or unique index is on exactly ({}); the table's uniques are {}",
+                                columns.join(", "),
+                                if on_table.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    on_table
+                                        .iter()
+                                        .map(|k| format!("({})", k.columns.join(", ")))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                }
+                            ),
+                            "check the columns and their order",
+                        ));
+                    }
+                    many => {
+                        return Err(BatchError::refused(
+                            table,
+                            format!(
+                                "drop_unique_on: {} uniques are on ({}): {}",
+                                many.len(),
+                                columns.join(", "),
+                                listed(many)
+                            ),
+                            "drop the one you mean by its name with drop_unique(\"…\")",
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod resolve_tests {
+    use super::*;
+    use crate::batch::{ForeignKeySpec, KeyKind, TableKey};
+
+    fn key(
+        kind: KeyKind,
+        name: Option<&str>,
+        cols: &[&str],
+        target: Option<(&str, &[&str])>,
+    ) -> TableKey {
+        TableKey {
+            kind,
+            name: name.map(str::to_owned),
+            columns: cols.iter().map(|c| (*c).to_owned()).collect(),
+            ref_table: target.map(|(t, _)| t.to_owned()),
+            ref_columns: target
+                .map(|(_, c)| c.iter().map(|c| (*c).to_owned()).collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    fn names(b: &BatchAlter) -> Vec<String> {
+        b.ops
+            .iter()
+            .map(|op| match op {
+                Op::DropForeignKey { name, .. } | Op::DropUnique { name, .. } => name.clone(),
+                _ => String::new(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_foreign_key_named_by_the_backend_is_found_by_its_definition() {
+        let keys = [
+            key(
+                KeyKind::ForeignKey,
+                Some("orders_ibfk_1"),
+                &["customer_id"],
+                Some(("customers", &["id"])),
+            ),
+            key(
+                KeyKind::ForeignKey,
+                Some("orders_ibfk_2"),
+                &["shop_id"],
+                Some(("shops", &["id"])),
+            ),
+        ];
+        let mut b = BatchAlter::new("orders");
+        b.drop_foreign_key_def(ForeignKeySpec::new(
+            "fk-orders-customer_id",
+            &["customer_id"],
+            "customers",
+            &["id"],
+        ));
+        assert_eq!(names(&resolve_names(&b, &keys).unwrap()), ["orders_ibfk_1"]);
+        // Its own name wins when the table has it.
+        let keys = [key(
+            KeyKind::ForeignKey,
+            Some("fk-orders-customer_id"),
+            &["customer_id"],
+            Some(("customers", &["id"])),
+        )];
+        assert_eq!(
+            names(&resolve_names(&b, &keys).unwrap()),
+            ["fk-orders-customer_id"]
+        );
+        // No match: left to the backend, which says the key does not exist.
+        assert_eq!(
+            names(&resolve_names(&b, &[]).unwrap()),
+            ["fk-orders-customer_id"]
+        );
+    }
+
+    #[test]
+    fn two_foreign_keys_with_one_definition_are_refused() {
+        let keys = [
+            key(KeyKind::ForeignKey, Some("a"), &["c"], Some(("t", &["id"]))),
+            key(KeyKind::ForeignKey, Some("b"), &["c"], Some(("t", &["id"]))),
+        ];
+        let mut b = BatchAlter::new("x");
+        b.drop_foreign_key_def(ForeignKeySpec::new("fk-x-c", &["c"], "t", &["id"]));
+        let e = resolve_names(&b, &keys).unwrap_err().to_string();
+        assert!(
+            e.contains("`a`, `b`") && e.contains("drop_foreign_key(\""),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_unique_is_found_by_its_columns() {
+        let keys = [
+            key(KeyKind::Unique, Some("users_email_key"), &["email"], None),
+            key(KeyKind::Unique, None, &["org", "slug"], None),
+        ];
+        let mut b = BatchAlter::new("users");
+        b.drop_unique_on(&["email"])
+            .drop_unique_on(&["org", "slug"]);
+        assert_eq!(
+            names(&resolve_names(&b, &keys).unwrap()),
+            ["users_email_key", ""]
+        );
+        let mut wrong = BatchAlter::new("users");
+        wrong.drop_unique_on(&["slug", "org"]);
+        let e = resolve_names(&wrong, &keys).unwrap_err().to_string();
+        assert!(
+            e.contains("(slug, org)") && e.contains("(email), (org, slug)"),
+            "{e}"
+        );
+        // A name the table lacks falls back to the columns.
+        let mut named = BatchAlter::new("users");
+        named.drop_unique_def("idx-users-email", &["email"]);
+        assert_eq!(
+            names(&resolve_names(&named, &keys).unwrap()),
+            ["users_email_key"]
+        );
+    }
 }

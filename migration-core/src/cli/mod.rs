@@ -1338,7 +1338,6 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
         id: &id,
         message: &message,
         parents: &parents,
-        dialect: scratch.dialect,
     };
     let source = crate::autogen::render::rustfmt(&crate::autogen::render::render(info, plan));
     let path = scaffold::write(&dir, &id, &source)?;
@@ -1346,14 +1345,7 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     // The lint over what the new file will execute, on every backend.
     let mut findings = Vec::new();
     for dialect in crate::testing::ALL {
-        let statements = crate::autogen::exec::sql(
-            &plan.ops,
-            &plan.batched_up,
-            &plan.sqlite_blockers_up,
-            dialect.db_backend(),
-            true,
-        )
-        .await;
+        let statements = crate::autogen::exec::sql(&plan.ops, dialect.db_backend(), true).await;
         findings.extend(crate::lint::rules::check(&id, dialect, &statements));
     }
     if !findings.is_empty() {
@@ -1396,24 +1388,10 @@ fn print_plan(plan: &crate::autogen::Plan) {
         } else {
             ""
         };
-        let batch = if plan.batched_up.contains(&i) {
-            "  [batch alter: a table rebuild on SQLite]"
-        } else {
-            ""
-        };
-        println!("  - {op}{flag}{batch}");
+        println!("  - {op}{flag}");
         for w in plan.warnings_of(i) {
             println!("      WARNING: {w}");
         }
-    }
-    for b in &plan.sqlite_blockers_down {
-        println!("  note: `down` cannot run on SQLite: {b}");
-    }
-    if !plan.sqlite_blockers_up.is_empty() && plan.refused.is_empty() {
-        println!(
-            "  note: this migration refuses to run on SQLite ({}).",
-            plan.sqlite_blockers_up.join("; ")
-        );
     }
 }
 

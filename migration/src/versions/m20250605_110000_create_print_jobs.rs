@@ -5,9 +5,8 @@
 //! text column, so there is nothing to create or drop there.
 //! Foreign keys: product ON DELETE RESTRICT, printer and user ON DELETE SET NULL.
 
-use sea_orm_migration::prelude::extension::postgres::Type;
-use sea_orm_migration::sea_orm::DbBackend;
-use sea_orm_migration::{prelude::*, schema::*};
+use migration_core::prelude::*;
+use sea_orm_migration::schema::*;
 
 /// The revisions this one applies on top of (Alembic's `down_revision`); empty for a base.
 pub const PARENTS: &[&str] = &["m20250603_100000_create_printers_and_products"];
@@ -20,19 +19,11 @@ pub struct Migration;
 const STATUS_TYPE: &str = "print_job_status";
 const STATUS_VALUES: [&str; 5] = ["queued", "printing", "completed", "failed", "cancelled"];
 
-#[async_trait::async_trait]
+#[async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .create_type(
-                    Type::create()
-                        .as_enum(STATUS_TYPE)
-                        .values(STATUS_VALUES)
-                        .to_owned(),
-                )
-                .await?;
-        }
+        // A type of its own on PostgreSQL; nothing elsewhere (the column carries it).
+        create_enum(manager, STATUS_TYPE, &STATUS_VALUES).await?;
 
         manager
             .create_table(
@@ -85,11 +76,7 @@ impl MigrationTrait for Migration {
             .drop_table(Table::drop().table(PrintJobs::Table).to_owned())
             .await?;
 
-        if manager.get_database_backend() == DbBackend::Postgres {
-            manager
-                .drop_type(Type::drop().name(STATUS_TYPE).to_owned())
-                .await?;
-        }
+        drop_enum(manager, STATUS_TYPE).await?;
         Ok(())
     }
 }

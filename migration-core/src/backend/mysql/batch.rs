@@ -233,6 +233,7 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     })?;
     let current = CurrentTable::from_reflected(reflected);
     let norm = normalize(&current, batch)?;
+    norm.require_unique_names(table)?;
     refuse_using(table, &norm)?;
     refuse_broken_dependents(conn, table, &norm).await?;
     // Outside a strict sql_mode MySQL/MariaDB convert what they cannot store
@@ -441,7 +442,36 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
         }
     }
     specs.extend(additions(table, &norm)?);
+    // InnoDB cannot drop a foreign key and add one of the same name in one
+    // ALTER TABLE (error 1005, errno 121 "Duplicate key on write or
+    // update"): a key re-created under its name (a rule change) is dropped
+    // in an ALTER TABLE of its own first.
+    let readded: Vec<String> = dropped_fks
+        .iter()
+        .filter(|n| norm.add_foreign_keys.iter().any(|fk| same(&fk.name, n)))
+        .cloned()
+        .collect();
+    let mut keys_first = Vec::new();
+    if !readded.is_empty() {
+        let goes_first = |spec: &String| {
+            readded.iter().any(|n| {
+                *spec == format!("DROP FOREIGN KEY {}", quote(DB, n))
+                    || *spec == format!("DROP INDEX {}", quote(DB, n))
+            })
+        };
+        (keys_first, specs) = specs.into_iter().partition(goes_first);
+    }
     let filled = !fills.is_empty();
+    if !keys_first.is_empty() {
+        let sql = format!("ALTER TABLE {t} {}", keys_first.join(", "));
+        conn.execute_unprepared(&sql)
+            .await
+            .map_err(BatchError::failed(
+                table,
+                format!("running `{sql}`"),
+                "dropping the foreign keys that are re-created failed as a whole: the table and its rows are as they were",
+            ))?;
+    }
     if !first.is_empty() {
         let sql = format!("ALTER TABLE {t} {}", first.join(", "));
         conn.execute_unprepared(&sql)
@@ -471,6 +501,20 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
         (_, true) => {
             "the ALTER TABLE failed as a whole, but the column renames before it are committed (MariaDB renames foreign-key columns only in an ALTER TABLE of their own), as are any UPDATEs that turned NULLs into a new default: rename them back by hand or finish the batch"
         }
+    };
+    let dropped_first;
+    let state = if keys_first.is_empty() {
+        state
+    } else {
+        dropped_first = format!(
+            "{state}; the foreign key(s) {} it re-creates were already dropped in an ALTER TABLE before it (InnoDB cannot drop and add one name in one statement): add them back by hand or finish the batch",
+            readded
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        dropped_first.as_str()
     };
     conn.execute_unprepared(&sql)
         .await
@@ -634,8 +678,20 @@ pub(super) async fn apply_offline(
             Vec::new(),
         );
     }
+    // A key re-created under its name is dropped in a statement of its own
+    // (InnoDB refuses both in one ALTER TABLE; see `apply`).
+    let mut keys_first = Vec::new();
     for (name, _) in &norm.drop_foreign_keys {
-        specs.push(format!("DROP FOREIGN KEY {}", quote(DB, name)));
+        let spec = format!("DROP FOREIGN KEY {}", quote(DB, name));
+        if norm.add_foreign_keys.iter().any(|fk| same(&fk.name, name)) {
+            keys_first.push(spec);
+        } else {
+            specs.push(spec);
+        }
+    }
+    if !keys_first.is_empty() {
+        out.exec(&format!("ALTER TABLE {t} {}", keys_first.join(", ")))
+            .await?;
     }
     let mut dropped_indexes: Vec<&String> = Vec::new();
     for name in norm.drop_uniques.iter().chain(&norm.drop_indexes) {

@@ -13,11 +13,11 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, FkAction, Schema};
 use crate::url::mask;
 use async_trait::async_trait;
-use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, MysqlQueryBuilder};
 use sea_orm::sqlx::mysql::MySqlConnection;
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::time::Duration;
 
 /// MySQL and MariaDB.
@@ -212,6 +212,23 @@ impl Backend for MySql {
         batch::run(conn, batch).await
     }
 
+    fn enum_sql(&self, change: crate::enums::EnumChange<'_>) -> Vec<String> {
+        enum_sql(self, change)
+    }
+
+    async fn table_keys(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        table: &str,
+    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
+        let stmt = Statement::from_sql_and_values(
+            DbBackend::MySql,
+            TABLE_KEYS_SQL,
+            [table.into(), table.into()],
+        );
+        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    }
+
     async fn run_batch_offline(
         &self,
         conn: &DatabaseExecutor<'_>,
@@ -276,4 +293,56 @@ impl Backend for MySql {
     fn has_index_sql(&self) -> &'static str {
         "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
     }
+}
+
+/// The table's foreign keys and unique indexes, one row per column in order:
+/// see `backend::keys_from_rows`. Text goes through `CONVERT(… USING
+/// utf8mb4)`: MariaDB returns some `information_schema` columns as binary.
+const TABLE_KEYS_SQL: &str = r#"
+SELECT CONCAT(kind, ':', name), name, kind, col, ref_table, ref_col FROM (
+  SELECT CONVERT(k.CONSTRAINT_NAME USING utf8mb4) AS name, 'f' AS kind,
+         CONVERT(k.COLUMN_NAME USING utf8mb4) AS col,
+         CONVERT(k.REFERENCED_TABLE_NAME USING utf8mb4) AS ref_table,
+         CONVERT(k.REFERENCED_COLUMN_NAME USING utf8mb4) AS ref_col,
+         CAST(k.ORDINAL_POSITION AS SIGNED) AS pos
+  FROM information_schema.KEY_COLUMN_USAGE k
+  WHERE k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
+  UNION ALL
+  SELECT CONVERT(s.INDEX_NAME USING utf8mb4), 'u', CONVERT(s.COLUMN_NAME USING utf8mb4),
+         NULL, NULL, CAST(s.SEQ_IN_INDEX AS SIGNED)
+  FROM information_schema.STATISTICS s
+  WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0
+    AND s.INDEX_NAME <> 'PRIMARY' AND s.COLUMN_NAME IS NOT NULL
+) tk ORDER BY name, kind, pos
+"#;
+
+/// See `Backend::enum_sql`: MySQL/MariaDB keep the labels in each column,
+/// so a change re-declares every column that uses the type, with its
+/// nullability and its default (dropped when the new labels lack it).
+fn enum_sql(my: &MySql, change: crate::enums::EnumChange<'_>) -> Vec<String> {
+    let crate::enums::EnumChange::Alter { to, columns, .. } = change else {
+        return Vec::new();
+    };
+    let labels = to
+        .iter()
+        .map(|l| my.quote_literal(l))
+        .collect::<Vec<_>>()
+        .join(", ");
+    columns
+        .iter()
+        .map(|c| {
+            let mut def = format!(
+                "ALTER TABLE {} MODIFY COLUMN {} ENUM({labels}) {}",
+                my.quote_ident(&c.table),
+                my.quote_ident(&c.column),
+                if c.nullable { "NULL" } else { "NOT NULL" }
+            );
+            if let Some(d) = &c.default
+                && crate::schema::unquote_literal(d, true).is_some_and(|v| to.contains(&v))
+            {
+                def.push_str(&format!(" DEFAULT {d}"));
+            }
+            def
+        })
+        .collect()
 }

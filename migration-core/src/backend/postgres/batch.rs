@@ -283,6 +283,7 @@ fn statements(
     norm: &Normalized,
     catalog: Option<&Catalog>,
 ) -> Result<Vec<String>, BatchError> {
+    norm.require_unique_names(table)?;
     let t = quote(DB, table);
     let constraint = |name: &str, kinds: &[&str]| {
         catalog.is_none_or(|c| {

@@ -5,7 +5,7 @@ pub(crate) mod reflect;
 // Autogenerate (tooling) names constraints as PostgreSQL would and reads
 // PostgreSQL type spellings in the entities' DDL.
 #[cfg(feature = "tooling")]
-pub(crate) use reflect::{generated_name, parse_type};
+pub(crate) use reflect::parse_type;
 mod types;
 
 use super::Dialect;
@@ -18,11 +18,11 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, Schema};
 use crate::url::mask;
 use async_trait::async_trait;
-use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, PostgresQueryBuilder};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::time::Duration;
 
 /// PostgreSQL.
@@ -139,6 +139,10 @@ impl Backend for Postgres {
 
     fn named_enum_types(&self) -> bool {
         true
+    }
+
+    fn enum_sql(&self, change: crate::enums::EnumChange<'_>) -> Vec<String> {
+        enum_sql(self, change)
     }
 
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
@@ -304,6 +308,19 @@ impl Backend for Postgres {
         batch::run(conn, batch).await
     }
 
+    async fn table_keys(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        table: &str,
+    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
+        let stmt = Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            TABLE_KEYS_SQL,
+            [quote_ident_pg(table).into()],
+        );
+        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    }
+
     async fn run_batch_offline(
         &self,
         conn: &DatabaseExecutor<'_>,
@@ -367,5 +384,114 @@ impl Backend for Postgres {
 
     fn has_index_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
+    }
+}
+
+/// The table's foreign keys and unique keys (constraints and unique indexes
+/// without expressions or predicates), one row per column in order: see
+/// `backend::keys_from_rows`.
+const TABLE_KEYS_SQL: &str = r#"
+SELECT id, name, kind, col, ref_table, ref_col FROM (
+  SELECT 'c:' || c.conname::text AS id, c.conname::text AS name,
+         CASE c.contype WHEN 'f' THEN 'f' ELSE 'u' END AS kind,
+         a.attname::text AS col, rt.relname::text AS ref_table, ra.attname::text AS ref_col,
+         k.ord AS pos
+  FROM pg_constraint c
+  CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+  LEFT JOIN pg_class rt ON rt.oid = c.confrelid
+  LEFT JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[k.ord]
+  WHERE c.conrelid = $1::regclass AND c.contype IN ('f', 'u')
+  UNION ALL
+  SELECT 'i:' || i.relname::text, i.relname::text, 'u', a.attname::text, NULL, NULL, k.ord
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+  WHERE x.indrelid = $1::regclass AND x.indisunique AND NOT x.indisprimary
+    AND x.indexprs IS NULL AND x.indpred IS NULL
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+) tk ORDER BY id, pos
+"#;
+
+/// `table` as a double-quoted identifier, for a `::regclass` cast.
+fn quote_ident_pg(table: &str) -> String {
+    format!("\"{}\"", table.replace('"', "\"\""))
+}
+
+/// See `Backend::enum_sql`: labels only added are `ADD VALUE`s (placed
+/// from the last one back, so that each `BEFORE` label already exists);
+/// anything else re-creates the type, which is how labels are removed or
+/// reordered (`ALTER TYPE` cannot): rename the old type, create the new
+/// one, cast every column (its default dropped around the cast and set
+/// again when the new type still has it), drop the old type.
+fn enum_sql(pg: &Postgres, change: crate::enums::EnumChange<'_>) -> Vec<String> {
+    use crate::enums::EnumChange;
+    let q = |n: &str| pg.quote_ident(n);
+    let labels = |v: &[String]| {
+        v.iter()
+            .map(|l| pg.quote_literal(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match change {
+        EnumChange::Create { name, values } => {
+            vec![format!(
+                "CREATE TYPE {} AS ENUM ({})",
+                q(name),
+                labels(values)
+            )]
+        }
+        EnumChange::Drop { name } => vec![format!("DROP TYPE {}", q(name))],
+        EnumChange::Alter { name, from, to, .. } if crate::enums::only_added(from, to) => {
+            let mut out = Vec::new();
+            for (i, label) in to.iter().enumerate().rev() {
+                if from.contains(label) {
+                    continue;
+                }
+                out.push(match to.get(i + 1) {
+                    Some(next) => format!(
+                        "ALTER TYPE {} ADD VALUE {} BEFORE {}",
+                        q(name),
+                        pg.quote_literal(label),
+                        pg.quote_literal(next)
+                    ),
+                    None => format!(
+                        "ALTER TYPE {} ADD VALUE {}",
+                        q(name),
+                        pg.quote_literal(label)
+                    ),
+                });
+            }
+            out
+        }
+        EnumChange::Alter {
+            name, to, columns, ..
+        } => {
+            let old = format!("{name}__old");
+            let mut sql = vec![
+                format!("ALTER TYPE {} RENAME TO {}", q(name), q(&old)),
+                format!("CREATE TYPE {} AS ENUM ({})", q(name), labels(to)),
+            ];
+            for c in columns {
+                let (t, col) = (q(&c.table), q(&c.column));
+                if c.default.is_some() {
+                    sql.push(format!("ALTER TABLE {t} ALTER COLUMN {col} DROP DEFAULT"));
+                }
+                sql.push(format!(
+                    "ALTER TABLE {t} ALTER COLUMN {col} TYPE {n} USING {col}::text::{n}",
+                    n = q(name)
+                ));
+                if let Some(d) = &c.default
+                    && crate::schema::unquote_literal(d, false).is_some_and(|v| to.contains(&v))
+                {
+                    sql.push(format!(
+                        "ALTER TABLE {t} ALTER COLUMN {col} SET DEFAULT {d}"
+                    ));
+                }
+            }
+            sql.push(format!("DROP TYPE {}", q(&old)));
+            sql
+        }
     }
 }

@@ -349,13 +349,6 @@ fn name_addition(columns: &[String]) -> String {
     buf
 }
 
-/// The name PostgreSQL gives an unnamed constraint of `table` on `columns`
-/// with `label` (`key`, `fkey`, `idx`, `pkey`), when there is no collision.
-#[cfg(feature = "tooling")]
-pub(crate) fn generated_name(table: &str, columns: &[String], label: &str) -> String {
-    make_object_name(table, &name_addition(columns), label)
-}
-
 /// Whether `name` is what PostgreSQL would have chosen for an unnamed
 /// constraint/index of `table` on `columns` with one of `labels`
 /// (possibly with a collision counter appended to the label).

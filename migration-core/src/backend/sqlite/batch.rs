@@ -101,6 +101,9 @@ pub struct SqliteSnapshot {
     pub legacy_alter_table: bool,
     /// The table's `sqlite_sequence` value (AUTOINCREMENT tables).
     pub sequence: Option<i64>,
+    /// `PRAGMA schema_version`, read from the live database; `None` (a
+    /// snapshot built by hand) never edits the schema in place.
+    pub schema_version: Option<i64>,
 }
 
 impl SqliteSnapshot {
@@ -114,6 +117,7 @@ impl SqliteSnapshot {
             defer_foreign_keys: false,
             legacy_alter_table: false,
             sequence: None,
+            schema_version: None,
         }
     }
 
@@ -150,6 +154,13 @@ impl SqliteSnapshot {
         snapshot.foreign_keys = pragma("foreign_keys").await?;
         snapshot.defer_foreign_keys = pragma("defer_foreign_keys").await?;
         snapshot.legacy_alter_table = pragma("legacy_alter_table").await?;
+        snapshot.schema_version = match conn
+            .query_one_raw(Statement::from_string(DB, "PRAGMA schema_version"))
+            .await?
+        {
+            Some(r) => Some(r.try_get_by_index::<i64>(0)?),
+            None => None,
+        };
         if snapshot.master.iter().any(|r| r.name == "sqlite_sequence") {
             let row = conn
                 .query_one_raw(Statement::from_sql_and_values(
@@ -213,6 +224,9 @@ pub struct SqlitePlan {
     pub rebuild: bool,
     /// Whether the batch as a whole rebuilds the table (in this step or the next).
     pub batch_rebuilds: bool,
+    /// Whether that rebuild drops the old table (a copy and swap), rather
+    /// than editing its definition in place (constraints and defaults only).
+    pub drops_table: bool,
     /// Views the rebuild re-created, to be checked afterwards.
     pub views: Vec<String>,
     /// Tables whose foreign keys `PRAGMA foreign_key_check` must pass afterwards.
@@ -520,6 +534,7 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
         statements: Vec::new(),
         rebuild: false,
         batch_rebuilds,
+        drops_table: rebuild.as_ref().is_some_and(|r| r.drops_table),
         views: Vec::new(),
         fk_check_tables: Vec::new(),
         incoming,
@@ -792,6 +807,8 @@ struct Rebuild {
     statements: Vec<String>,
     views: Vec<String>,
     fk_check_tables: Vec<String>,
+    /// A copy and swap (`false`: the definition edited in place).
+    drops_table: bool,
 }
 
 /// The rebuild, or `None` when SQLite's own `ALTER TABLE` can do the batch.
@@ -852,6 +869,11 @@ fn build_rebuild(
             return Err(missing(table, "check constraint", name, false));
         }
     }
+    let drops_on = |cols: &[String]| {
+        norm.drop_uniques_on
+            .iter()
+            .any(|on| on.len() == cols.len() && on.iter().zip(cols).all(|(a, b)| same(a, b)))
+    };
     let drops = |kind: &str, name: Option<&String>| {
         let Some(name) = name else { return false };
         match kind {
@@ -900,6 +922,7 @@ fn build_rebuild(
                         drops("fk", cl.name.as_ref())
                             || fk_matches(std::slice::from_ref(&name), Some(t))
                     }
+                    ClauseKind::Unique if drops_on(std::slice::from_ref(&name)) => true,
                     kind => clause_drop_kind(kind).is_some_and(|k| drops(k, cl.name.as_ref())),
                 });
                 if c.clauses.iter().any(|cl| {
@@ -920,7 +943,9 @@ fn build_rebuild(
             }
             Item::Constraint(k) => {
                 old_items.push(k.text.clone());
-                if constraint_drop_kind(k.kind).is_some_and(|kind| drops(kind, k.name.as_ref())) {
+                if constraint_drop_kind(k.kind).is_some_and(|kind| drops(kind, k.name.as_ref()))
+                    || (k.kind == ConstraintKind::Unique && drops_on(&k.columns))
+                {
                     continue;
                 }
                 if k.kind == ConstraintKind::ForeignKey
@@ -1039,6 +1064,13 @@ fn build_rebuild(
     if !text_changed && !converts && drops_native && added_all_addable {
         return Ok(None);
     }
+    if let Some(version) = snapshot.schema_version
+        && edits_in_place(norm, converts)
+    {
+        return Ok(Some(edit_in_place(
+            snapshot, parsed, norm, &new_items, version,
+        )));
+    }
     if snapshot.master.iter().any(|r| same(&r.name, &tmp)) {
         return Err(BatchError::refused(
             table,
@@ -1139,7 +1171,81 @@ fn build_rebuild(
         statements: s,
         views: views.iter().map(|v| v.name.clone()).collect(),
         fk_check_tables,
+        drops_table: true,
     }))
+}
+
+/// Whether the batch changes only what SQLite keeps in the `CREATE TABLE`
+/// text and nowhere on disk: foreign keys added, dropped or with new rules,
+/// checks dropped, NOT NULL dropped, defaults set or dropped (the cases of
+/// <https://www.sqlite.org/lang_altertable.html#otheralter>'s "simpler
+/// procedure", plus foreign keys added, which `PRAGMA foreign_key_check`
+/// verifies afterwards). Such a batch edits the definition in place: no
+/// copy, and no drop of a table that others reference, so none of their
+/// `ON DELETE` actions fire, inside the migration's transaction and with
+/// rows in every table. Anything that changes stored values or indexes (a
+/// type, a new NOT NULL, a column, a unique, a new check) still rebuilds.
+/// Renames run natively first, as before a rebuild.
+fn edits_in_place(norm: &Normalized, converts: bool) -> bool {
+    !converts
+        && norm.dropped.is_empty()
+        && norm.added().next().is_none()
+        && norm.add_uniques.is_empty()
+        && norm.drop_uniques.is_empty()
+        && norm.drop_uniques_on.is_empty()
+        && norm.add_checks.is_empty()
+        && norm
+            .altered()
+            .all(|(_, ch)| ch.type_.is_none() && ch.nullable != Some(false) && ch.using.is_none())
+}
+
+/// The in-place edit of the table's definition (see [`edits_in_place`]):
+/// the new text is first parsed by SQLite as a temporary table (a syntax
+/// error in `sqlite_master` would make the database unreadable), then
+/// written with `PRAGMA writable_schema`, and the schema version bumped so
+/// that every connection reloads it.
+fn edit_in_place(
+    snapshot: &SqliteSnapshot,
+    parsed: &Parsed,
+    norm: &Normalized,
+    new_items: &[(String, bool)],
+    version: i64,
+) -> Rebuild {
+    let table = snapshot.table.as_str();
+    let body = new_items
+        .iter()
+        .map(|(text, _)| text.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let options = if parsed.create.options.is_empty() {
+        String::new()
+    } else {
+        format!(" {}", parsed.create.options)
+    };
+    let check = quote(DB, &format!("_batch_check_{table}"));
+    let sql = format!("CREATE TABLE {} ( {body} ){options}", quote(DB, table));
+    let statements = vec![
+        format!("CREATE TEMP TABLE {check} ( {body} ){options}"),
+        format!("DROP TABLE temp.{check}"),
+        "PRAGMA writable_schema = ON".to_owned(),
+        format!(
+            "UPDATE sqlite_master SET sql = {} WHERE type = 'table' AND name = {}",
+            ddl::literal(DB, &sql),
+            ddl::literal(DB, table)
+        ),
+        format!("PRAGMA schema_version = {}", version + 1),
+        "PRAGMA writable_schema = OFF".to_owned(),
+    ];
+    Rebuild {
+        statements,
+        views: Vec::new(),
+        fk_check_tables: if norm.add_foreign_keys.is_empty() {
+            Vec::new()
+        } else {
+            vec![table.to_owned()]
+        },
+        drops_table: false,
+    }
 }
 
 /// Whether a body item's text is a table constraint.
@@ -1228,7 +1334,7 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         let plan = plan(&snapshot, &batch)?;
         if first {
             plan::run_prechecks(txn, &table, &plan.prechecks).await?;
-            if plan.batch_rebuilds && snapshot.foreign_keys {
+            if plan.drops_table && snapshot.foreign_keys {
                 refuse_destructive_children(txn, &table, &plan.incoming).await?;
             }
             first = false;
@@ -1428,6 +1534,7 @@ pub(super) async fn apply_offline(
         || !added.iter().all(|text| addable(text))
         || !norm.drop_foreign_keys.is_empty()
         || !norm.drop_uniques.is_empty()
+        || !norm.drop_uniques_on.is_empty()
         || !norm.drop_checks.is_empty()
         || !norm.add_foreign_keys.is_empty()
         || !norm.add_uniques.is_empty()

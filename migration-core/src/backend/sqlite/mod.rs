@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, Schema};
 use crate::url::sqlite_path;
 use async_trait::async_trait;
-use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::time::Duration;
@@ -220,6 +220,16 @@ impl Backend for Sqlite {
         batch::run(conn, batch).await
     }
 
+    async fn table_keys(
+        &self,
+        conn: &DatabaseExecutor<'_>,
+        table: &str,
+    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
+        let stmt =
+            Statement::from_sql_and_values(DbBackend::Sqlite, TABLE_KEYS_SQL, [table.into()]);
+        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    }
+
     async fn run_batch_offline(
         &self,
         conn: &DatabaseExecutor<'_>,
@@ -282,3 +292,20 @@ impl Backend for Sqlite {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name = ?2"
     }
 }
+
+/// The table's foreign keys and unique indexes, one row per column in order
+/// (see `backend::keys_from_rows`). SQLite names neither its foreign keys
+/// nor the indexes behind inline `UNIQUE` (`sqlite_autoindex_…`, which
+/// cannot be dropped): those have no name, and the rebuild matches them by
+/// definition. Each key's `id`/`name` keeps its rows together.
+const TABLE_KEYS_SQL: &str = r#"
+SELECT grp, name, kind, col, ref_table, ref_col FROM (
+  SELECT 'fk#' || f.id AS grp, NULL AS name, 'f' AS kind, f."from" AS col,
+         f."table" AS ref_table, f."to" AS ref_col, f.seq AS pos
+  FROM pragma_foreign_key_list(?1) f
+  UNION ALL
+  SELECT 'ix#' || l.name, CASE l.origin WHEN 'c' THEN l.name END, 'u', i.name, NULL, NULL, i.seqno
+  FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+  WHERE l."unique" = 1 AND l.origin <> 'pk' AND l.partial = 0
+) ORDER BY grp, pos
+"#;
