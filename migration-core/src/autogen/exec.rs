@@ -34,8 +34,6 @@ pub enum Action {
     RenameTable(String, String),
     /// `manager.create_index(...)` (the index has a name).
     CreateIndex(String, Index),
-    /// `manager.drop_index(...)` of a named, non-unique index.
-    DropIndex(String, String),
     /// `create_enum(manager, name, values)`.
     CreateEnum(String, Vec<String>),
     /// `alter_enum(manager, name, from, to, columns)`.
@@ -81,19 +79,6 @@ pub fn steps(op: &Op) -> Vec<Action> {
         }
         Op::DropTable { table } => vec![A::DropTable(table.name.clone())],
         Op::RenameTable { from, to } => vec![A::RenameTable(from.clone(), to.clone())],
-        Op::CreateIndex { table, index } => {
-            let mut index = index.clone();
-            if index.name.is_none() {
-                index.name = Some(index_name(table, &index.columns));
-            }
-            vec![A::CreateIndex(table.clone(), index)]
-        }
-        Op::DropIndex { table, index } => {
-            vec![A::DropIndex(
-                table.clone(),
-                index.name.clone().unwrap_or_default(),
-            )]
-        }
         Op::CreateEnum { name, values } => vec![A::CreateEnum(name.clone(), values.clone())],
         Op::AddEnumValue {
             name, values, uses, ..
@@ -136,36 +121,58 @@ fn alter_enum(name: &str, from: Vec<String>, to: Vec<String>, uses: &[EnumUse]) 
     }
 }
 
-/// Whether `op` changes an existing table in place (columns, keys, a
-/// unique): it is made by batch alter, which each backend carries out its
-/// own way. A named non-unique index is a plain `DROP INDEX` everywhere.
+/// Whether `op` changes an existing table in place (columns, keys,
+/// indexes): it is made by batch alter, which each backend carries out its
+/// own way.
 pub fn is_table_change(op: &Op) -> bool {
-    match op {
+    matches!(
+        op,
         Op::AddColumn { .. }
-        | Op::DropColumn { .. }
-        | Op::RenameColumn { .. }
-        | Op::AlterColumn { .. }
-        | Op::AddForeignKey { .. }
-        | Op::DropForeignKey { .. } => true,
-        Op::DropIndex { index, .. } => index.unique || index.name.is_none(),
-        _ => false,
-    }
+            | Op::DropColumn { .. }
+            | Op::RenameColumn { .. }
+            | Op::AlterColumn { .. }
+            | Op::AddForeignKey { .. }
+            | Op::DropForeignKey { .. }
+            | Op::CreateIndex { .. }
+            | Op::DropIndex { .. }
+    )
 }
 
-/// The calls of `ops`, in order, with each run of consecutive changes to
-/// one table as one batch alter (one rebuild on SQLite instead of one per op).
+/// The calls of `ops`, in order, with the changes to one table gathered in
+/// one batch alter (one rebuild on SQLite instead of one per op).
+///
+/// A change joins the table's earlier batch when nothing planned in between
+/// touches a table either of them touches (the table itself, a table its
+/// foreign keys reference): the comparison orders ops in phases (drops of
+/// keys, new tables, columns, new keys, ...), so the changes to one table
+/// arrive apart, and gathering them must not move one across an op it
+/// depends on (a foreign key onto a table created in between, say).
 pub fn actions(ops: &[Op]) -> Vec<(Vec<usize>, Vec<Action>)> {
     let mut out: Vec<(Vec<usize>, Vec<Action>)> = Vec::new();
     for (i, op) in ops.iter().enumerate() {
         if is_table_change(op) {
             let table = op.table().unwrap_or_default();
-            if let Some((members, calls)) = out.last_mut()
-                && let [Action::Batch(t, batched)] = calls.as_mut_slice()
-                && t == table
-            {
-                members.push(i);
-                batched.push(op.clone());
-                continue;
+            let batch_at = out.iter().rposition(
+                |(_, calls)| matches!(calls.as_slice(), [Action::Batch(t, _)] if t == table),
+            );
+            if let Some(at) = batch_at {
+                let mut touched: Vec<&str> = op.tables();
+                for &m in &out[at].0 {
+                    touched.extend(ops[m].tables());
+                }
+                let independent = out[at + 1..].iter().all(|(members, _)| {
+                    members
+                        .iter()
+                        .all(|&k| ops[k].tables().iter().all(|t| !touched.contains(t)))
+                });
+                if independent {
+                    let (members, calls) = &mut out[at];
+                    members.push(i);
+                    if let [Action::Batch(_, batched)] = calls.as_mut_slice() {
+                        batched.push(op.clone());
+                    }
+                    continue;
+                }
             }
         }
         out.push((vec![i], steps(op)));
@@ -235,10 +242,14 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
                     b.drop_foreign_key_def(spec);
                 }
             }
-            Op::DropIndex { index, .. } => {
+            Op::CreateIndex { table, index } => {
+                b.create_index(index_spec(table, index));
+            }
+            Op::DropIndex { table, index } => {
                 let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
                 match &index.name {
-                    Some(name) => b.drop_unique_def(name, &cols),
+                    Some(name) if index.unique => b.drop_unique_def(name, &cols),
+                    Some(_) => b.drop_index_def(index_spec(table, index)),
                     None => b.drop_unique_on(&cols),
                 };
             }
@@ -246,6 +257,17 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
         }
     }
     b
+}
+
+/// The batch's spec of an index (named by the convention when unnamed).
+fn index_spec(table: &str, index: &Index) -> crate::batch::IndexSpec {
+    let name = index
+        .name
+        .clone()
+        .unwrap_or_else(|| index_name(table, &index.columns));
+    let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+    let spec = crate::batch::IndexSpec::new(&name, &cols);
+    if index.unique { spec.unique() } else { spec }
 }
 
 /// The name a foreign key is created or dropped by: its own, or the one of
@@ -472,13 +494,6 @@ fn index_create(table: &str, index: &Index) -> sea_query::IndexCreateStatement {
     s
 }
 
-fn index_drop(table: &str, name: &str) -> sea_query::IndexDropStatement {
-    sea_query::Index::drop()
-        .name(name.to_owned())
-        .table(table.to_owned())
-        .to_owned()
-}
-
 /// The SQL of a plain call on `backend`.
 fn build(action: &Action, backend: DbBackend) -> String {
     use Action as A;
@@ -490,7 +505,6 @@ fn build(action: &Action, backend: DbBackend) -> String {
             &SqTable::rename().table(f.clone(), t.clone()).to_owned(),
         )),
         A::CreateIndex(t, i) => sql(Sql::CreateIndex(&index_create(t, i))),
-        A::DropIndex(t, n) => sql(Sql::DropIndex(&index_drop(t, n))),
         A::CreateEnum(..) | A::AlterEnum { .. } | A::DropEnum(_) | A::Batch(..) => {
             unreachable!("not a plain statement: {action:?}")
         }

@@ -250,6 +250,28 @@ impl Op {
         }
     }
 
+    /// Every table the op touches or depends on: its own, the tables its
+    /// foreign keys reference, the tables whose columns use its enum type.
+    pub fn tables(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        match self {
+            Op::CreateTable { table } | Op::DropTable { table } => {
+                out.push(&table.name);
+                out.extend(table.foreign_keys.iter().map(|f| f.ref_table.as_str()));
+            }
+            Op::RenameTable { from, to } => out.extend([from.as_str(), to.as_str()]),
+            Op::AddForeignKey { table, fk } | Op::DropForeignKey { table, fk } => {
+                out.extend([table.as_str(), fk.ref_table.as_str()]);
+            }
+            Op::AddEnumValue { uses, .. } | Op::RecreateEnum { uses, .. } => {
+                out.extend(uses.iter().map(|u| u.table.as_str()));
+            }
+            Op::CreateEnum { .. } | Op::DropEnum { .. } => {}
+            other => out.extend(other.table()),
+        }
+        out
+    }
+
     /// Why this op destroys data or can fail on a table with rows, if it does.
     pub fn destructive(&self) -> Option<String> {
         match self {

@@ -36,16 +36,10 @@ pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
     let up = body(&plan.ops, |i| plan.warnings_of(i), &mut notes);
     let down_ops = plan.down_ops();
     let down = body(&down_ops, |i| down_ops[i].warnings(), &mut notes);
-    let all: Vec<Action> = actions(&plan.ops)
-        .into_iter()
-        .chain(actions(&down_ops))
-        .flat_map(|(_, calls)| calls)
-        .collect();
-    let batch_use = batch_imports(&all);
     let parents = info.parents.iter().map(|p| Literal::string(p));
     let rev_doc = format!(" Revision `{}`.", info.id);
+    // The prelude has everything the calls use (batch alter, the enum calls).
     let tokens = quote! {
-        #batch_use
         use migration_core::prelude::*;
 
         #[doc = " The revisions this one applies on top of (Alembic's `down_revision`)."]
@@ -220,32 +214,6 @@ fn body(
     out
 }
 
-/// The `use migration_core::batch::…` line the batch calls need.
-fn batch_imports(calls: &[Action]) -> Option<TokenStream> {
-    let members: Vec<&Op> = calls
-        .iter()
-        .filter_map(|a| match a {
-            Action::Batch(_, m) => Some(m),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    if members.is_empty() {
-        return None;
-    }
-    let mut names = vec![quote!(batch_alter_table)];
-    if members.iter().any(|m| matches!(m, Op::AlterColumn { .. })) {
-        names.insert(0, quote!(AlterColumn));
-    }
-    if members
-        .iter()
-        .any(|m| matches!(m, Op::AddForeignKey { .. } | Op::DropForeignKey { .. }))
-    {
-        names.insert(names.len() - 1, quote!(ForeignKeySpec));
-    }
-    Some(quote! { use migration_core::batch::{#(#names),*}; })
-}
-
 /// `ColumnType::…` for `AlterColumn::type_`.
 fn column_type_expr(t: &ColumnType) -> TokenStream {
     let n = |x: u32| Literal::u32_unsuffixed(x);
@@ -382,12 +350,20 @@ fn batch_call_code(op: &Op) -> TokenStream {
             let spec = fk_spec_code(&fk_name(table, fk), fk);
             quote! { t.add_foreign_key(#spec); }
         }
-        Op::DropIndex { index, .. } => {
+        Op::CreateIndex { table, index } => {
+            let spec = index_spec_code(table, index);
+            quote! { t.create_index(#spec); }
+        }
+        Op::DropIndex { table, index } => {
             let cols = index.columns.iter().map(|c| lit(c));
             match &index.name {
-                Some(name) => {
+                Some(name) if index.unique => {
                     let name = lit(name);
                     quote! { t.drop_unique_def(#name, &[#(#cols),*]); }
+                }
+                Some(_) => {
+                    let spec = index_spec_code(table, index);
+                    quote! { t.drop_index_def(#spec); }
                 }
                 None => quote! { t.drop_unique_on(&[#(#cols),*]); },
             }
@@ -398,6 +374,18 @@ fn batch_call_code(op: &Op) -> TokenStream {
         }
         other => unreachable!("not a batch op: {other}"),
     }
+}
+
+/// `IndexSpec::new(…)` for a batch (named by the convention when unnamed).
+fn index_spec_code(table: &str, index: &Index) -> TokenStream {
+    let name = index
+        .name
+        .clone()
+        .unwrap_or_else(|| crate::naming::index_name(table, &index.columns));
+    let name = lit(&name);
+    let cols = index.columns.iter().map(|c| lit(c));
+    let unique = index.unique.then(|| quote!(.unique()));
+    quote!(IndexSpec::new(#name, &[#(#cols),*]) #unique)
 }
 
 fn lit(s: &str) -> Literal {
@@ -609,10 +597,6 @@ fn action_code(a: &Action) -> TokenStream {
         Action::CreateIndex(t, i) => {
             let i = index_code(t, i);
             quote! { manager.create_index(#i).await?; }
-        }
-        Action::DropIndex(t, n) => {
-            let (t, n) = (lit(t), lit(n));
-            quote! { manager.drop_index(Index::drop().name(#n).table(#t).to_owned()).await?; }
         }
         Action::CreateEnum(n, v) => {
             let (n, v) = (lit(n), strs(v));

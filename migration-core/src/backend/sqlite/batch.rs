@@ -1533,7 +1533,6 @@ pub(super) async fn apply_offline(
     let rebuilds = norm.altered().next().is_some()
         || !added.iter().all(|text| addable(text))
         || !norm.drop_foreign_keys.is_empty()
-        || !norm.drop_uniques.is_empty()
         || !norm.drop_uniques_on.is_empty()
         || !norm.drop_checks.is_empty()
         || !norm.add_foreign_keys.is_empty()
@@ -1553,6 +1552,19 @@ pub(super) async fn apply_offline(
         )
     };
     for name in &norm.drop_indexes {
+        out.exec(&format!("DROP INDEX {}", quote(DB, name))).await?;
+    }
+    if !norm.drop_uniques.is_empty() {
+        // What migrations create is a unique index (CREATE UNIQUE INDEX); a
+        // UNIQUE constraint of that name in the CREATE TABLE text has no
+        // index of that name, so DROP INDEX fails and the script stops there.
+        out.note(
+            "this script drops each unique by name as an index; online, a UNIQUE constraint of \
+             that name in the table's definition is removed by a rebuild instead (the script \
+             stops at DROP INDEX then)",
+        );
+    }
+    for name in &norm.drop_uniques {
         out.exec(&format!("DROP INDEX {}", quote(DB, name))).await?;
     }
     for (from, to) in &norm.renames {
