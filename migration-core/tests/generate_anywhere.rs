@@ -10,6 +10,17 @@
 //! runs on each backend: up, compare with the entities there (no
 //! difference), down (an empty schema).
 //!
+//! Left out, because one of the three backends cannot store them: `Year`
+//! (sea-query has no PostgreSQL or SQLite spelling: it panics), `Interval`,
+//! `Array`, `Vector`, `Cidr`, `Inet`, `MacAddr`, `LTree` (PostgreSQL only),
+//! `Bit`/`VarBit` (sea-query panics on SQLite; `custom("BIT(8)")` is in),
+//! `String(StringLen::Max)` (`varchar(65535)` is too long for a utf8mb4
+//! MariaDB column), `Money(Some(..))` (PostgreSQL's `money` takes no
+//! precision), and ON DELETE/UPDATE SET DEFAULT on MariaDB (InnoDB rejects
+//! it: that fixture runs on SQLite and PostgreSQL only). An entity cannot
+//! leave a foreign key unnamed: without `fk_name`, SeaORM names it
+//! `fk-<table>-<columns>`.
+//!
 //! Every failure is collected and reported in one message, so that the test
 //! is the bug list of this property. The ones whose cause is outside the
 //! type hints are listed in [`KNOWN_GAPS`]; the test fails as well when a
@@ -54,8 +65,6 @@ mod every_type {
         pub varbin32: Option<Vec<u8>>,
         #[sea_orm(column_type = "Blob")]
         pub blob: Vec<u8>,
-        // A plain `Vec<u8>`: sea-query's `VarBinary(StringLen::None)`.
-        pub raw: Option<Vec<u8>>,
         // sea-orm's own tests declare `BIT(n)` this way on every backend: a
         // type all three store that has no builder of its own.
         #[sea_orm(column_type = r#"custom("BIT(8)")"#, nullable)]
@@ -270,6 +279,46 @@ mod fk_rules {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+/// A plain `Vec<u8>` (sea-query's `VarBinary(StringLen::None)`), apart:
+/// the file generated on SQLite fails on the other backends (see
+/// [`KNOWN_GAPS`]), which would hide what else that file does there.
+mod plain_bytes {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "plain_bytes")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        pub raw: Option<Vec<u8>>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// `Money(None)`, apart for the same reason: PostgreSQL `money` (which takes
+/// no precision), MySQL `decimal`, SQLite `real_money`.
+mod money {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "money")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i32,
+        #[sea_orm(column_type = "Money(None)", nullable)]
+        pub cash: Option<Decimal>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 /// SET DEFAULT, which SQLite and PostgreSQL take and MariaDB's InnoDB
 /// rejects ("Can't create table": errno 150): a fixture of its own, run
 /// on those two only.
@@ -390,6 +439,14 @@ fn set_default_entities() -> Entities {
     Entities::new(set_default_schema)
 }
 
+fn plain_bytes_schema(b: DbBackend) -> SchemaBuilder {
+    OrmSchema::new(b).builder().register(plain_bytes::Entity)
+}
+
+fn money_schema(b: DbBackend) -> SchemaBuilder {
+    OrmSchema::new(b).builder().register(money::Entity)
+}
+
 struct Fixture {
     name: &'static str,
     entities: fn() -> Entities,
@@ -399,11 +456,23 @@ struct Fixture {
     dialects: &'static [Dialect],
 }
 
-const FIXTURES: [Fixture; 2] = [
+const FIXTURES: [Fixture; 4] = [
     Fixture {
         name: "everything",
         entities: everything,
         declared: everything_declared,
+        dialects: &ALL,
+    },
+    Fixture {
+        name: "plain_bytes",
+        entities: || Entities::new(plain_bytes_schema),
+        declared: || declared_of(plain_bytes::Entity),
+        dialects: &ALL,
+    },
+    Fixture {
+        name: "money",
+        entities: || Entities::new(money_schema),
+        declared: || declared_of(money::Entity),
         dialects: &ALL,
     },
     Fixture {
@@ -432,6 +501,22 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     (
         "set_default: the file generated on postgres differs from the one generated on sqlite",
         "(compared on postgres)",
+    ),
+    (
+        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
+        "(compared on postgres)",
+    ),
+    (
+        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
+        "(compared on mysql)",
+    ),
+    (
+        "money: the file generated on postgres differs from the one generated on sqlite",
+        "(compared on postgres)",
+    ),
+    (
+        "money: the file generated on mysql differs from the one generated on sqlite",
+        "(compared on mysql)",
     ),
     // sea-query's SQLite `CREATE TABLE` writes `FOREIGN KEY (..) REFERENCES ..`
     // without `CONSTRAINT "name"`, so the SQLite scratch database has no
@@ -474,49 +559,106 @@ const KNOWN_GAPS: &[(&str, &str)] = &[
     // `Other("varbinary(255)")`, which SQLite declares `varbinary_blob(255)`
     // instead of `varbinary_blob`.
     (
-        "everything: type of `every_type`.`raw` in the plan generated on sqlite",
+        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on sqlite",
         "the entity declares VarBinary(None), the plan writes Custom(DynIden(\"varbinary\"))",
     ),
     (
-        "everything: type of `every_type`.`raw` in the plan generated on postgres",
+        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on postgres",
         "the entity declares VarBinary(None), the plan writes VarBinary(N(255))",
     ),
     (
-        "everything: type of `every_type`.`raw` in the plan generated on mysql",
+        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on mysql",
         "the entity declares VarBinary(None), the plan writes VarBinary(N(255))",
     ),
     (
-        "everything: the file generated on postgres differs from the one generated on sqlite",
-        "`every_type`.`raw` has the backend-specific type",
+        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
+        "`plain_bytes`.`raw` has the backend-specific type",
     ),
     (
-        "everything: the file generated on postgres differs from the one generated on sqlite",
+        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
         "ColumnDef::new(\"raw\")",
     ),
     (
-        "everything: the file generated on mysql differs from the one generated on sqlite",
-        "`every_type`.`raw` has the backend-specific type",
+        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
+        "`plain_bytes`.`raw` has the backend-specific type",
     ),
     (
-        "everything: the file generated on mysql differs from the one generated on sqlite",
+        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
         "ColumnDef::new(\"raw\")",
     ),
     (
-        "everything: up on postgres (generated on sqlite)",
+        "plain_bytes: up on postgres (generated on sqlite)",
         "error returned from database: type \"varbinary\" does not exist",
     ),
     (
-        "everything: up on mysql (generated on sqlite)",
+        "plain_bytes: up on mysql (generated on sqlite)",
         "1064 (42000): You have an error in your SQL syntax; check the manual that corresponds \
-         to your MariaDB server version for the right syntax to use near 'NULL, `bits` bit(8) NULL",
+         to your MariaDB server version for the right syntax to use near 'NULL )' at line 1",
     ),
     (
-        "everything: check after up on sqlite (generated on postgres)",
-        "alter column `every_type`.`raw`: type other(varbinary(255)) -> other(varbinary)",
+        "plain_bytes: check after up on sqlite (generated on postgres)",
+        "alter column `plain_bytes`.`raw`: type other(varbinary(255)) -> other(varbinary)",
     ),
     (
-        "everything: check after up on sqlite (generated on mysql)",
-        "alter column `every_type`.`raw`: type other(varbinary(255)) -> other(varbinary)",
+        "plain_bytes: check after up on sqlite (generated on mysql)",
+        "alter column `plain_bytes`.`raw`: type other(varbinary(255)) -> other(varbinary)",
+    ),
+    // sea-query's `Money` has no `ColType` of its own either, nor a builder
+    // in `render`: the hint (PostgreSQL's `money`) is `Other("money")`,
+    // `exec::to_column_type` writes it as `custom("money")`, which MariaDB
+    // does not have, so `autogen::prepare` drops it on MySQL and SQLite and
+    // each dialect writes its own reflected type.
+    (
+        "money: type of `money`.`cash` in the plan generated on sqlite",
+        "the entity declares Money(None), the plan writes Custom(DynIden(\"real_money\"))",
+    ),
+    (
+        "money: type of `money`.`cash` in the plan generated on postgres",
+        "the entity declares Money(None), the plan writes Custom(DynIden(\"money\"))",
+    ),
+    (
+        "money: type of `money`.`cash` in the plan generated on mysql",
+        "the entity declares Money(None), the plan writes Decimal(Some((10, 0)))",
+    ),
+    (
+        "money: the file generated on postgres differs from the one generated on sqlite",
+        "`money`.`cash` has the backend-specific type",
+    ),
+    (
+        "money: the file generated on postgres differs from the one generated on sqlite",
+        "ColumnDef::new(\"cash\")",
+    ),
+    (
+        "money: the file generated on mysql differs from the one generated on sqlite",
+        "`money`.`cash` has the backend-specific type",
+    ),
+    (
+        "money: the file generated on mysql differs from the one generated on sqlite",
+        "ColumnDef::new(\"cash\")",
+    ),
+    (
+        "money: up on postgres (generated on sqlite)",
+        "error returned from database: type \"real_money\" does not exist",
+    ),
+    (
+        "money: up on mysql (generated on sqlite)",
+        "4161 (HY000): Unknown data type: 'real_money'",
+    ),
+    (
+        "money: check after up on sqlite (generated on postgres)",
+        "alter column `money`.`cash`: type other(money) -> other(real_money)",
+    ),
+    (
+        "money: up on mysql (generated on postgres)",
+        "4161 (HY000): Unknown data type: 'money'",
+    ),
+    (
+        "money: check after up on sqlite (generated on mysql)",
+        "alter column `money`.`cash`: type decimal(10,0) -> other(real_money)",
+    ),
+    (
+        "money: check after up on postgres (generated on mysql)",
+        "alter column `money`.`cash`: type decimal(10,0) -> other(money)",
     ),
     // sea-query's `Timestamp` has no `ColType` of its own; the hint is
     // `Other("timestamp")`, which every backend stores as `Timestamp`, but
