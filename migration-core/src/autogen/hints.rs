@@ -135,7 +135,7 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
 /// | `BigUnsigned` | `bigint` | `bigint UNSIGNED` | `Other("bigint unsigned")` |
 /// | `Timestamp` | `timestamp` | `timestamp` | `Other("timestamp")` |
 /// | `DateTime` | `timestamp without time zone` | `datetime` | `Timestamp` |
-/// | `Year` | (none: sea-query cannot write it) | `year` | `Other("year")` |
+/// | `Year` | (none) | `year` | `Other("year")` |
 ///
 /// `Timestamp` has no [`ColType`] of its own (`ColType::Timestamp` is
 /// sea-query's `DateTime`, `datetime` on MySQL): `Other("timestamp")` is
@@ -146,6 +146,10 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
 /// A plain `Vec<u8>` (`VarBinary(StringLen::None)`) reads as
 /// `Other("varbinary(255)")`: both backends spell it as they spell
 /// `VarBinary(StringLen::N(255))`, and no `ColType` is written as the former.
+///
+/// (sea-query panics writing `Year` for PostgreSQL, so an entity with one
+/// cannot be captured today; the MySQL-only reading is there for a capture
+/// that skips what a backend cannot declare.)
 ///
 /// Everything else is PostgreSQL's reading (`uuid` is `Uuid` although MySQL
 /// writes `binary(16)`; `jsonb` is `JsonB` although MySQL writes `json`; an
@@ -176,7 +180,7 @@ fn exact_type(
         (ColType::Blob, my @ (ColType::Binary(Some(_)) | ColType::Blob)) => my,
         (ColType::Blob, ColType::Other(my)) if my.starts_with("varbinary(") => ColType::Other(my),
         // No one-byte or unsigned integers on PostgreSQL: sea-query writes
-        // the next signed type that holds every value.
+        // the next wider signed type (`bigint` for 64-bit unsigned too).
         (ColType::SmallInt, ColType::Other(my)) if my == "tinyint" || my == "tinyint unsigned" => {
             ColType::Other(my)
         }
