@@ -2,10 +2,22 @@
 //!
 //! The entities' DDL is captured, without any database, by running
 //! `SchemaBuilder::apply` against a recording connection that claims to be
-//! PostgreSQL (for exact column types and enum types: SQLite stores `i32` and
-//! `i64` alike as `integer` and keeps no enum labels) and then MySQL (whose
-//! `CREATE TABLE` carries column and table comments, where SeaORM puts its
-//! `renamed_from` marker).
+//! PostgreSQL and then MySQL. No backend alone spells every sea-query type
+//! apart, so the exact type of a column is read from both (see [`exact_type`]):
+//!
+//! * PostgreSQL keeps what MySQL merges: enum types with their names and
+//!   labels, `jsonb` apart from `json`, `uuid` apart from `binary(16)`,
+//!   `timestamp with time zone` apart from `timestamp`, `varchar` without a
+//!   length apart from `varchar(255)`;
+//! * MySQL keeps what PostgreSQL merges: `binary(n)`, `varbinary(n)` and
+//!   `blob` (all `bytea` there), `tinyint` and the unsigned integers (widened
+//!   to the next signed type there), `timestamp` apart from `datetime` (both
+//!   `timestamp` without time zone there), and `year` (which PostgreSQL cannot
+//!   declare).
+//!
+//! (SQLite, the default comparison backend, stores `i32` and `i64` alike as
+//! `integer` and keeps no enum labels.) The MySQL `CREATE TABLE` also carries
+//! the column and table comments, where SeaORM puts its `renamed_from` marker.
 //!
 //! # Rename markers
 //!
@@ -18,17 +30,19 @@
 //! A marker only matters while the old name exists in what the migrations
 //! produce and the new one does not; afterwards it is ignored, so it can stay.
 
-use crate::backend::postgres;
+use crate::backend::{mysql, postgres};
 use crate::entities::Entities;
 pub use crate::entities::capture_ddl;
-use crate::schema::{ColType, unquote_literal};
+use crate::schema::{ColType, squash_type, unquote_literal};
 use sea_orm::{DbBackend, DbErr};
 use std::collections::BTreeMap;
 
 /// Facts about the entities that reflection cannot recover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hints {
-    /// Exact column types, `(table, column)` -> type, as PostgreSQL spells them.
+    /// Exact column types, `(table, column)` -> type: the sea-query type the
+    /// entity declares, whatever backend the comparison runs on (read from
+    /// both the PostgreSQL and the MySQL DDL, see [`exact_type`]).
     pub types: BTreeMap<(String, String), ColType>,
     /// PostgreSQL enum types the entities create: name -> labels in order.
     pub enums: BTreeMap<String, Vec<String>>,
@@ -66,22 +80,14 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
             hints.enums.insert(name, values);
         }
     }
+    // Each column's type as each backend spells it, `(table, column)` -> text.
+    let mut spelled: BTreeMap<(String, String), (Option<String>, Option<String>)> = BTreeMap::new();
     for sql in postgres_ddl {
         let Some(table) = parse_create_table(sql, '"') else {
             continue;
         };
-        for col in &table.columns {
-            let bare = col.type_text.trim().trim_matches('"');
-            let ty = match hints.enums.get(bare) {
-                Some(values) => ColType::Enum {
-                    name: Some(bare.to_owned()),
-                    values: values.clone(),
-                },
-                None => postgres::parse_type(&col.type_text),
-            };
-            hints
-                .types
-                .insert((table.name.clone(), col.name.clone()), ty);
+        for col in table.columns {
+            spelled.entry((table.name.clone(), col.name)).or_default().0 = Some(col.type_text);
         }
     }
     for sql in mysql_ddl {
@@ -91,15 +97,106 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
         if let Some(old) = table.comment.as_deref().and_then(renamed_from) {
             hints.table_renames.insert(table.name.clone(), old);
         }
-        for col in &table.columns {
+        for col in table.columns {
+            let key = (table.name.clone(), col.name);
             if let Some(old) = col.comment.as_deref().and_then(renamed_from) {
-                hints
-                    .column_renames
-                    .insert((table.name.clone(), col.name.clone()), old);
+                hints.column_renames.insert(key.clone(), old);
             }
+            spelled.entry(key).or_default().1 = Some(col.type_text);
+        }
+    }
+    for (key, (pg, my)) in spelled {
+        if let Some(ty) = exact_type(pg.as_deref(), my.as_deref(), &hints.enums) {
+            hints.types.insert(key, ty);
         }
     }
     hints
+}
+
+/// The exact type of one entity column from its PostgreSQL and MySQL
+/// spellings (`enums`: the PostgreSQL enum types the DDL creates).
+///
+/// PostgreSQL's reading is the base: it keeps the most apart (enum types,
+/// `jsonb`, `uuid`, time zones, `varchar` without a length). Where it merges
+/// several sea-query types into one, MySQL's spelling of the same column
+/// tells them apart, and the result is the [`ColType`] whose sea-query type
+/// (`autogen::exec::to_column_type`) is the one the entity declared, so the
+/// generated migration writes that builder on every backend:
+///
+/// | sea-query | PostgreSQL | MySQL | result |
+/// |---|---|---|---|
+/// | `Binary(n)` | `bytea` | `binary(n)` | `Binary(Some(n))` |
+/// | `VarBinary(n)` | `bytea` | `varbinary(n)` | `Other("varbinary(n)")` |
+/// | `Blob` | `bytea` | `blob` | `Blob` |
+/// | `TinyInteger` | `smallint` | `tinyint` | `Other("tinyint")` |
+/// | `TinyUnsigned` | `smallint` | `tinyint UNSIGNED` | `Other("tinyint unsigned")` |
+/// | `SmallUnsigned` | `integer` | `smallint UNSIGNED` | `Other("smallint unsigned")` |
+/// | `Unsigned` | `bigint` | `int UNSIGNED` | `Other("int unsigned")` |
+/// | `BigUnsigned` | `bigint` | `bigint UNSIGNED` | `Other("bigint unsigned")` |
+/// | `Timestamp` | `timestamp` | `timestamp` | `Other("timestamp")` |
+/// | `DateTime` | `timestamp without time zone` | `datetime` | `Timestamp` |
+/// | `Year` | (none) | `year` | `Other("year")` |
+///
+/// `Timestamp` has no [`ColType`] of its own (`ColType::Timestamp` is
+/// sea-query's `DateTime`, `datetime` on MySQL): `Other("timestamp")` is
+/// written as `custom("timestamp")`, which each backend stores exactly as
+/// sea-query's `Timestamp` (`timestamp` on PostgreSQL and MySQL, a
+/// `timestamp` declared type on SQLite).
+///
+/// A plain `Vec<u8>` (`VarBinary(StringLen::None)`) reads as
+/// `Other("varbinary(255)")`: both backends spell it as they spell
+/// `VarBinary(StringLen::N(255))`, and no `ColType` is written as the former.
+///
+/// (sea-query panics writing `Year` for PostgreSQL, so an entity with one
+/// cannot be captured today; the MySQL-only reading is there for a capture
+/// that skips what a backend cannot declare.)
+///
+/// Everything else is PostgreSQL's reading (`uuid` is `Uuid` although MySQL
+/// writes `binary(16)`; `jsonb` is `JsonB` although MySQL writes `json`; an
+/// enum type is the named `Enum` although MySQL writes an inline `ENUM`), or
+/// MySQL's for a column only MySQL declares. `None`: neither spells it.
+fn exact_type(
+    pg: Option<&str>,
+    my: Option<&str>,
+    enums: &BTreeMap<String, Vec<String>>,
+) -> Option<ColType> {
+    let my = my.map(mysql::reflect::parse_type);
+    let Some(pg_text) = pg else {
+        return my;
+    };
+    let bare = pg_text.trim().trim_matches('"');
+    if let Some(values) = enums.get(bare) {
+        return Some(ColType::Enum {
+            name: Some(bare.to_owned()),
+            values: values.clone(),
+        });
+    }
+    let pg = postgres::parse_type(pg_text);
+    let Some(my) = my else {
+        return Some(pg);
+    };
+    Some(match (pg, my) {
+        // One binary type on PostgreSQL.
+        (ColType::Blob, my @ (ColType::Binary(Some(_)) | ColType::Blob)) => my,
+        (ColType::Blob, ColType::Other(my)) if my.starts_with("varbinary(") => ColType::Other(my),
+        // No one-byte or unsigned integers on PostgreSQL: sea-query writes
+        // the next wider signed type (`bigint` for 64-bit unsigned too).
+        (ColType::SmallInt, ColType::Other(my)) if my == "tinyint" || my == "tinyint unsigned" => {
+            ColType::Other(my)
+        }
+        (ColType::Int, ColType::Other(my)) if my == "smallint unsigned" => ColType::Other(my),
+        (ColType::BigInt, ColType::Other(my))
+            if my == "int unsigned" || my == "bigint unsigned" =>
+        {
+            ColType::Other(my)
+        }
+        // sea-query's `Timestamp` (not `DateTime`, which PostgreSQL spells
+        // `timestamp without time zone` and MySQL `datetime`).
+        (ColType::Timestamp, ColType::TimestampTz) if squash_type(pg_text) == "timestamp" => {
+            ColType::Other("timestamp".to_owned())
+        }
+        (pg, _) => pg,
+    })
 }
 
 /// The old name in a `renamed_from "old"` marker (SeaORM's format).
@@ -373,6 +470,270 @@ mod tests {
                 values: vec!["happy".into(), "it's ok".into()]
             }
         );
+    }
+
+    /// One column `c` of table `t`, spelled `pg` on PostgreSQL and `my` on MySQL.
+    fn exact(pg: Option<&str>, my: Option<&str>) -> Option<ColType> {
+        let pg: Vec<String> = pg
+            .map(|t| format!(r#"CREATE TABLE "t" ( "c" {t} NOT NULL )"#))
+            .into_iter()
+            .collect();
+        let my: Vec<String> = my
+            .map(|t| format!("CREATE TABLE `t` ( `c` {t} NOT NULL COMMENT 'x' )"))
+            .into_iter()
+            .collect();
+        from_ddl(&pg, &my)
+            .types
+            .get(&("t".to_owned(), "c".to_owned()))
+            .cloned()
+    }
+
+    #[test]
+    fn combines_the_postgres_and_mysql_spellings() {
+        let other = |s: &str| Some(ColType::Other(s.to_owned()));
+        let cases: &[(Option<&str>, Option<&str>, Option<ColType>)] = &[
+            // What PostgreSQL merges, MySQL tells apart.
+            (Some("bytea"), Some("varbinary(32)"), other("varbinary(32)")),
+            (
+                Some("bytea"),
+                Some("binary(16)"),
+                Some(ColType::Binary(Some(16))),
+            ),
+            (Some("bytea"), Some("blob"), Some(ColType::Blob)),
+            // `VarBinary(StringLen::None)` (a plain `Vec<u8>`) is spelled the
+            // same on both as `VarBinary(StringLen::N(255))`: only SQLite
+            // (`varbinary_blob`) tells them apart, and no `ColType` is written
+            // as the former (see tests/generate_anywhere.rs, KNOWN_GAPS).
+            (
+                Some("bytea"),
+                Some("varbinary(255)"),
+                other("varbinary(255)"),
+            ),
+            (Some("smallint"), Some("tinyint"), other("tinyint")),
+            (
+                Some("smallint"),
+                Some("tinyint UNSIGNED"),
+                other("tinyint unsigned"),
+            ),
+            (Some("smallint"), Some("smallint"), Some(ColType::SmallInt)),
+            (
+                Some("integer"),
+                Some("smallint UNSIGNED"),
+                other("smallint unsigned"),
+            ),
+            (Some("integer"), Some("int"), Some(ColType::Int)),
+            (Some("bigint"), Some("int UNSIGNED"), other("int unsigned")),
+            (
+                Some("bigint"),
+                Some("bigint UNSIGNED"),
+                other("bigint unsigned"),
+            ),
+            (Some("bigint"), Some("bigint"), Some(ColType::BigInt)),
+            (Some("timestamp"), Some("timestamp"), other("timestamp")),
+            (
+                Some("timestamp without time zone"),
+                Some("datetime"),
+                Some(ColType::Timestamp),
+            ),
+            (None, Some("year"), other("year")),
+            // What MySQL merges, PostgreSQL tells apart.
+            (
+                Some("timestamp with time zone"),
+                Some("timestamp"),
+                Some(ColType::TimestampTz),
+            ),
+            (Some("json"), Some("json"), Some(ColType::Json)),
+            (Some("jsonb"), Some("json"), Some(ColType::JsonB)),
+            (Some("uuid"), Some("binary(16)"), Some(ColType::Uuid)),
+            (
+                Some("varchar"),
+                Some("varchar(255)"),
+                Some(ColType::String(None)),
+            ),
+            (
+                Some("varchar(40)"),
+                Some("varchar(40)"),
+                Some(ColType::String(Some(40))),
+            ),
+            // The same on both.
+            (
+                Some("char(3)"),
+                Some("char(3)"),
+                Some(ColType::Char(Some(3))),
+            ),
+            (Some("char"), Some("char"), Some(ColType::Char(None))),
+            (Some("text"), Some("text"), Some(ColType::Text)),
+            (
+                Some("decimal(12, 4)"),
+                Some("decimal(12, 4)"),
+                Some(ColType::Decimal(Some((12, 4)))),
+            ),
+            (
+                Some("decimal"),
+                Some("decimal"),
+                Some(ColType::Decimal(None)),
+            ),
+            (Some("real"), Some("float"), Some(ColType::Float)),
+            (
+                Some("double precision"),
+                Some("double"),
+                Some(ColType::Double),
+            ),
+            (Some("date"), Some("date"), Some(ColType::Date)),
+            (Some("time"), Some("time"), Some(ColType::Time)),
+            (Some("bool"), Some("bool"), Some(ColType::Bool)),
+            (Some("BIT(8)"), Some("BIT(8)"), other("bit(8)")),
+            (Some("timestamp"), Some("timestamp"), other("timestamp")),
+            // One side only.
+            (Some("bytea"), None, Some(ColType::Blob)),
+            (Some("smallint"), None, Some(ColType::SmallInt)),
+            (None, Some("varbinary(8)"), other("varbinary(8)")),
+            (None, None, None),
+        ];
+        let mut wrong = Vec::new();
+        for (pg, my, want) in cases {
+            let got = exact(*pg, *my);
+            if got != *want {
+                wrong.push(format!("{pg:?} + {my:?}: {got:?}, want {want:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn an_enum_type_is_read_from_postgres_whatever_mysql_writes() {
+        let pg = [
+            r#"CREATE TYPE "status" AS ENUM ('new', 'paid')"#.to_owned(),
+            r#"CREATE TABLE "t" ( "c" status NOT NULL, "d" "status" )"#.to_owned(),
+        ];
+        let my = [
+            "CREATE TABLE `t` ( `c` ENUM('new', 'paid') NOT NULL, `d` ENUM('new', 'paid') )"
+                .to_owned(),
+        ];
+        let h = from_ddl(&pg, &my);
+        let status = ColType::Enum {
+            name: Some("status".into()),
+            values: vec!["new".into(), "paid".into()],
+        };
+        assert_eq!(h.types[&("t".to_owned(), "c".to_owned())], status);
+        assert_eq!(h.types[&("t".to_owned(), "d".to_owned())], status);
+        // Without PostgreSQL's DDL, MySQL's inline labels.
+        let h = from_ddl(&[], &my);
+        assert_eq!(
+            h.types[&("t".to_owned(), "c".to_owned())],
+            ColType::Enum {
+                name: None,
+                values: vec!["new".into(), "paid".into()]
+            }
+        );
+    }
+
+    /// Every sea-query type an entity can declare, through sea-query's own
+    /// PostgreSQL and MySQL `CREATE TABLE` text: the hint is the expected
+    /// [`ColType`], and the type a migration writes for it
+    /// (`exec::to_column_type`) is stored on every backend as the entity's
+    /// own type is, so `autogen::prepare` keeps the hint on every
+    /// comparison backend and the generated file does not depend on it.
+    #[test]
+    fn every_entity_type_gives_a_hint_that_holds_on_every_backend() {
+        use crate::autogen::exec::to_column_type;
+        use crate::backend::{self, Dialect};
+        use sea_orm::sea_query::{
+            ColumnDef, ColumnType, MysqlQueryBuilder, PostgresQueryBuilder, StringLen, Table,
+        };
+        let other = |s: &str| ColType::Other(s.to_owned());
+        let status = ColumnType::Enum {
+            name: "status".into(),
+            variants: vec!["new".into(), "paid".into()],
+        };
+        let cases: Vec<(ColumnType, ColType)> = vec![
+            (ColumnType::Char(Some(3)), ColType::Char(Some(3))),
+            (ColumnType::Char(None), ColType::Char(None)),
+            (
+                ColumnType::String(StringLen::N(40)),
+                ColType::String(Some(40)),
+            ),
+            (ColumnType::String(StringLen::None), ColType::String(None)),
+            (ColumnType::Text, ColType::Text),
+            (ColumnType::TinyInteger, other("tinyint")),
+            (ColumnType::TinyUnsigned, other("tinyint unsigned")),
+            (ColumnType::SmallInteger, ColType::SmallInt),
+            (ColumnType::SmallUnsigned, other("smallint unsigned")),
+            (ColumnType::Integer, ColType::Int),
+            (ColumnType::Unsigned, other("int unsigned")),
+            (ColumnType::BigInteger, ColType::BigInt),
+            (ColumnType::BigUnsigned, other("bigint unsigned")),
+            (ColumnType::Float, ColType::Float),
+            (ColumnType::Double, ColType::Double),
+            (
+                ColumnType::Decimal(Some((12, 4))),
+                ColType::Decimal(Some((12, 4))),
+            ),
+            (ColumnType::Decimal(None), ColType::Decimal(None)),
+            (ColumnType::DateTime, ColType::Timestamp),
+            (ColumnType::Timestamp, other("timestamp")),
+            (ColumnType::TimestampWithTimeZone, ColType::TimestampTz),
+            (ColumnType::Time, ColType::Time),
+            (ColumnType::Date, ColType::Date),
+            (ColumnType::Year, other("year")),
+            (ColumnType::Binary(16), ColType::Binary(Some(16))),
+            (
+                ColumnType::VarBinary(StringLen::N(32)),
+                other("varbinary(32)"),
+            ),
+            (ColumnType::Blob, ColType::Blob),
+            (ColumnType::Boolean, ColType::Bool),
+            (ColumnType::Json, ColType::Json),
+            (ColumnType::JsonBinary, ColType::JsonB),
+            (ColumnType::Uuid, ColType::Uuid),
+            (ColumnType::custom("BIT(8)"), other("bit(8)")),
+            (ColumnType::custom("timestamp"), other("timestamp")),
+            (
+                status.clone(),
+                ColType::Enum {
+                    name: Some("status".into()),
+                    values: vec!["new".into(), "paid".into()],
+                },
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (ct, want) in cases {
+            let table = Table::create()
+                .table("t")
+                .col(ColumnDef::new_with_type("c", ct.clone()).not_null())
+                .to_owned();
+            // sea-query cannot write `year` for PostgreSQL (it panics).
+            let pg_only_mysql = ct == ColumnType::Year;
+            let mut pg = vec![r#"CREATE TYPE "status" AS ENUM ('new', 'paid')"#.to_owned()];
+            if !pg_only_mysql {
+                pg.push(table.to_string(PostgresQueryBuilder));
+            }
+            let my = [table.to_string(MysqlQueryBuilder)];
+            let got = from_ddl(&pg, &my)
+                .types
+                .get(&("t".to_owned(), "c".to_owned()))
+                .cloned();
+            if got.as_ref() != Some(&want) {
+                wrong.push(format!("{ct:?} ({pg:?} / {my:?}): {got:?}, want {want:?}"));
+                continue;
+            }
+            let written = to_column_type(&want);
+            for dialect in Dialect::ALL {
+                if pg_only_mysql && dialect.db_backend() != sea_orm::DbBackend::MySql {
+                    continue;
+                }
+                let engine = backend::of(dialect);
+                let (stored, declared) = (engine.col_type_of(&written), engine.col_type_of(&ct));
+                if stored != declared {
+                    wrong.push(format!(
+                        "{ct:?} on {}: the hint {want:?} is written as {written:?}, stored as \
+                         {stored:?}; the entity's type is stored as {declared:?}",
+                        dialect.name()
+                    ));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 
     #[test]
