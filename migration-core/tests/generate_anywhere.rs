@@ -22,9 +22,9 @@
 //! `fk-<table>-<columns>`.
 //!
 //! Every failure is collected and reported in one message, so that the test
-//! is the bug list of this property. The ones whose cause is outside the
-//! type hints are listed in [`KNOWN_GAPS`]; the test fails as well when a
-//! listed gap no longer occurs, so that the list can only shrink.
+//! is the bug list of this property. [`KNOWN_GAPS`] is empty: an accepted
+//! gap would have to be listed there, and an entry no failure matches fails
+//! the test, so the list can only shrink.
 
 use migration_core::autogen::{
     Comparison, Entities, Plan, Scratch, compare_project, compare_reflected, exec, render,
@@ -483,200 +483,10 @@ const FIXTURES: [Fixture; 4] = [
     },
 ];
 
-/// Failures whose cause is outside `autogen/hints.rs` (code another change
-/// owns): `(where, a part of the error text)`. A failure matches an entry
-/// when its place is the same and its text contains the part. An entry no
-/// failure matches fails the test: remove it.
-const KNOWN_GAPS: &[(&str, &str)] = &[
-    // The header names the comparison backend (`render.rs`), so no two
-    // dialects' files can be the same.
-    (
-        "everything: the file generated on postgres differs from the one generated on sqlite",
-        "(compared on postgres)",
-    ),
-    (
-        "everything: the file generated on mysql differs from the one generated on sqlite",
-        "(compared on mysql)",
-    ),
-    (
-        "set_default: the file generated on postgres differs from the one generated on sqlite",
-        "(compared on postgres)",
-    ),
-    (
-        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
-        "(compared on postgres)",
-    ),
-    (
-        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
-        "(compared on mysql)",
-    ),
-    (
-        "money: the file generated on postgres differs from the one generated on sqlite",
-        "(compared on postgres)",
-    ),
-    (
-        "money: the file generated on mysql differs from the one generated on sqlite",
-        "(compared on mysql)",
-    ),
-    // sea-query's SQLite `CREATE TABLE` writes `FOREIGN KEY (..) REFERENCES ..`
-    // without `CONSTRAINT "name"`, so the SQLite scratch database has no
-    // foreign-key names and the file generated there writes none (the
-    // PostgreSQL and MySQL ones write the entities' `fk_name` or SeaORM's
-    // `fk-<table>-<columns>`). Names are not types: the hints do not carry them.
-    (
-        "everything: the file generated on postgres differs from the one generated on sqlite",
-        ".name(\"fk",
-    ),
-    (
-        "everything: the file generated on mysql differs from the one generated on sqlite",
-        ".name(\"fk",
-    ),
-    (
-        "set_default: the file generated on postgres differs from the one generated on sqlite",
-        ".name(\"fk",
-    ),
-    // MySQL/MariaDB reflect an explicit RESTRICT as NO ACTION
-    // (`Backend::reflected_fk_action`): the file generated there drops the
-    // rule, and on the other backends the key then differs from the entities'.
-    (
-        "everything: the file generated on mysql differs from the one generated on sqlite",
-        ".on_delete(ForeignKeyAction::Restrict)",
-    ),
-    (
-        "everything: check after up on sqlite (generated on mysql)",
-        "`fk_rules` (`restrict_id`) -> `people` (`id`)",
-    ),
-    (
-        "everything: check after up on postgres (generated on mysql)",
-        "`fk_rules` (`restrict_id`) -> `people` (`id`)",
-    ),
-    // A plain `Vec<u8>` is sea-query's `VarBinary(StringLen::None)`, which no
-    // `ColType` is written as: `exec::to_column_type` (`portable_type`) needs
-    // a length, so SQLite's reflected `Other("varbinary")` becomes
-    // `custom("varbinary")` (no such type on PostgreSQL, a syntax error on
-    // MariaDB), and the hint (PostgreSQL `bytea` + MySQL `varbinary(255)`,
-    // the same text `VarBinary(StringLen::N(255))` gives) is
-    // `Other("varbinary(255)")`, which SQLite declares `varbinary_blob(255)`
-    // instead of `varbinary_blob`.
-    (
-        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on sqlite",
-        "the entity declares VarBinary(None), the plan writes Custom(DynIden(\"varbinary\"))",
-    ),
-    (
-        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on postgres",
-        "the entity declares VarBinary(None), the plan writes VarBinary(N(255))",
-    ),
-    (
-        "plain_bytes: type of `plain_bytes`.`raw` in the plan generated on mysql",
-        "the entity declares VarBinary(None), the plan writes VarBinary(N(255))",
-    ),
-    (
-        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
-        "`plain_bytes`.`raw` has the backend-specific type",
-    ),
-    (
-        "plain_bytes: the file generated on postgres differs from the one generated on sqlite",
-        "ColumnDef::new(\"raw\")",
-    ),
-    (
-        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
-        "`plain_bytes`.`raw` has the backend-specific type",
-    ),
-    (
-        "plain_bytes: the file generated on mysql differs from the one generated on sqlite",
-        "ColumnDef::new(\"raw\")",
-    ),
-    (
-        "plain_bytes: up on postgres (generated on sqlite)",
-        "error returned from database: type \"varbinary\" does not exist",
-    ),
-    (
-        "plain_bytes: up on mysql (generated on sqlite)",
-        "1064 (42000): You have an error in your SQL syntax; check the manual that corresponds \
-         to your MariaDB server version for the right syntax to use near 'NULL )' at line 1",
-    ),
-    (
-        "plain_bytes: check after up on sqlite (generated on postgres)",
-        "alter column `plain_bytes`.`raw`: type other(varbinary(255)) -> other(varbinary)",
-    ),
-    (
-        "plain_bytes: check after up on sqlite (generated on mysql)",
-        "alter column `plain_bytes`.`raw`: type other(varbinary(255)) -> other(varbinary)",
-    ),
-    // sea-query's `Money` has no `ColType` of its own either, nor a builder
-    // in `render`: the hint (PostgreSQL's `money`) is `Other("money")`,
-    // `exec::to_column_type` writes it as `custom("money")`, which MariaDB
-    // does not have, so `autogen::prepare` drops it on MySQL and SQLite and
-    // each dialect writes its own reflected type.
-    (
-        "money: type of `money`.`cash` in the plan generated on sqlite",
-        "the entity declares Money(None), the plan writes Custom(DynIden(\"real_money\"))",
-    ),
-    (
-        "money: type of `money`.`cash` in the plan generated on postgres",
-        "the entity declares Money(None), the plan writes Custom(DynIden(\"money\"))",
-    ),
-    (
-        "money: type of `money`.`cash` in the plan generated on mysql",
-        "the entity declares Money(None), the plan writes Decimal(Some((10, 0)))",
-    ),
-    (
-        "money: the file generated on postgres differs from the one generated on sqlite",
-        "`money`.`cash` has the backend-specific type",
-    ),
-    (
-        "money: the file generated on postgres differs from the one generated on sqlite",
-        "ColumnDef::new(\"cash\")",
-    ),
-    (
-        "money: the file generated on mysql differs from the one generated on sqlite",
-        "`money`.`cash` has the backend-specific type",
-    ),
-    (
-        "money: the file generated on mysql differs from the one generated on sqlite",
-        "ColumnDef::new(\"cash\")",
-    ),
-    (
-        "money: up on postgres (generated on sqlite)",
-        "error returned from database: type \"real_money\" does not exist",
-    ),
-    (
-        "money: up on mysql (generated on sqlite)",
-        "4161 (HY000): Unknown data type: 'real_money'",
-    ),
-    (
-        "money: check after up on sqlite (generated on postgres)",
-        "alter column `money`.`cash`: type other(money) -> other(real_money)",
-    ),
-    (
-        "money: up on mysql (generated on postgres)",
-        "4161 (HY000): Unknown data type: 'money'",
-    ),
-    (
-        "money: check after up on sqlite (generated on mysql)",
-        "alter column `money`.`cash`: type decimal(10,0) -> other(real_money)",
-    ),
-    (
-        "money: check after up on postgres (generated on mysql)",
-        "alter column `money`.`cash`: type decimal(10,0) -> other(money)",
-    ),
-    // sea-query's `Timestamp` has no `ColType` of its own; the hint is
-    // `Other("timestamp")`, which every backend stores as `Timestamp`, but
-    // `exec::to_column_type` (`portable_type`) maps it to
-    // `custom("timestamp")` and `render` has no `.timestamp()`.
-    (
-        "everything: type of `every_type`.`stamped` in the plan generated on sqlite",
-        "the entity declares Timestamp, the plan writes Custom(DynIden(\"timestamp\"))",
-    ),
-    (
-        "everything: type of `every_type`.`stamped` in the plan generated on postgres",
-        "the entity declares Timestamp, the plan writes Custom(DynIden(\"timestamp\"))",
-    ),
-    (
-        "everything: type of `every_type`.`stamped` in the plan generated on mysql",
-        "the entity declares Timestamp, the plan writes Custom(DynIden(\"timestamp\"))",
-    ),
-];
+/// Accepted failures, `(where, a part of the error text)`: none. A failure
+/// matches an entry when its place is the same and its text contains the
+/// part; an entry no failure matches fails the test.
+const KNOWN_GAPS: &[(&str, &str)] = &[];
 
 /// One failure: where (fixture, step, backends) and what.
 #[derive(Debug, Clone)]
@@ -800,14 +610,7 @@ async fn run_everywhere(
         }
     };
     let manager = SchemaManager::new(&conn);
-    if let Err(e) = exec::run(
-        &manager,
-        &plan.ops,
-        &plan.batched_up,
-        &plan.sqlite_blockers_up,
-    )
-    .await
-    {
+    if let Err(e) = exec::run(&manager, &plan.ops).await {
         fail(&mut out, at("up"), e.to_string());
         return out;
     }
@@ -820,14 +623,7 @@ async fn run_everywhere(
             }
         }
     }
-    if let Err(e) = exec::run(
-        &manager,
-        &plan.down_ops(),
-        &plan.batched_down,
-        &plan.sqlite_blockers_down,
-    )
-    .await
-    {
+    if let Err(e) = exec::run(&manager, &plan.down_ops()).await {
         fail(&mut out, at("down"), e.to_string());
         return out;
     }
@@ -877,7 +673,6 @@ async fn generate_and_run(fixture: &Fixture, out: &mut Vec<Failure>) {
             id: "m20260101_000000_everything",
             message: "create every table",
             parents: &parents,
-            dialect,
         };
         let plan = cmp.plan.clone();
         let file = std::panic::catch_unwind(move || render::rustfmt(&render::render(info, &plan)));

@@ -159,7 +159,34 @@ impl Comparer<'_> {
             .iter()
             .map(|c| self.rich(&t.name, c))
             .collect();
+        t.foreign_keys = table
+            .foreign_keys
+            .iter()
+            .map(|fk| self.rich_fk(&t.name, fk))
+            .collect();
         t
+    }
+
+    /// The entity's foreign key as the entity declares it (from the hints):
+    /// its name where the compared backend kept none (SQLite), its rules
+    /// where the backend reads them back as others (MySQL: RESTRICT as NO
+    /// ACTION). The key itself (columns and target) is the reflected one.
+    fn rich_fk(&self, table: &str, fk: &ForeignKey) -> ForeignKey {
+        let declared = self.hints.foreign_keys.iter().find(|(t, h)| {
+            t == table
+                && h.columns == fk.columns
+                && h.ref_table == fk.ref_table
+                && h.ref_columns == fk.ref_columns
+        });
+        let mut fk = fk.clone();
+        if let Some((_, h)) = declared {
+            if fk.name.is_none() {
+                fk.name.clone_from(&h.name);
+            }
+            fk.on_delete = h.on_delete;
+            fk.on_update = h.on_update;
+        }
+        fk
     }
 
     fn renames(&mut self) {
@@ -582,7 +609,7 @@ impl Comparer<'_> {
             );
         }
         for b in right {
-            let mut fk = b.clone();
+            let mut fk = self.rich_fk(name, b);
             if fk.name.is_none() {
                 fk.name = Some(object_name("fk", name, &fk.columns));
             }

@@ -339,9 +339,14 @@ fn portable_type(name: &str) -> Option<ColumnType> {
         return None;
     }
     Some(match (base, unsigned) {
+        ("varbinary", false) if args.is_none() => ColumnType::VarBinary(StringLen::None),
         ("varbinary", false) => {
             ColumnType::VarBinary(StringLen::N(crate::schema::parse_u32(args)?))
         }
+        // sea-query's `Timestamp` (PostgreSQL and MySQL `timestamp`), which
+        // `ColType::Timestamp` (sea-query's `DateTime`) is not.
+        ("timestamp", false) if args.is_none() => ColumnType::Timestamp,
+        ("money", false) if args.is_none() => ColumnType::Money(None),
         ("tinyint", false) => ColumnType::TinyInteger,
         ("tinyint", true) => ColumnType::TinyUnsigned,
         ("smallint", true) => ColumnType::SmallUnsigned,

@@ -33,7 +33,7 @@
 use crate::backend::{mysql, postgres};
 use crate::entities::Entities;
 pub use crate::entities::capture_ddl;
-use crate::schema::{ColType, squash_type, unquote_literal};
+use crate::schema::{ColType, FkAction, ForeignKey, squash_type, unquote_literal};
 use sea_orm::{DbBackend, DbErr};
 use std::collections::BTreeMap;
 
@@ -50,6 +50,11 @@ pub struct Hints {
     pub column_renames: BTreeMap<(String, String), String>,
     /// Table renames: new table -> old table.
     pub table_renames: BTreeMap<String, String>,
+    /// The entities' foreign keys as PostgreSQL declares them, `(table,
+    /// key)`: their names (SQLite keeps none for a key sea-query declares
+    /// without `CONSTRAINT`) and their rules (MySQL/MariaDB read RESTRICT
+    /// back as NO ACTION). Used for the code, never for equality.
+    pub foreign_keys: Vec<(String, ForeignKey)>,
 }
 
 // Defined here, not beside `Entities`: the hints are autogenerate's business,
@@ -65,7 +70,8 @@ impl Entities {
             .get_or_try_init(|| async {
                 let pg = self.ddl(DbBackend::Postgres).await?;
                 let my = self.ddl(DbBackend::MySql).await?;
-                Ok(from_ddl(pg, my))
+                let lite = self.ddl(DbBackend::Sqlite).await?;
+                Ok(from_all_ddl(pg, my, lite))
             })
             .await
             .cloned()
@@ -74,6 +80,13 @@ impl Entities {
 
 /// Reads the hints from the PostgreSQL and MySQL DDL of the entities.
 pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
+    from_all_ddl(postgres_ddl, mysql_ddl, &[])
+}
+
+/// Reads the hints from the PostgreSQL, MySQL and SQLite DDL of the
+/// entities: SQLite's spelling tells apart the types the other two write
+/// alike (a `VarBinary` without a length and one of 255, `Money`).
+pub fn from_all_ddl(postgres_ddl: &[String], mysql_ddl: &[String], sqlite_ddl: &[String]) -> Hints {
     let mut hints = Hints::default();
     for sql in postgres_ddl {
         if let Some((name, values)) = parse_create_enum(sql) {
@@ -83,9 +96,15 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
     // Each column's type as each backend spells it, `(table, column)` -> text.
     let mut spelled: BTreeMap<(String, String), (Option<String>, Option<String>)> = BTreeMap::new();
     for sql in postgres_ddl {
+        if let Some(fk) = parse_alter_add_fk(sql, '"') {
+            hints.foreign_keys.push(fk);
+        }
         let Some(table) = parse_create_table(sql, '"') else {
             continue;
         };
+        for fk in table.foreign_keys {
+            hints.foreign_keys.push((table.name.clone(), fk));
+        }
         for col in table.columns {
             spelled.entry((table.name.clone(), col.name)).or_default().0 = Some(col.type_text);
         }
@@ -105,8 +124,26 @@ pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
             spelled.entry(key).or_default().1 = Some(col.type_text);
         }
     }
+    let mut lite: BTreeMap<(String, String), String> = BTreeMap::new();
+    for sql in sqlite_ddl {
+        let Some(table) = parse_create_table(sql, '"') else {
+            continue;
+        };
+        for col in table.columns {
+            lite.insert((table.name.clone(), col.name), col.type_text);
+        }
+    }
     for (key, (pg, my)) in spelled {
-        if let Some(ty) = exact_type(pg.as_deref(), my.as_deref(), &hints.enums) {
+        let sqlite_says = lite.get(&key).map(|t| squash_type(t));
+        let ty = match sqlite_says.as_deref() {
+            // sea-query's SQLite names for types PostgreSQL and MySQL write
+            // like others: `Money` (PostgreSQL `money`, MySQL `decimal`)
+            // and a `VarBinary` without a length (both write length 255).
+            Some("real_money") => Some(ColType::Other("money".to_owned())),
+            Some("varbinary_blob") => Some(ColType::Other("varbinary".to_owned())),
+            _ => exact_type(pg.as_deref(), my.as_deref(), &hints.enums),
+        };
+        if let Some(ty) = ty {
             hints.types.insert(key, ty);
         }
     }
@@ -218,6 +255,7 @@ struct ParsedTable {
     name: String,
     columns: Vec<ParsedColumn>,
     comment: Option<String>,
+    foreign_keys: Vec<ForeignKey>,
 }
 
 /// Words that end a column's type in sea-query's `CREATE TABLE` output.
@@ -407,6 +445,10 @@ fn parse_create_table(sql: &str, q: char) -> Option<ParsedTable> {
         ..Default::default()
     };
     for part in split_top(body) {
+        if let Some(fk) = parse_foreign_key(part, q) {
+            table.foreign_keys.push(fk);
+            continue;
+        }
         let Some((col, def)) = read_ident(part, q) else {
             continue;
         };
@@ -422,6 +464,87 @@ fn parse_create_table(sql: &str, q: char) -> Option<ParsedTable> {
         });
     }
     Some(table)
+}
+
+/// Strips the keyword `word` (any case) from the start of `s`.
+fn keyword<'a>(s: &'a str, word: &str) -> Option<&'a str> {
+    let s = s.trim_start();
+    let head = s.get(..word.len())?;
+    let rest = &s[word.len()..];
+    (head.eq_ignore_ascii_case(word)
+        && !rest
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_'))
+    .then_some(rest)
+}
+
+/// `("a", "b")` at the start of `s`: the identifiers, and the rest.
+fn ident_list(s: &str, q: char) -> Option<(Vec<String>, &str)> {
+    let s = s.trim_start().strip_prefix('(')?;
+    let close = s.find(')')?;
+    let names = split_top(&s[..close])
+        .into_iter()
+        .map(|part| read_ident(part, q).map(|(n, _)| n))
+        .collect::<Option<Vec<_>>>()?;
+    Some((names, &s[close + 1..]))
+}
+
+/// The rule after `ON DELETE` / `ON UPDATE` in `s` (none: NO ACTION).
+fn fk_rule(s: &str, event: &str) -> FkAction {
+    let Some(at) = s.to_ascii_uppercase().find(&format!("ON {event}")) else {
+        return FkAction::NoAction;
+    };
+    let rest = s[at + 3 + event.len()..].trim_start().to_ascii_uppercase();
+    for (word, action) in [
+        ("CASCADE", FkAction::Cascade),
+        ("SET NULL", FkAction::SetNull),
+        ("SET DEFAULT", FkAction::SetDefault),
+        ("RESTRICT", FkAction::Restrict),
+    ] {
+        if rest.starts_with(word) {
+            return action;
+        }
+    }
+    FkAction::NoAction
+}
+
+/// `[CONSTRAINT "name"] FOREIGN KEY ("a") REFERENCES "t" ("id") [ON DELETE …] [ON UPDATE …]`.
+fn parse_foreign_key(part: &str, q: char) -> Option<ForeignKey> {
+    let (name, rest) = match keyword(part, "CONSTRAINT") {
+        Some(rest) => {
+            let (name, rest) = read_ident(rest, q)?;
+            (Some(name), rest)
+        }
+        None => (None, part),
+    };
+    let rest = keyword(keyword(rest, "FOREIGN")?, "KEY")?;
+    let (columns, rest) = ident_list(rest, q)?;
+    let rest = keyword(rest, "REFERENCES")?;
+    let (mut ref_table, mut rest) = read_ident(rest, q)?;
+    if let Some(tail) = rest.strip_prefix('.')
+        && let Some((t, r)) = read_ident(tail, q)
+    {
+        ref_table = t;
+        rest = r;
+    }
+    let (ref_columns, rules) = ident_list(rest, q)?;
+    Some(ForeignKey {
+        name,
+        columns,
+        ref_table,
+        ref_columns,
+        on_delete: fk_rule(rules, "DELETE"),
+        on_update: fk_rule(rules, "UPDATE"),
+    })
+}
+
+/// `ALTER TABLE "t" ADD <foreign key>`: the table and the key.
+fn parse_alter_add_fk(sql: &str, q: char) -> Option<(String, ForeignKey)> {
+    let rest = keyword(keyword(sql, "ALTER")?, "TABLE")?;
+    let (table, rest) = read_ident(rest, q)?;
+    let rest = keyword(rest, "ADD")?;
+    Some((table, parse_foreign_key(rest, q)?))
 }
 
 fn parse_create_enum(sql: &str) -> Option<(String, Vec<String>)> {

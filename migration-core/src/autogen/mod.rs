@@ -49,7 +49,6 @@ pub struct Scratch {
     pub server_url: Option<String>,
 }
 
-
 /// What one side of a comparison is built from.
 enum Side<'a> {
     /// The migrations, upgraded to a target.

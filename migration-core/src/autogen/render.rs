@@ -256,6 +256,13 @@ fn column_type_expr(t: &ColumnType) -> TokenStream {
             let x = n(*x);
             quote!(ColumnType::VarBinary(StringLen::N(#x)))
         }
+        ColumnType::VarBinary(_) => quote!(ColumnType::VarBinary(StringLen::None)),
+        ColumnType::Timestamp => quote!(ColumnType::Timestamp),
+        ColumnType::Money(Some((p, s))) => {
+            let (p, s) = (n(*p), n(*s));
+            quote!(ColumnType::Money(Some((#p, #s))))
+        }
+        ColumnType::Money(None) => quote!(ColumnType::Money(None)),
         ColumnType::TinyInteger => quote!(ColumnType::TinyInteger),
         ColumnType::TinyUnsigned => quote!(ColumnType::TinyUnsigned),
         ColumnType::SmallUnsigned => quote!(ColumnType::SmallUnsigned),
@@ -433,6 +440,12 @@ fn type_code(t: &ColumnType) -> TokenStream {
             let x = n(*x);
             quote!(.var_binary(#x))
         }
+        ColumnType::Timestamp => quote!(.timestamp()),
+        ColumnType::Money(Some((p, s))) => {
+            let (p, s) = (n(*p), n(*s));
+            quote!(.money_len(#p, #s))
+        }
+        ColumnType::Money(None) => quote!(.money()),
         ColumnType::TinyInteger => quote!(.tiny_integer()),
         ColumnType::TinyUnsigned => quote!(.tiny_unsigned()),
         ColumnType::SmallUnsigned => quote!(.small_unsigned()),
@@ -480,7 +493,18 @@ fn default_code(d: &DefaultExpr) -> TokenStream {
 
 fn column_code(c: &Column, primary_key: bool, unique: bool) -> TokenStream {
     let name = lit(&c.name);
-    let ty = type_code(&to_column_type(&c.col_type));
+    let sq = to_column_type(&c.col_type);
+    // A type without a builder of its own (`VarBinary` without a length):
+    // the column is made with the type itself.
+    let (new, ty) = if matches!(sq, ColumnType::VarBinary(StringLen::None)) {
+        let t = column_type_expr(&sq);
+        (
+            quote!(ColumnDef::new_with_type(#name, #t)),
+            TokenStream::new(),
+        )
+    } else {
+        (quote!(ColumnDef::new(#name)), type_code(&sq))
+    };
     let null = if c.nullable {
         quote!(.null())
     } else {
@@ -493,7 +517,7 @@ fn column_code(c: &Column, primary_key: bool, unique: bool) -> TokenStream {
     let auto = c.auto_increment.then(|| quote!(.auto_increment()));
     let pk = primary_key.then(|| quote!(.primary_key()));
     let unique = unique.then(|| quote!(.unique_key()));
-    quote!(ColumnDef::new(#name) #ty #null #default #auto #pk #unique)
+    quote!(#new #ty #null #default #auto #pk #unique)
 }
 
 fn fk_action_code(a: FkAction) -> TokenStream {
