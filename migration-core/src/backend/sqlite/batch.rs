@@ -528,7 +528,7 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
     let incoming = incoming(snapshot);
     validate(snapshot, &norm, &incoming)?;
 
-    let rebuild = build_rebuild(snapshot, &parsed, &norm)?;
+    let rebuild = build_rebuild(snapshot, &parsed, &norm, batch.prechecks)?;
     let batch_rebuilds = rebuild.is_some();
     let mut plan = SqlitePlan {
         statements: Vec::new(),
@@ -572,6 +572,11 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
             plan.statements.extend(r.statements);
             plan.views = r.views;
             plan.fk_check_tables = r.fk_check_tables;
+            if let Some(rest) = r.remaining {
+                // The new indexes are part of the next step.
+                plan.remaining = Some(rest);
+                return Ok(plan);
+            }
         }
         None => {
             for name in &norm.dropped {
@@ -809,6 +814,8 @@ struct Rebuild {
     fk_check_tables: Vec<String>,
     /// A copy and swap (`false`: the definition edited in place).
     drops_table: bool,
+    /// What a next step makes, planned on the table as this one leaves it.
+    remaining: Option<BatchAlter>,
 }
 
 /// The rebuild, or `None` when SQLite's own `ALTER TABLE` can do the batch.
@@ -816,6 +823,7 @@ fn build_rebuild(
     snapshot: &SqliteSnapshot,
     parsed: &Parsed,
     norm: &Normalized,
+    prechecks: bool,
 ) -> Result<Option<Rebuild>, BatchError> {
     let table = snapshot.table.as_str();
     let tmp = format!("_batch_tmp_{table}");
@@ -1065,11 +1073,16 @@ fn build_rebuild(
         return Ok(None);
     }
     if let Some(version) = snapshot.schema_version
-        && edits_in_place(norm, converts)
+        && in_place(snapshot, parsed, norm, converts, prechecks)
     {
-        return Ok(Some(edit_in_place(
-            snapshot, parsed, norm, &new_items, version,
-        )));
+        if norm.dropped.is_empty() && norm.added().next().is_none() {
+            return Ok(Some(edit_in_place(
+                snapshot, parsed, norm, &new_items, version,
+            )));
+        }
+        if drops_and_adds_natively(snapshot, parsed, norm) && added_all_addable {
+            return Ok(Some(staged(snapshot, parsed, norm, prechecks, version)?));
+        }
     }
     if snapshot.master.iter().any(|r| same(&r.name, &tmp)) {
         return Err(BatchError::refused(
@@ -1172,34 +1185,186 @@ fn build_rebuild(
         views: views.iter().map(|v| v.name.clone()).collect(),
         fk_check_tables,
         drops_table: true,
+        remaining: None,
     }))
 }
 
-/// Whether the batch changes only what SQLite keeps in the `CREATE TABLE`
-/// text and nowhere on disk: foreign keys added, dropped or with new rules,
-/// checks dropped, NOT NULL dropped, defaults set or dropped (the cases of
-/// <https://www.sqlite.org/lang_altertable.html#otheralter>'s "simpler
-/// procedure", plus foreign keys added, which `PRAGMA foreign_key_check`
-/// verifies afterwards). Such a batch edits the definition in place: no
-/// copy, and no drop of a table that others reference, so none of their
-/// `ON DELETE` actions fire, inside the migration's transaction and with
-/// rows in every table. Anything that changes stored values or indexes (a
-/// type, a new NOT NULL, a column, a unique, a new check) still rebuilds.
-/// Renames run natively first, as before a rebuild.
-fn edits_in_place(norm: &Normalized, converts: bool) -> bool {
+/// Whether the batch's changes to existing columns and constraints are
+/// ones SQLite keeps in the `CREATE TABLE` text and nowhere on disk, so the
+/// definition can be edited in place (the "simpler procedure" of
+/// <https://www.sqlite.org/lang_altertable.html#otheralter>) instead of
+/// copying the table: foreign keys added, dropped or with new rules (added
+/// ones are verified with `PRAGMA foreign_key_check` afterwards), checks
+/// dropped, NOT NULL dropped, defaults set or dropped, a type changed to one
+/// of the same affinity (stored values stay as they are), and, when the
+/// pre-checks ran (they count the rows that would break them), NOT NULL and
+/// checks added. No table is dropped, so none of the `ON DELETE` actions of
+/// the tables referencing this one fire: it works inside the migration's
+/// transaction with rows everywhere. A type of another affinity (values are
+/// converted), a unique constraint in the table's text (its index is on
+/// disk) and NULLs filled with a default (values change) still rebuild.
+fn in_place(
+    snapshot: &SqliteSnapshot,
+    parsed: &Parsed,
+    norm: &Normalized,
+    converts: bool,
+    prechecks: bool,
+) -> bool {
+    let is_index = |name: &String| snapshot.own("index").any(|r| same(&r.name, name));
+    let same_affinity = |src: &str, ty: &sea_orm::sea_query::ColumnType| {
+        let before = parsed.current.columns.iter().find(|c| same(&c.name, src));
+        let decl = render_type(DB, ty).unwrap_or_default();
+        before.is_some_and(|b| affinity(&b.decl) == affinity(&decl))
+    };
     !converts
-        && norm.dropped.is_empty()
-        && norm.added().next().is_none()
         && norm.add_uniques.is_empty()
-        && norm.drop_uniques.is_empty()
+        && norm.drop_uniques.iter().all(is_index)
         && norm.drop_uniques_on.is_empty()
-        && norm.add_checks.is_empty()
-        && norm
-            .altered()
-            .all(|(_, ch)| ch.type_.is_none() && ch.nullable != Some(false) && ch.using.is_none())
+        && (prechecks || norm.add_checks.is_empty())
+        && norm.columns.iter().all(|fc| {
+            let (Some(src), Some(ch)) = (&fc.source, &fc.change) else {
+                return true;
+            };
+            ch.using.is_none()
+                && (prechecks || ch.nullable != Some(false))
+                && ch.type_.as_ref().is_none_or(|ty| same_affinity(src, ty))
+        })
 }
 
-/// The in-place edit of the table's definition (see [`edits_in_place`]):
+/// Whether SQLite's own `DROP COLUMN` and `ADD COLUMN` can make the batch's
+/// column drops and additions once the constraints naming a dropped column
+/// are gone from the text: no dropped column is in the primary key, a
+/// unique constraint or a generated column, or an index the batch keeps.
+fn drops_and_adds_natively(snapshot: &SqliteSnapshot, parsed: &Parsed, norm: &Normalized) -> bool {
+    let dropped = |name: &str| norm.is_dropped(name);
+    let dropped_index = |name: &str| norm.drop_indexes.iter().any(|n| same(n, name));
+    parsed.create.items.iter().all(|item| match item {
+        Item::Column(c) if dropped(&c.name) => !c.clauses.iter().any(|cl| {
+            matches!(
+                cl.kind,
+                ClauseKind::PrimaryKey | ClauseKind::Unique | ClauseKind::Generated
+            )
+        }),
+        Item::Column(c) => !c.clauses.iter().any(|cl| {
+            cl.kind == ClauseKind::Generated && norm.dropped.iter().any(|d| mentions(&cl.text, d))
+        }),
+        Item::Constraint(k) => {
+            !matches!(k.kind, ConstraintKind::PrimaryKey | ConstraintKind::Unique)
+                || !k.columns.iter().any(|c| dropped(c))
+        }
+    }) && norm.dropped.iter().all(|d| {
+        !snapshot
+            .own("index")
+            .any(|r| mentions(&r.sql, d) && !dropped_index(&r.name))
+    })
+}
+
+/// A batch that drops or adds columns besides in-place changes, in two
+/// steps: first the foreign keys and checks that name a dropped column are
+/// edited out of the text (SQLite's `DROP COLUMN` refuses a column they
+/// use), then SQLite's own `DROP COLUMN`s and `ADD COLUMN`s; the rest of
+/// the batch (constraints, column changes, new indexes) is planned again on
+/// the table as that leaves it, as an in-place edit.
+fn staged(
+    snapshot: &SqliteSnapshot,
+    parsed: &Parsed,
+    norm: &Normalized,
+    prechecks: bool,
+    version: i64,
+) -> Result<Rebuild, BatchError> {
+    let table = snapshot.table.as_str();
+    let t = quote(DB, table);
+    let mentions_dropped = |text: &str| norm.dropped.iter().any(|d| mentions(text, d));
+    // The constraints that go with the dropped columns, and their names.
+    let mut gone: Vec<String> = Vec::new();
+    let mut items = Vec::new();
+    let mut old_items = Vec::new();
+    for item in &parsed.create.items {
+        match item {
+            Item::Column(c) => {
+                old_items.push(c.render());
+                let mut c = c.clone();
+                let dropped = norm.is_dropped(&c.name);
+                for cl in &c.clauses {
+                    let goes = match cl.kind {
+                        ClauseKind::References(_) => dropped,
+                        ClauseKind::Check => dropped || mentions_dropped(&cl.text),
+                        _ => false,
+                    };
+                    if goes {
+                        gone.extend(cl.name.clone());
+                    }
+                }
+                c.remove(|cl| match cl.kind {
+                    ClauseKind::References(_) => dropped,
+                    ClauseKind::Check => dropped || mentions_dropped(&cl.text),
+                    _ => false,
+                });
+                items.push((c.render(), false));
+            }
+            Item::Constraint(k) => {
+                old_items.push(k.text.clone());
+                let goes = match k.kind {
+                    ConstraintKind::Check => mentions_dropped(&k.text),
+                    ConstraintKind::ForeignKey => k.columns.iter().any(|c| norm.is_dropped(c)),
+                    _ => false,
+                };
+                if goes {
+                    gone.extend(k.name.clone());
+                } else {
+                    items.push((k.text.clone(), false));
+                }
+            }
+        }
+    }
+    let mut statements = Vec::new();
+    if !items.iter().map(|(t, _)| t).eq(old_items.iter()) {
+        statements = edit_in_place(snapshot, parsed, norm, &items, version).statements;
+    }
+    for name in &norm.dropped {
+        statements.push(format!("ALTER TABLE {t} DROP COLUMN {}", quote(DB, name)));
+    }
+    for (_, def) in norm.added() {
+        let text = render_column_def(DB, def).map_err(|e| {
+            BatchError::refused(
+                table,
+                format!(
+                    "cannot write column `{}` for SQLite: {e}",
+                    def.get_column_name()
+                ),
+                "use a type SQLite has",
+            )
+        })?;
+        statements.push(format!("ALTER TABLE {t} ADD COLUMN {text}"));
+    }
+    // What is left: everything but the drops and additions, the
+    // constraints that went with the dropped columns, and the indexes this
+    // step drops natively first (`index_drops`).
+    let mut rest = norm.without_renames(table, prechecks);
+    let named_gone = |name: &String| gone.iter().any(|g| same(g, name));
+    let is_index = |name: &String| snapshot.own("index").any(|r| same(&r.name, name));
+    rest.ops.retain(|op| match op {
+        Op::DropColumn { .. } | Op::AddColumn(_) | Op::DropIndex { .. } => false,
+        Op::DropUnique { name, .. } => !is_index(name),
+        Op::DropForeignKey { name, def } => {
+            !named_gone(name)
+                && !def
+                    .as_ref()
+                    .is_some_and(|d| d.columns.iter().any(|c| norm.is_dropped(c)))
+        }
+        Op::DropCheck { name, .. } => !named_gone(name),
+        _ => true,
+    });
+    Ok(Rebuild {
+        statements,
+        views: Vec::new(),
+        fk_check_tables: Vec::new(),
+        drops_table: false,
+        remaining: Some(rest),
+    })
+}
+
+/// The in-place edit of the table's definition (see [`in_place`]):
 /// the new text is first parsed by SQLite as a temporary table (a syntax
 /// error in `sqlite_master` would make the database unreadable), then
 /// written with `PRAGMA writable_schema`, and the schema version bumped so
@@ -1245,6 +1410,7 @@ fn edit_in_place(
             vec![table.to_owned()]
         },
         drops_table: false,
+        remaining: None,
     }
 }
 
@@ -1334,10 +1500,10 @@ async fn apply(txn: &DatabaseTransaction, batch: &BatchAlter) -> Result<(), Batc
         let plan = plan(&snapshot, &batch)?;
         if first {
             plan::run_prechecks(txn, &table, &plan.prechecks).await?;
-            if plan.drops_table && snapshot.foreign_keys {
-                refuse_destructive_children(txn, &table, &plan.incoming).await?;
-            }
             first = false;
+        }
+        if plan.drops_table && snapshot.foreign_keys {
+            refuse_destructive_children(txn, &table, &plan.incoming).await?;
         }
         for sql in &plan.statements {
             exec(txn, &table, sql).await?;
