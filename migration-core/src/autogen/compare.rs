@@ -409,8 +409,11 @@ impl Comparer<'_> {
                 .filter(|fk| deferred.contains(&(name.to_owned(), fk.ref_table.clone())))
                 .cloned()
                 .collect();
-            for fk in cyclic {
+            for mut fk in cyclic {
                 table.foreign_keys.retain(|f| f != &fk);
+                if fk.name.is_none() {
+                    fk.name = Some(object_name("fk", name, &fk.columns));
+                }
                 self.push(
                     DROP_FK,
                     Op::DropForeignKey {
@@ -600,11 +603,19 @@ impl Comparer<'_> {
             }
         });
         for a in left {
+            // A key the backend named (or, on SQLite, did not) is dropped by
+            // the convention's name, which batch alter resolves to the real
+            // one by the key's definition: the op, and so the file, is the
+            // same whatever backend the comparison ran on.
+            let mut fk = a.clone();
+            if fk.name.is_none() {
+                fk.name = Some(object_name("fk", name, &fk.columns));
+            }
             self.push(
                 DROP_FK,
                 Op::DropForeignKey {
                     table: name.to_owned(),
-                    fk: a.clone(),
+                    fk,
                 },
             );
         }

@@ -30,11 +30,11 @@
 //! A marker only matters while the old name exists in what the migrations
 //! produce and the new one does not; afterwards it is ignored, so it can stay.
 
-use crate::backend::{mysql, postgres};
+use crate::backend::{self, Dialect};
 use crate::entities::Entities;
 pub use crate::entities::capture_ddl;
 use crate::schema::{ColType, FkAction, ForeignKey, squash_type, unquote_literal};
-use sea_orm::{DbBackend, DbErr};
+use sea_orm::DbErr;
 use std::collections::BTreeMap;
 
 /// Facts about the entities that reflection cannot recover.
@@ -68,172 +68,146 @@ impl Entities {
         self.captured
             .hints
             .get_or_try_init(|| async {
-                let pg = self.ddl(DbBackend::Postgres).await?;
-                let my = self.ddl(DbBackend::MySql).await?;
-                let lite = self.ddl(DbBackend::Sqlite).await?;
-                Ok(from_all_ddl(pg, my, lite))
+                let mut ddl = Vec::new();
+                for dialect in Dialect::ALL {
+                    ddl.push((dialect, self.ddl(dialect.db_backend()).await?.to_vec()));
+                }
+                Ok(from_dialect_ddl(&ddl))
             })
             .await
             .cloned()
     }
 }
 
-/// Reads the hints from the PostgreSQL and MySQL DDL of the entities.
-pub fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
-    from_all_ddl(postgres_ddl, mysql_ddl, &[])
-}
-
-/// Reads the hints from the PostgreSQL, MySQL and SQLite DDL of the
-/// entities: SQLite's spelling tells apart the types the other two write
-/// alike (a `VarBinary` without a length and one of 255, `Money`).
-pub fn from_all_ddl(postgres_ddl: &[String], mysql_ddl: &[String], sqlite_ddl: &[String]) -> Hints {
+/// Reads the hints from the entities' DDL as each backend writes it.
+pub fn from_dialect_ddl(ddl: &[(Dialect, Vec<String>)]) -> Hints {
     let mut hints = Hints::default();
-    for sql in postgres_ddl {
-        if let Some((name, values)) = parse_create_enum(sql) {
-            hints.enums.insert(name, values);
-        }
-    }
-    // Each column's type as each backend spells it, `(table, column)` -> text.
-    let mut spelled: BTreeMap<(String, String), (Option<String>, Option<String>)> = BTreeMap::new();
-    for sql in postgres_ddl {
-        if let Some(fk) = parse_alter_add_fk(sql, '"') {
-            hints.foreign_keys.push(fk);
-        }
-        let Some(table) = parse_create_table(sql, '"') else {
-            continue;
-        };
-        for fk in table.foreign_keys {
-            hints.foreign_keys.push((table.name.clone(), fk));
-        }
-        for col in table.columns {
-            spelled.entry((table.name.clone(), col.name)).or_default().0 = Some(col.type_text);
-        }
-    }
-    for sql in mysql_ddl {
-        let Some(table) = parse_create_table(sql, '`') else {
-            continue;
-        };
-        if let Some(old) = table.comment.as_deref().and_then(renamed_from) {
-            hints.table_renames.insert(table.name.clone(), old);
-        }
-        for col in table.columns {
-            let key = (table.name.clone(), col.name);
-            if let Some(old) = col.comment.as_deref().and_then(renamed_from) {
-                hints.column_renames.insert(key.clone(), old);
+    for (_, statements) in ddl {
+        for sql in statements {
+            if let Some((name, values)) = parse_create_enum(sql) {
+                hints.enums.insert(name, values);
             }
-            spelled.entry(key).or_default().1 = Some(col.type_text);
         }
     }
-    let mut lite: BTreeMap<(String, String), String> = BTreeMap::new();
-    for sql in sqlite_ddl {
-        let Some(table) = parse_create_table(sql, '"') else {
-            continue;
-        };
-        for col in table.columns {
-            lite.insert((table.name.clone(), col.name), col.type_text);
+    // Each column's type as each backend spells it, `(table, column)` -> spellings.
+    let mut spelled: BTreeMap<(String, String), Vec<(Dialect, String)>> = BTreeMap::new();
+    let mut keys: Vec<(String, ForeignKey)> = Vec::new();
+    for (dialect, statements) in ddl {
+        let q = backend::of(*dialect)
+            .quote_ident("")
+            .chars()
+            .next()
+            .unwrap_or('"');
+        for sql in statements {
+            if let Some(fk) = parse_alter_add_fk(sql, q) {
+                keys.push(fk);
+            }
+            let Some(table) = parse_create_table(sql, q) else {
+                continue;
+            };
+            if let Some(old) = table.comment.as_deref().and_then(renamed_from) {
+                hints.table_renames.insert(table.name.clone(), old);
+            }
+            for fk in table.foreign_keys {
+                keys.push((table.name.clone(), fk));
+            }
+            for col in table.columns {
+                let key = (table.name.clone(), col.name);
+                if let Some(old) = col.comment.as_deref().and_then(renamed_from) {
+                    hints.column_renames.insert(key.clone(), old);
+                }
+                spelled
+                    .entry(key)
+                    .or_default()
+                    .push((*dialect, col.type_text));
+            }
         }
     }
-    for (key, (pg, my)) in spelled {
-        let sqlite_says = lite.get(&key).map(|t| squash_type(t));
-        let ty = match sqlite_says.as_deref() {
-            // sea-query's SQLite names for types PostgreSQL and MySQL write
-            // like others: `Money` (PostgreSQL `money`, MySQL `decimal`)
-            // and a `VarBinary` without a length (both write length 255).
-            Some("real_money") => Some(ColType::Other("money".to_owned())),
-            Some("varbinary_blob") => Some(ColType::Other("varbinary".to_owned())),
-            _ => exact_type(pg.as_deref(), my.as_deref(), &hints.enums),
+    // One entry per key, with its name where a backend's DDL gives one
+    // (SQLite's does not: sea-query writes no CONSTRAINT there).
+    for (table, fk) in keys {
+        let same_key = |(t, h): &(String, ForeignKey)| {
+            *t == table
+                && h.columns == fk.columns
+                && h.ref_table == fk.ref_table
+                && h.ref_columns == fk.ref_columns
         };
-        if let Some(ty) = ty {
+        match hints.foreign_keys.iter_mut().find(|k| same_key(k)) {
+            Some((_, known)) if known.name.is_none() => known.name = fk.name,
+            Some(_) => {}
+            None => hints.foreign_keys.push((table, fk)),
+        }
+    }
+    for (key, spellings) in spelled {
+        if let Some(ty) = exact_type(&spellings, &hints.enums) {
             hints.types.insert(key, ty);
         }
     }
     hints
 }
 
-/// The exact type of one entity column from its PostgreSQL and MySQL
-/// spellings (`enums`: the PostgreSQL enum types the DDL creates).
+/// The exact type of one entity column: the type whose spelling on every
+/// backend is the one the entity's DDL has there.
 ///
-/// PostgreSQL's reading is the base: it keeps the most apart (enum types,
-/// `jsonb`, `uuid`, time zones, `varchar` without a length). Where it merges
-/// several sea-query types into one, MySQL's spelling of the same column
-/// tells them apart, and the result is the [`ColType`] whose sea-query type
-/// (`autogen::exec::to_column_type`) is the one the entity declared, so the
-/// generated migration writes that builder on every backend:
-///
-/// | sea-query | PostgreSQL | MySQL | result |
-/// |---|---|---|---|
-/// | `Binary(n)` | `bytea` | `binary(n)` | `Binary(Some(n))` |
-/// | `VarBinary(n)` | `bytea` | `varbinary(n)` | `Other("varbinary(n)")` |
-/// | `Blob` | `bytea` | `blob` | `Blob` |
-/// | `TinyInteger` | `smallint` | `tinyint` | `Other("tinyint")` |
-/// | `TinyUnsigned` | `smallint` | `tinyint UNSIGNED` | `Other("tinyint unsigned")` |
-/// | `SmallUnsigned` | `integer` | `smallint UNSIGNED` | `Other("smallint unsigned")` |
-/// | `Unsigned` | `bigint` | `int UNSIGNED` | `Other("int unsigned")` |
-/// | `BigUnsigned` | `bigint` | `bigint UNSIGNED` | `Other("bigint unsigned")` |
-/// | `Timestamp` | `timestamp` | `timestamp` | `Other("timestamp")` |
-/// | `DateTime` | `timestamp without time zone` | `datetime` | `Timestamp` |
-/// | `Year` | (none) | `year` | `Other("year")` |
-///
-/// `Timestamp` has no [`ColType`] of its own (`ColType::Timestamp` is
-/// sea-query's `DateTime`, `datetime` on MySQL): `Other("timestamp")` is
-/// written as `custom("timestamp")`, which each backend stores exactly as
-/// sea-query's `Timestamp` (`timestamp` on PostgreSQL and MySQL, a
-/// `timestamp` declared type on SQLite).
-///
-/// A plain `Vec<u8>` (`VarBinary(StringLen::None)`) reads as
-/// `Other("varbinary(255)")`: both backends spell it as they spell
-/// `VarBinary(StringLen::N(255))`, and no `ColType` is written as the former.
-///
-/// (sea-query panics writing `Year` for PostgreSQL, so an entity with one
-/// cannot be captured today; the MySQL-only reading is there for a capture
-/// that skips what a backend cannot declare.)
-///
-/// Everything else is PostgreSQL's reading (`uuid` is `Uuid` although MySQL
-/// writes `binary(16)`; `jsonb` is `JsonB` although MySQL writes `json`; an
-/// enum type is the named `Enum` although MySQL writes an inline `ENUM`), or
-/// MySQL's for a column only MySQL declares. `None`: neither spells it.
+/// Each backend alone loses something (PostgreSQL writes every binary type
+/// as `bytea` and has no unsigned or one-byte integers, MySQL reads RESTRICT
+/// and JSONB back as others, SQLite writes `integer` for every integer), but
+/// together the spellings pin the sea-query type down. The candidates are
+/// each backend's reading of its own spelling, each spelling as a type of
+/// its own (`custom`), and the enum type a spelling names; the one written
+/// back exactly as captured on the most backends wins, the earlier
+/// candidate on a tie (`None`: no spelling at all). The result is the
+/// [`ColType`] whose sea-query type (`exec::to_column_type`) the entity
+/// declared, so the generated migration writes that builder everywhere:
+/// `varbinary(32)` is `.var_binary(32)`, `int unsigned` is `.unsigned()`,
+/// sea-query's `Timestamp` is `.timestamp()`, `Money` is `.money()`.
 fn exact_type(
-    pg: Option<&str>,
-    my: Option<&str>,
+    spellings: &[(Dialect, String)],
     enums: &BTreeMap<String, Vec<String>>,
 ) -> Option<ColType> {
-    let my = my.map(mysql::reflect::parse_type);
-    let Some(pg_text) = pg else {
-        return my;
-    };
-    let bare = pg_text.trim().trim_matches('"');
-    if let Some(values) = enums.get(bare) {
-        return Some(ColType::Enum {
-            name: Some(bare.to_owned()),
-            values: values.clone(),
-        });
+    let mut candidates: Vec<ColType> = Vec::new();
+    for (_, text) in spellings {
+        let bare = text.trim().trim_matches(['"', '`']);
+        if let Some(values) = enums.get(bare) {
+            candidates.push(ColType::Enum {
+                name: Some(bare.to_owned()),
+                values: values.clone(),
+            });
+        }
     }
-    let pg = postgres::parse_type(pg_text);
-    let Some(my) = my else {
-        return Some(pg);
+    for (dialect, text) in spellings {
+        candidates.push(backend::of(*dialect).parse_declared_type(text));
+    }
+    // A spelling that is a builder's own name (`timestamp`, `money`, a
+    // bare `varbinary`) where a backend reads it as another type.
+    for (_, text) in spellings {
+        let raw = ColType::Other(squash_type(text));
+        if !matches!(
+            super::exec::to_column_type(&raw),
+            sea_orm::sea_query::ColumnType::Custom(_)
+        ) {
+            candidates.push(raw);
+        }
+    }
+    let fits = |candidate: &ColType| {
+        let written = super::exec::to_column_type(candidate);
+        spellings
+            .iter()
+            .filter(|(dialect, text)| {
+                backend::of(*dialect)
+                    .type_spelling(&written)
+                    .is_some_and(|w| squash_type(&w) == squash_type(text))
+            })
+            .count()
     };
-    Some(match (pg, my) {
-        // One binary type on PostgreSQL.
-        (ColType::Blob, my @ (ColType::Binary(Some(_)) | ColType::Blob)) => my,
-        (ColType::Blob, ColType::Other(my)) if my.starts_with("varbinary(") => ColType::Other(my),
-        // No one-byte or unsigned integers on PostgreSQL: sea-query writes
-        // the next wider signed type (`bigint` for 64-bit unsigned too).
-        (ColType::SmallInt, ColType::Other(my)) if my == "tinyint" || my == "tinyint unsigned" => {
-            ColType::Other(my)
+    let mut best: Option<(usize, ColType)> = None;
+    for candidate in candidates {
+        let score = fits(&candidate);
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            best = Some((score, candidate));
         }
-        (ColType::Int, ColType::Other(my)) if my == "smallint unsigned" => ColType::Other(my),
-        (ColType::BigInt, ColType::Other(my))
-            if my == "int unsigned" || my == "bigint unsigned" =>
-        {
-            ColType::Other(my)
-        }
-        // sea-query's `Timestamp` (not `DateTime`, which PostgreSQL spells
-        // `timestamp without time zone` and MySQL `datetime`).
-        (ColType::Timestamp, ColType::TimestampTz) if squash_type(pg_text) == "timestamp" => {
-            ColType::Other("timestamp".to_owned())
-        }
-        (pg, _) => pg,
-    })
+    }
+    best.map(|(_, ty)| ty)
 }
 
 /// The old name in a `renamed_from "old"` marker (SeaORM's format).
@@ -573,6 +547,14 @@ fn parse_create_enum(sql: &str) -> Option<(String, Vec<String>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hints from the PostgreSQL and MySQL DDL alone.
+    fn from_ddl(postgres_ddl: &[String], mysql_ddl: &[String]) -> Hints {
+        from_dialect_ddl(&[
+            (Dialect::Postgres, postgres_ddl.to_vec()),
+            (Dialect::MySql, mysql_ddl.to_vec()),
+        ])
+    }
 
     #[test]
     fn reads_postgres_types_and_enums() {

@@ -95,6 +95,15 @@ impl Dialect {
             Self::MySql => "mysql",
         }
     }
+
+    /// The engine's name as people write it, for messages.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+            Self::MySql => "MySQL/MariaDB",
+        }
+    }
 }
 
 fn bad(url: &str, reason: &str) -> Error {

@@ -91,6 +91,19 @@ pub trait Backend: Send + Sync {
         Vec::new()
     }
 
+    /// The type a declared type text of this engine's catalog or DDL reads as.
+    fn parse_declared_type(&self, text: &str) -> ColType;
+
+    /// How this engine's DDL spells a sea-query type (`None`: it has none).
+    fn type_spelling(&self, ty: &ColumnType) -> Option<String> {
+        crate::batch::ddl::render_type(self.dialect().db_backend(), ty).ok()
+    }
+
+    /// The lint rules (`lint::rules`, by id and variant) that apply to
+    /// migrations on this engine: what is risky depends on how it locks,
+    /// rewrites and copies tables.
+    fn lint_rules(&self) -> &'static [&'static str];
+
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;
 

@@ -251,7 +251,7 @@ impl ScratchArgs {
         let dialect = match (&self.dialect, &self.scratch_url) {
             (Some(d), _) => *d,
             (None, Some(url)) => Dialect::from_url(url)?,
-            (None, None) => Dialect::Sqlite,
+            (None, None) => Dialect::default(),
         };
         if let Some(url) = &self.scratch_url
             && Dialect::from_url(url)? != dialect
@@ -1369,8 +1369,9 @@ fn registered_entities(migrator: &Migrator) -> Result<&crate::autogen::Entities>
 }
 
 fn scratch_description(scratch: &crate::autogen::Scratch) -> String {
+    let in_memory = crate::backend::of(scratch.dialect).memory_url().is_some();
     match (&scratch.dialect, &scratch.server_url) {
-        (Dialect::Sqlite, None) => "in-memory SQLite".to_string(),
+        (d, None) if in_memory => format!("in-memory {}", d.title()),
         (d, _) => format!(
             "a temporary {} database on {}",
             d.name(),

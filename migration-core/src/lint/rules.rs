@@ -18,11 +18,14 @@ use regex::Regex;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::LazyLock;
 
-/// One rule: id, severity, which backends, the pattern, the problem, the fix.
+/// One rule: id, severity, the pattern, the problem, the fix. Which
+/// backends it applies on is each backend's to say
+/// (`Backend::lint_rules`, by [`Rule::key`]).
 struct Rule {
     id: &'static str,
+    /// Tells apart rules that share an id (one per engine's way of doing it).
+    variant: Option<&'static str>,
     severity: Severity,
-    dialects: &'static [Dialect],
     /// Matches the statement; group `table` names the table it touches.
     pattern: &'static LazyLock<Regex>,
     /// A further condition on the statement (e.g. "no DEFAULT").
@@ -35,9 +38,23 @@ struct Rule {
     safe: &'static str,
 }
 
-const ALL: &[Dialect] = &[Dialect::Sqlite, Dialect::Postgres, Dialect::MySql];
-const PG: &[Dialect] = &[Dialect::Postgres];
-const MYSQL: &[Dialect] = &[Dialect::MySql];
+impl Rule {
+    /// The name a backend lists the rule by: its id, with its variant.
+    fn key(&self) -> String {
+        match self.variant {
+            Some(v) => format!("{}/{v}", self.id),
+            None => self.id.to_owned(),
+        }
+    }
+
+    fn applies_on(&self, dialect: Dialect) -> bool {
+        let key = self.key();
+        crate::backend::of(dialect)
+            .lint_rules()
+            .iter()
+            .any(|k| *k == key)
+    }
+}
 
 /// An identifier as sea-query quotes it (or bare).
 macro_rules! re {
@@ -122,7 +139,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "drop-table",
         severity: Severity::Error,
-        dialects: ALL,
+        variant: None,
         pattern: &DROP_TABLE,
         unless: None,
         require: None,
@@ -133,7 +150,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "drop-column",
         severity: Severity::Error,
-        dialects: ALL,
+        variant: None,
         pattern: &DROP_COLUMN,
         unless: None,
         require: Some(drops_a_column),
@@ -144,7 +161,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "truncate",
         severity: Severity::Error,
-        dialects: ALL,
+        variant: None,
         pattern: &TRUNCATE,
         unless: None,
         require: None,
@@ -155,7 +172,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "add-not-null-without-default",
         severity: Severity::Error,
-        dialects: ALL,
+        variant: None,
         pattern: &ADD_NOT_NULL,
         unless: Some(&HAS_DEFAULT),
         require: Some(adds_a_column),
@@ -166,7 +183,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "column-type-change",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: Some("rewrite"),
         pattern: &PG_TYPE_CHANGE,
         unless: None,
         require: None,
@@ -177,7 +194,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "column-type-change",
         severity: Severity::Warning,
-        dialects: MYSQL,
+        variant: Some("modify"),
         pattern: &MYSQL_MODIFY,
         unless: None,
         require: None,
@@ -188,7 +205,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "mysql-table-copy",
         severity: Severity::Warning,
-        dialects: MYSQL,
+        variant: None,
         pattern: &MYSQL_COPY,
         unless: None,
         require: None,
@@ -199,7 +216,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "create-index-blocking",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: None,
         pattern: &CREATE_INDEX,
         unless: Some(&CONCURRENTLY),
         require: None,
@@ -210,7 +227,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "foreign-key-not-valid",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: None,
         pattern: &ADD_FK,
         unless: Some(&NOT_VALID),
         require: None,
@@ -221,7 +238,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "check-not-valid",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: None,
         pattern: &ADD_CHECK,
         unless: Some(&NOT_VALID),
         require: None,
@@ -232,7 +249,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "set-not-null",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: None,
         pattern: &SET_NOT_NULL,
         unless: None,
         require: None,
@@ -243,7 +260,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "volatile-default",
         severity: Severity::Warning,
-        dialects: PG,
+        variant: None,
         pattern: &VOLATILE_DEFAULT,
         unless: None,
         require: Some(adds_a_column),
@@ -254,7 +271,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "rename-column",
         severity: Severity::Warning,
-        dialects: ALL,
+        variant: None,
         pattern: &RENAME_COLUMN,
         unless: None,
         require: None,
@@ -265,7 +282,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "rename-table",
         severity: Severity::Warning,
-        dialects: ALL,
+        variant: None,
         pattern: &RENAME_TABLE,
         unless: None,
         require: None,
@@ -467,7 +484,7 @@ pub fn check_with(
         let mut fired: Vec<&'static str> = Vec::new();
         let mut entity_columns: Vec<String> = Vec::new();
         for clause in clauses(sql, Quotes::of(dialect)) {
-            for rule in RULES.iter().filter(|r| r.dialects.contains(&dialect)) {
+            for rule in RULES.iter().filter(|r| r.applies_on(dialect)) {
                 if fired.contains(&rule.id) {
                     continue;
                 }
@@ -532,6 +549,29 @@ pub fn check_with(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each rule applies on some engine, and each engine names only rules
+    /// that exist: a typo in a backend's list would silently turn a rule off.
+    #[test]
+    fn every_rule_is_listed_by_an_engine_and_every_listed_rule_exists() {
+        let keys: Vec<String> = RULES.iter().map(Rule::key).collect();
+        for key in &keys {
+            assert!(
+                crate::backend::Dialect::ALL
+                    .iter()
+                    .any(|d| crate::backend::of(*d).lint_rules().contains(&key.as_str())),
+                "no engine lists rule `{key}`"
+            );
+        }
+        for d in crate::backend::Dialect::ALL {
+            for listed in crate::backend::of(d).lint_rules() {
+                assert!(
+                    keys.iter().any(|k| k == listed),
+                    "{d:?} lists `{listed}`, which is no rule"
+                );
+            }
+        }
+    }
 
     fn rules_hit(dialect: Dialect, sql: &[&str]) -> Vec<&'static str> {
         let stmts: Vec<String> = sql.iter().map(|s| (*s).to_string()).collect();

@@ -118,6 +118,25 @@ impl Backend for MySql {
         Ok(Box::new(lock))
     }
 
+    fn parse_declared_type(&self, text: &str) -> ColType {
+        reflect::parse_type(text)
+    }
+
+    fn lint_rules(&self) -> &'static [&'static str] {
+        // MySQL/MariaDB: besides the common rules, MODIFY/CHANGE COLUMN and what needs ALGORITHM=COPY.
+        const RULES: [&str; 8] = [
+            "drop-table",
+            "drop-column",
+            "truncate",
+            "add-not-null-without-default",
+            "rename-column",
+            "rename-table",
+            "column-type-change/modify",
+            "mysql-table-copy",
+        ];
+        &RULES
+    }
+
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
         let sql = "SELECT COUNT(*) FROM information_schema.tables \
                    WHERE table_schema = DATABASE() AND table_name = ?";

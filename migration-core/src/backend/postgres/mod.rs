@@ -2,10 +2,6 @@
 
 pub mod batch;
 pub(crate) mod reflect;
-// Autogenerate (tooling) names constraints as PostgreSQL would and reads
-// PostgreSQL type spellings in the entities' DDL.
-#[cfg(feature = "tooling")]
-pub(crate) use reflect::parse_type;
 mod types;
 
 use super::Dialect;
@@ -143,6 +139,29 @@ impl Backend for Postgres {
 
     fn enum_sql(&self, change: crate::enums::EnumChange<'_>) -> Vec<String> {
         enum_sql(self, change)
+    }
+
+    fn parse_declared_type(&self, text: &str) -> ColType {
+        reflect::parse_type(text)
+    }
+
+    fn lint_rules(&self) -> &'static [&'static str] {
+        // PostgreSQL: besides the common rules, what takes an ACCESS EXCLUSIVE lock for a scan or a rewrite.
+        const RULES: [&str; 12] = [
+            "drop-table",
+            "drop-column",
+            "truncate",
+            "add-not-null-without-default",
+            "rename-column",
+            "rename-table",
+            "column-type-change/rewrite",
+            "create-index-blocking",
+            "foreign-key-not-valid",
+            "check-not-valid",
+            "set-not-null",
+            "volatile-default",
+        ];
+        &RULES
     }
 
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
