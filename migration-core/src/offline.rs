@@ -62,6 +62,18 @@ pub(crate) async fn with_recording<F: std::future::Future>(script: Script, fut: 
 #[derive(Debug, Clone, Default)]
 pub struct Script {
     entries: Arc<Mutex<Vec<Entry>>>,
+    /// A real in-memory copy of the schema the history builds, kept in step
+    /// with the script (engines with in-memory databases: SQLite), so that a
+    /// part that needs the table's current definition reads it there.
+    shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
+}
+
+/// The in-memory copy behind [`Script::shadow`].
+#[derive(Debug)]
+struct Shadow {
+    conn: DatabaseConnection,
+    /// How many entries of the script it has replayed.
+    replayed: usize,
 }
 
 impl Script {
@@ -79,6 +91,34 @@ impl Script {
     /// Everything recorded, in order.
     pub fn entries(&self) -> Vec<Entry> {
         self.entries.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Gives the script an in-memory copy of the schema as it is before
+    /// anything recorded so far (see [`Script::shadow`]).
+    pub async fn attach_shadow(&self, conn: DatabaseConnection) {
+        let replayed = self.entries().len();
+        *self.shadow.lock().await = Some(Shadow { conn, replayed });
+    }
+
+    /// The in-memory copy of the schema, brought up to the script's current
+    /// point by replaying the statements recorded since (transaction
+    /// boundaries aside); `None` when there is none or it could not follow
+    /// (then the parts that need it are marked, as without one).
+    pub async fn shadow(&self) -> Option<DatabaseConnection> {
+        use sea_orm::ConnectionTrait;
+        let mut guard = self.shadow.lock().await;
+        let shadow = guard.as_mut()?;
+        let entries = self.entries();
+        for entry in entries.iter().skip(shadow.replayed) {
+            if let Entry::Execute(sql) = entry
+                && shadow.conn.execute_unprepared(sql).await.is_err()
+            {
+                *guard = None;
+                return None;
+            }
+        }
+        shadow.replayed = entries.len();
+        Some(shadow.conn.clone())
     }
 
     /// Records a part that cannot be rendered offline, and why.

@@ -228,6 +228,44 @@ impl<'m> Runner<'m> {
         (runner, script)
     }
 
+    /// Offline, on an engine with in-memory databases (SQLite): builds a
+    /// copy of the schema the applied revisions produce and gives it to the
+    /// script, so that a batch alter that rebuilds a table writes it from
+    /// that table's definition instead of a marked part. Returns whether the
+    /// copy was built (a revision failing on an empty copy leaves none).
+    pub async fn prepare_shadow(&self) -> bool {
+        let Mode::Offline { applied, script } = &self.mode else {
+            return false;
+        };
+        let Some(url) = self.backend.memory_url() else {
+            return false;
+        };
+        let Ok(conn) = sea_orm::Database::connect(url).await else {
+            return false;
+        };
+        let order = match self
+            .migrator
+            .graph()
+            .plan_upgrade(&Default::default(), &Target::Heads)
+        {
+            Ok(order) => order,
+            Err(_) => return false,
+        };
+        for id in order.iter().filter(|id| applied.contains(*id)) {
+            let Some(rev) = self.migrator.revision(id) else {
+                return false;
+            };
+            if guarded(rev, Direction::Up, SchemaManager::new(&conn))
+                .await
+                .is_err()
+            {
+                return false;
+            }
+        }
+        script.attach_shadow(conn).await;
+        true
+    }
+
     /// Reports progress to `progress` (the CLI prints it, the app logs it).
     pub fn on_progress(mut self, progress: impl Fn(Event<'_>) + Send + Sync + 'm) -> Self {
         self.progress = Box::new(progress);

@@ -86,6 +86,11 @@ impl<'a, 'c> Offline<'a, 'c> {
                  changes; that query needs every column of the table, so it is left out here",
             );
         }
+        self.precheck_queries(checks);
+    }
+
+    /// The pre-check queries alone, as a comment (see [`Offline::prechecks`]).
+    pub fn precheck_queries(&self, checks: &[Precheck]) {
         if checks.is_empty() {
             return;
         }

@@ -515,6 +515,8 @@ impl<'m> Ctx<'m> {
         };
         let from = self.migrator.graph().current(&applied);
         let (runner, script) = Runner::offline(self.migrator, dialect, applied);
+        // SQLite: a table rebuild is written from the definition the history builds.
+        runner.prepare_shadow().await;
         let notes = script.clone();
         let runner = runner.on_progress(move |event| {
             if let Event::Started(rev, dir) = event {

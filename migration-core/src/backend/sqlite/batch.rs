@@ -1668,6 +1668,9 @@ pub(super) async fn apply_offline(
     batch: &BatchAlter,
     script: &crate::offline::Script,
 ) -> Result<(), BatchError> {
+    if let Some(shadow) = script.shadow().await {
+        return offline_on_shadow(conn, &shadow, batch, script).await;
+    }
     let table = batch.table.as_str();
     let t = quote(DB, table);
     let out = Offline::new(conn, script, batch);
@@ -1802,6 +1805,68 @@ pub(super) async fn apply_offline(
         out.exec(&index_sql(index)).await?;
     }
     Ok(())
+}
+
+/// Offline with the in-memory copy of the schema the history builds
+/// (`Script::shadow`): the batch is planned on that copy's table exactly as
+/// online, rebuild included, and its statements are the script's. What the
+/// copy cannot know is said: it has no rows (the pre-checks become a
+/// comment to run first), and the script must not edit `sqlite_master`
+/// (the definition is rebuilt instead of edited in place).
+async fn offline_on_shadow(
+    conn: &DatabaseExecutor<'_>,
+    shadow: &DatabaseConnection,
+    batch: &BatchAlter,
+    script: &crate::offline::Script,
+) -> Result<(), BatchError> {
+    let table = batch.table.clone();
+    let out = Offline::new(conn, script, batch);
+    out.note(
+        "the table's definition is the one these migrations build (replayed in memory): \
+         this script assumes a database built by them",
+    );
+    let mut batch = batch.clone();
+    let mut first = true;
+    loop {
+        let mut snapshot =
+            SqliteSnapshot::read(shadow, &batch.table)
+                .await
+                .map_err(BatchError::failed(
+                    &table,
+                    "reading the table definition from the in-memory copy",
+                    "nothing was changed (offline)",
+                ))?;
+        // A script never writes sqlite_master: its schema_version is unknown.
+        snapshot.schema_version = None;
+        let plan = plan(&snapshot, &batch)?;
+        if first {
+            out.precheck_queries(&plan.prechecks);
+            first = false;
+        }
+        if plan.drops_table && plan.incoming.iter().any(Incoming::destructive) {
+            out.note(
+                "this rebuild drops the table while others reference it with ON DELETE \
+                 CASCADE/SET NULL/SET DEFAULT: run the script with foreign keys off \
+                 (sqlite3's default), or their rows are changed; online, the batch is refused \
+                 when such rows exist",
+            );
+        }
+        for sql in &plan.statements {
+            out.exec(sql).await?;
+        }
+        if script.shadow().await.is_none() {
+            out.unrenderable(
+                "the in-memory copy of the schema could not follow this batch; the rest of \
+                 the script does not use it",
+                Vec::new(),
+            );
+            return Ok(());
+        }
+        match plan.remaining {
+            Some(rest) => batch = rest,
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Applies `batch` on `conn` (see `Backend::run_batch`).
