@@ -100,9 +100,26 @@ pub trait Backend: Send + Sync {
     }
 
     /// The lint rules (`lint::rules`, by id and variant) that apply to
-    /// migrations on this engine: what is risky depends on how it locks,
-    /// rewrites and copies tables.
-    fn lint_rules(&self) -> &'static [&'static str];
+    /// migrations on this engine: those of every engine (data loss, renames)
+    /// and its own ([`Backend::own_lint_rules`]).
+    fn lint_rules(&self) -> Vec<&'static str> {
+        let mut rules = vec![
+            "drop-table",
+            "drop-column",
+            "truncate",
+            "add-not-null-without-default",
+            "rename-column",
+            "rename-table",
+        ];
+        rules.extend_from_slice(self.own_lint_rules());
+        rules
+    }
+
+    /// The lint rules only this engine has: what is risky depends on how it
+    /// locks, rewrites and copies tables.
+    fn own_lint_rules(&self) -> &'static [&'static str] {
+        &[]
+    }
 
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;

@@ -122,19 +122,9 @@ impl Backend for MySql {
         reflect::parse_type(text)
     }
 
-    fn lint_rules(&self) -> &'static [&'static str] {
+    fn own_lint_rules(&self) -> &'static [&'static str] {
         // MySQL/MariaDB: besides the common rules, MODIFY/CHANGE COLUMN and what needs ALGORITHM=COPY.
-        const RULES: [&str; 8] = [
-            "drop-table",
-            "drop-column",
-            "truncate",
-            "add-not-null-without-default",
-            "rename-column",
-            "rename-table",
-            "column-type-change/modify",
-            "mysql-table-copy",
-        ];
-        &RULES
+        &["column-type-change/modify", "mysql-table-copy"]
     }
 
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {

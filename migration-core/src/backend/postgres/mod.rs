@@ -145,23 +145,16 @@ impl Backend for Postgres {
         reflect::parse_type(text)
     }
 
-    fn lint_rules(&self) -> &'static [&'static str] {
+    fn own_lint_rules(&self) -> &'static [&'static str] {
         // PostgreSQL: besides the common rules, what takes an ACCESS EXCLUSIVE lock for a scan or a rewrite.
-        const RULES: [&str; 12] = [
-            "drop-table",
-            "drop-column",
-            "truncate",
-            "add-not-null-without-default",
-            "rename-column",
-            "rename-table",
+        &[
             "column-type-change/rewrite",
             "create-index-blocking",
             "foreign-key-not-valid",
             "check-not-valid",
             "set-not-null",
             "volatile-default",
-        ];
-        &RULES
+        ]
     }
 
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {

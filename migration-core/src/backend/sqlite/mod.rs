@@ -144,19 +144,6 @@ impl Backend for Sqlite {
         reflect::parse_type(text)
     }
 
-    fn lint_rules(&self) -> &'static [&'static str] {
-        // SQLite: the rules of every engine; a rebuild copies the table inside the migration's transaction, which no rule flags (docs/offline-and-lint.md).
-        const RULES: [&str; 6] = [
-            "drop-table",
-            "drop-column",
-            "truncate",
-            "add-not-null-without-default",
-            "rename-column",
-            "rename-table",
-        ];
-        &RULES
-    }
-
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr> {
         let sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?";
         Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
