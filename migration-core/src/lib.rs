@@ -24,7 +24,6 @@ pub mod batch;
 pub mod cli;
 pub mod data;
 pub mod embed;
-pub mod engine;
 pub mod entities;
 pub mod enums;
 pub mod error;
@@ -91,9 +90,8 @@ pub mod prelude {
         AlterColumn, BatchAlter, BatchError, ForeignKeySpec, IndexSpec, batch_alter_table,
     };
     pub use crate::data::{
-        backfill, column, has_column, has_index, has_table, on, table, transform,
+        backfill, column, execute_on, has_column, has_index, has_table, on, table, transform,
     };
-    pub use crate::engine::{engine, execute_on};
     pub use crate::enums::{EnumColumn, alter_enum, create_enum, drop_enum};
     pub use crate::url::Dialect;
 }

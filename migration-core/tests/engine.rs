@@ -1,4 +1,4 @@
-//! `execute_on`: a statement for some engines runs there and nowhere else, live and offline.
+//! `data::execute_on`: a statement for some engines runs there and nowhere else, live and offline.
 
 use migration_core::prelude::*;
 use migration_core::testing::{ALL, TestDb};
@@ -12,7 +12,7 @@ async fn a_statement_for_one_engine_runs_there_only() {
         };
         let conn = Database::connect(&db.url).await.unwrap();
         let manager = SchemaManager::new(&conn);
-        assert_eq!(migration_core::engine::engine(&manager), d);
+        assert_eq!(migration_core::data::dialect(&manager), d);
         let ran = execute_on(
             &manager,
             &[Dialect::Postgres],

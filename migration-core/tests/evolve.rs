@@ -396,7 +396,7 @@ async fn one_generated_change_up_down_up_with_rows_on_every_backend() {
             .await
             .unwrap();
         runner.upgrade(&Target::Heads).await.unwrap();
-        let conn = Database::connect(&db.url).await.unwrap();
+        let mut conn = Database::connect(&db.url).await.unwrap();
         for sql in ROWS {
             exec_sql(&conn, sql)
                 .await
@@ -411,12 +411,18 @@ async fn one_generated_change_up_down_up_with_rows_on_every_backend() {
         run(&conn, &plan.ops)
             .await
             .unwrap_or_else(|e| panic!("{d:?} up: {e}"));
+        // A column's new type invalidates statements this connection prepared
+        // (PostgreSQL: "cached plan must not change result type").
+        conn = Database::connect(&db.url).await.unwrap();
         no_difference(&here, &reflect(&conn).await, d, "after up");
         assert_v1_rows(&conn, d, "after up").await;
 
         run(&conn, &plan.down_ops())
             .await
             .unwrap_or_else(|e| panic!("{d:?} down: {e}"));
+        // A column's new type invalidates statements this connection prepared
+        // (PostgreSQL: "cached plan must not change result type").
+        conn = Database::connect(&db.url).await.unwrap();
         let back = reflect(&conn).await;
         assert!(
             back.diff_lines(&start).is_empty(),
@@ -428,6 +434,9 @@ async fn one_generated_change_up_down_up_with_rows_on_every_backend() {
         run(&conn, &plan.ops)
             .await
             .unwrap_or_else(|e| panic!("{d:?} up again: {e}"));
+        // A column's new type invalidates statements this connection prepared
+        // (PostgreSQL: "cached plan must not change result type").
+        conn = Database::connect(&db.url).await.unwrap();
         no_difference(&here, &reflect(&conn).await, d, "after up again");
         assert_v1_rows(&conn, d, "after up again").await;
         eprintln!(

@@ -265,7 +265,19 @@ pub trait Backend: Send + Sync {
         &self,
         conn: &DatabaseExecutor<'_>,
         table: &str,
-    ) -> Result<Vec<TableKey>, DbErr>;
+    ) -> Result<Vec<TableKey>, DbErr> {
+        let (sql, binds) = self.table_keys_sql();
+        let stmt = Statement::from_sql_and_values(
+            self.dialect().db_backend(),
+            sql,
+            std::iter::repeat_n(sea_orm::Value::from(table), binds),
+        );
+        Ok(keys_from_rows(key_rows(conn, stmt).await?))
+    }
+
+    /// The catalog query behind [`Backend::table_keys`] (rows as
+    /// [`keys_from_rows`] reads them), and how many times it binds the table name.
+    fn table_keys_sql(&self) -> (&'static str, usize);
 
     /// An SQL predicate, true for rows whose `expr` (a `from` column,
     /// declared `from_decl`) cannot become `to` (declared `to_decl`) without

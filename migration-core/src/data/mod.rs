@@ -134,6 +134,25 @@ where
     Ok(true)
 }
 
+/// Runs `sql` (one or more statements) only when the migration runs on one
+/// of `dialects`, and does nothing elsewhere; returns whether it ran. The
+/// SQL form of [`on`]; offline (`up --sql`) the statements land in those
+/// engines' scripts only.
+///
+/// # Errors
+/// The statement failed.
+pub async fn execute_on(
+    manager: &SchemaManager<'_>,
+    dialects: &[Dialect],
+    sql: &str,
+) -> Result<bool, DbErr> {
+    if !dialects.contains(&dialect(manager)) {
+        return Ok(false);
+    }
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(true)
+}
+
 async fn count(conn: &DatabaseExecutor<'_>, sql: &str, values: Vec<Value>) -> Result<i64, DbErr> {
     let stmt = Statement::from_sql_and_values(conn.get_database_backend(), sql, values);
     match conn.query_one_raw(stmt).await? {

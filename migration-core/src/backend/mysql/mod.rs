@@ -13,11 +13,11 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, FkAction, Schema};
 use crate::url::mask;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, MysqlQueryBuilder};
 use sea_orm::sqlx::mysql::MySqlConnection;
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
-use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::time::Duration;
 
 /// MySQL and MariaDB.
@@ -225,17 +225,8 @@ impl Backend for MySql {
         enum_sql(self, change)
     }
 
-    async fn table_keys(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        table: &str,
-    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
-        let stmt = Statement::from_sql_and_values(
-            DbBackend::MySql,
-            TABLE_KEYS_SQL,
-            [table.into(), table.into()],
-        );
-        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    fn table_keys_sql(&self) -> (&'static str, usize) {
+        (TABLE_KEYS_SQL, 2)
     }
 
     async fn run_batch_offline(

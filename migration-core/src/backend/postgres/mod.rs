@@ -14,11 +14,11 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, Schema};
 use crate::url::mask;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, PostgresQueryBuilder};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::time::Duration;
 
 /// PostgreSQL.
@@ -320,17 +320,8 @@ impl Backend for Postgres {
         batch::run(conn, batch).await
     }
 
-    async fn table_keys(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        table: &str,
-    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
-        let stmt = Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            TABLE_KEYS_SQL,
-            [quote_ident_pg(table).into()],
-        );
-        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    fn table_keys_sql(&self) -> (&'static str, usize) {
+        (TABLE_KEYS_SQL, 1)
     }
 
     async fn run_batch_offline(
@@ -413,23 +404,18 @@ SELECT id, name, kind, col, ref_table, ref_col FROM (
   JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
   LEFT JOIN pg_class rt ON rt.oid = c.confrelid
   LEFT JOIN pg_attribute ra ON ra.attrelid = c.confrelid AND ra.attnum = c.confkey[k.ord]
-  WHERE c.conrelid = $1::regclass AND c.contype IN ('f', 'u')
+  WHERE c.conrelid = quote_ident($1)::regclass AND c.contype IN ('f', 'u')
   UNION ALL
   SELECT 'i:' || i.relname::text, i.relname::text, 'u', a.attname::text, NULL, NULL, k.ord
   FROM pg_index x
   JOIN pg_class i ON i.oid = x.indexrelid
   CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
   JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-  WHERE x.indrelid = $1::regclass AND x.indisunique AND NOT x.indisprimary
+  WHERE x.indrelid = quote_ident($1)::regclass AND x.indisunique AND NOT x.indisprimary
     AND x.indexprs IS NULL AND x.indpred IS NULL
     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
 ) tk ORDER BY id, pos
 "#;
-
-/// `table` as a double-quoted identifier, for a `::regclass` cast.
-fn quote_ident_pg(table: &str) -> String {
-    format!("\"{}\"", table.replace('"', "\"\""))
-}
 
 /// See `Backend::enum_sql`: labels only added are `ADD VALUE`s (placed
 /// from the last one back, so that each `BEFORE` label already exists);

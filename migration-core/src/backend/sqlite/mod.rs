@@ -11,9 +11,9 @@ use crate::error::{Error, Result};
 use crate::schema::{ColType, Schema};
 use crate::url::sqlite_path;
 use async_trait::async_trait;
+use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, SqliteQueryBuilder};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
-use sea_orm::{DatabaseExecutor, DbBackend, Statement};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::time::Duration;
@@ -224,14 +224,8 @@ impl Backend for Sqlite {
         batch::run(conn, batch).await
     }
 
-    async fn table_keys(
-        &self,
-        conn: &DatabaseExecutor<'_>,
-        table: &str,
-    ) -> Result<Vec<crate::batch::TableKey>, DbErr> {
-        let stmt =
-            Statement::from_sql_and_values(DbBackend::Sqlite, TABLE_KEYS_SQL, [table.into()]);
-        Ok(super::keys_from_rows(super::key_rows(conn, stmt).await?))
+    fn table_keys_sql(&self) -> (&'static str, usize) {
+        (TABLE_KEYS_SQL, 1)
     }
 
     async fn run_batch_offline(
