@@ -540,10 +540,13 @@ impl Scratchpad {
         .unwrap();
     }
 
-    /// Builds with warnings denied: the generated files must compile cleanly.
+    /// Compiles the library with warnings denied (the generated files must
+    /// compile cleanly), then builds the binary. The flag reaches the copy
+    /// alone: `RUSTFLAGS` would rebuild every dependency.
     fn build(&self) -> PathBuf {
         self.copy
-            .build("migration-autogen-files", &[("RUSTFLAGS", "-D warnings")])
+            .compile_lib_denying_warnings("migration-autogen-files");
+        self.copy.build("migration-autogen-files", &[])
     }
 }
 

@@ -8,7 +8,11 @@
 //! `revision --autogenerate` does for a first migration) and the file is
 //! rendered: the three files must be byte-identical. Then each dialect's plan
 //! runs on each backend: up, compare with the entities there (no
-//! difference), down (an empty schema).
+//! difference), down (an empty schema). Last, the files themselves (one per
+//! fixture, each a base of its own) become the versions of a copy of the
+//! `migration` crate, whose library must compile with `-D warnings`; its
+//! binary runs `up <id>` and `down --to base` on each backend, compared the
+//! same way.
 //!
 //! Left out, because one of the three backends cannot store them: `Year`
 //! (sea-query has no PostgreSQL or SQLite spelling: it panics), `Interval`,
@@ -32,6 +36,7 @@ use migration_core::autogen::{
 use migration_core::graph::Target;
 use migration_core::revision::Migrator;
 use migration_core::schema::Schema;
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::Dialect;
 use sea_orm::sea_query::ColumnType;
@@ -39,6 +44,8 @@ use sea_orm::{
     ColumnTrait, DbBackend, EntityTrait, IdenStatic, Iterable, Schema as OrmSchema, SchemaBuilder,
 };
 use sea_orm_migration::SchemaManager;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Every column type, one column each (some nullable, some not).
@@ -449,6 +456,8 @@ fn money_schema(b: DbBackend) -> SchemaBuilder {
 
 struct Fixture {
     name: &'static str,
+    /// The id of its generated file (each fixture is a base of its own).
+    id: &'static str,
     entities: fn() -> Entities,
     /// Every column's type as the entities declare it.
     declared: fn() -> Vec<(String, String, ColumnType)>,
@@ -459,24 +468,28 @@ struct Fixture {
 const FIXTURES: [Fixture; 4] = [
     Fixture {
         name: "everything",
+        id: "m20260101_000000_everything",
         entities: everything,
         declared: everything_declared,
         dialects: &ALL,
     },
     Fixture {
         name: "plain_bytes",
+        id: "m20260102_000000_plain_bytes",
         entities: || Entities::new(plain_bytes_schema),
         declared: || declared_of(plain_bytes::Entity),
         dialects: &ALL,
     },
     Fixture {
         name: "money",
+        id: "m20260103_000000_money",
         entities: || Entities::new(money_schema),
         declared: || declared_of(money::Entity),
         dialects: &ALL,
     },
     Fixture {
         name: "set_default",
+        id: "m20260104_000000_set_default",
         entities: set_default_entities,
         declared: set_default_declared,
         dialects: &[Dialect::Sqlite, Dialect::Postgres],
@@ -515,11 +528,15 @@ fn scratch(dialect: Dialect) -> Scratch {
     }
 }
 
+/// The bookkeeping tables the binary creates: the tracking table and the
+/// rollback hold `down` records.
+const BOOKKEEPING: [&str; 2] = ["seaorm_revisions", "seaorm_revisions_hold"];
+
 async fn reflect(url: &str) -> Result<Schema, String> {
     let db = sea_orm::Database::connect(url)
         .await
         .map_err(|e| format!("connect: {e}"))?;
-    let schema = migration_core::backend::reflect(&db, &[])
+    let schema = migration_core::backend::reflect(&db, &BOOKKEEPING)
         .await
         .map_err(|e| format!("reflect: {e}"));
     db.close().await.ok();
@@ -639,9 +656,16 @@ async fn run_everywhere(
     out
 }
 
+/// What a fixture generated: its file (the one generated on the first
+/// dialect) and, per dialect, the entities as that backend shows them.
+struct Generated {
+    file: String,
+    expected: Vec<(Dialect, Comparison)>,
+}
+
 /// Generates `fixture` on each of its dialects, compares the files, and runs
 /// each plan on each backend.
-async fn generate_and_run(fixture: &Fixture, out: &mut Vec<Failure>) {
+async fn generate_and_run(fixture: &Fixture, out: &mut Vec<Failure>) -> Option<Generated> {
     let entities = (fixture.entities)();
     let empty = Migrator::new(vec![]).expect("an empty history");
     let mut generated: Vec<(Dialect, Comparison, String)> = Vec::new();
@@ -670,7 +694,7 @@ async fn generate_and_run(fixture: &Fixture, out: &mut Vec<Failure>) {
         }
         let parents: Vec<String> = Vec::new();
         let info = render::FileInfo {
-            id: "m20260101_000000_everything",
+            id: fixture.id,
             message: "create every table",
             parents: &parents,
         };
@@ -732,6 +756,104 @@ async fn generate_and_run(fixture: &Fixture, out: &mut Vec<Failure>) {
             }
         }
     }
+    let file = generated.first()?.2.clone();
+    Some(Generated {
+        file,
+        expected: generated.into_iter().map(|(d, cmp, _)| (d, cmp)).collect(),
+    })
+}
+
+/// A copy of the `migration` crate whose versions are the generated files:
+/// its library compiled with `-D warnings` (the files must compile cleanly),
+/// then its binary built (sharing the target folder: only the copy compiles).
+fn build_binary(files: &[(&str, &str)]) -> (WorkspaceCopy, PathBuf) {
+    let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let package = "migration-generate-anywhere";
+    let copy = WorkspaceCopy::new(
+        main,
+        &[CrateCopy::new("migration")
+            .package(package)
+            .only(&["lib.rs", "main.rs"])],
+        &[],
+        &[],
+    );
+    for (id, source) in files {
+        let path = copy.path("migration/src/versions").join(format!("{id}.rs"));
+        std::fs::write(&path, source).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    copy.compile_lib_denying_warnings(package);
+    let bin = copy.build(package, &[]);
+    (copy, bin)
+}
+
+/// Runs the binary with `-u url` and `args`; the failure text when it does not exit 0.
+fn run_binary(bin: &Path, url: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(bin)
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(format!(
+        "`{}` exited with {:?}:\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    ))
+}
+
+/// The generated file as a user runs it: `up <id>` with the real binary on a
+/// fresh `on` database, compared with the entities there, then `down --to
+/// base` back to an empty schema.
+async fn run_file(
+    bin: &Path,
+    fixture: &Fixture,
+    on: Dialect,
+    expected: &Comparison,
+) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let at = |step: &str| {
+        format!(
+            "{}: the compiled file's {step} on {}",
+            fixture.name,
+            on.name()
+        )
+    };
+    let Some(db) = TestDb::create(on, "gen_anywhere_bin").await else {
+        fail(&mut out, at("create"), "the server is not reachable");
+        return out;
+    };
+    if let Err(e) = run_binary(bin, &db.url, &["up", fixture.id]) {
+        fail(&mut out, at("up"), e);
+        return out;
+    }
+    match reflect(&db.url).await {
+        Err(e) => fail(&mut out, at("reflect after up"), e),
+        Ok(after) => {
+            let again = compare_reflected(&after, &expected.entities, &expected.hints, on);
+            for line in again.difference_lines() {
+                fail(&mut out, at("check after up"), line);
+            }
+        }
+    }
+    if let Err(e) = run_binary(bin, &db.url, &["down", "--to", "base"]) {
+        fail(&mut out, at("down"), e);
+        return out;
+    }
+    match reflect(&db.url).await {
+        Err(e) => fail(&mut out, at("reflect after down"), e),
+        Ok(back) => {
+            for line in back.diff_lines(&Schema::default()) {
+                fail(&mut out, at("empty after down"), line);
+            }
+        }
+    }
+    out
 }
 
 /// The columns whose type in `plan` is not the sea-query type the entity
@@ -792,6 +914,7 @@ async fn one_file_from_every_dialect_runs_on_every_backend() {
         }
     }
     let mut failures = Vec::new();
+    let mut files: Vec<(Fixture, Generated)> = Vec::new();
     for fixture in &FIXTURES {
         let dialects: Vec<Dialect> = fixture
             .dialects
@@ -803,7 +926,17 @@ async fn one_file_from_every_dialect_runs_on_every_backend() {
             dialects: dialects.leak(),
             ..*fixture
         };
-        generate_and_run(&fixture, &mut failures).await;
+        if let Some(generated) = generate_and_run(&fixture, &mut failures).await {
+            files.push((fixture, generated));
+        }
+    }
+    // The files themselves, compiled and run by the binary a user builds.
+    let sources: Vec<(&str, &str)> = files.iter().map(|(f, g)| (f.id, g.file.as_str())).collect();
+    let (_copy, bin) = build_binary(&sources);
+    for (fixture, generated) in &files {
+        for (on, expected) in &generated.expected {
+            failures.extend(run_file(&bin, fixture, *on, expected).await);
+        }
     }
     let matches =
         |f: &Failure, (place, text): &(&str, &str)| f.place == *place && f.matched.contains(text);

@@ -35,7 +35,7 @@ use crate::entities::Entities;
 pub use crate::entities::capture_ddl;
 use crate::schema::{ColType, FkAction, ForeignKey, squash_type, unquote_literal};
 use sea_orm::DbErr;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Facts about the entities that reflection cannot recover.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,9 +138,16 @@ pub fn from_dialect_ddl(ddl: &[(Dialect, Vec<String>)]) -> Hints {
             None => hints.foreign_keys.push((table, fk)),
         }
     }
+    // Columns of one type share their spellings (300 tables of the same
+    // eight columns are a dozen of them): each is worked out once, since
+    // weighing the candidates renders each on every backend.
+    let mut known: HashMap<Vec<(Dialect, String)>, Option<ColType>> = HashMap::new();
     for (key, spellings) in spelled {
-        if let Some(ty) = exact_type(&spellings, &hints.enums) {
-            hints.types.insert(key, ty);
+        let ty = known
+            .entry(spellings)
+            .or_insert_with_key(|spellings| exact_type(spellings, &hints.enums));
+        if let Some(ty) = ty {
+            hints.types.insert(key, ty.clone());
         }
     }
     hints
