@@ -62,18 +62,24 @@ pub(crate) async fn with_recording<F: std::future::Future>(script: Script, fut: 
 #[derive(Debug, Clone, Default)]
 pub struct Script {
     entries: Arc<Mutex<Vec<Entry>>>,
-    /// A real in-memory copy of the schema the history builds, kept in step
-    /// with the script (engines with in-memory databases: SQLite), so that a
-    /// part that needs the table's current definition reads it there.
+    /// A real copy of the schema the history builds, kept in step with the
+    /// script (in memory on SQLite, a scratch database on `--scratch-url`'s
+    /// server on MySQL), so that a part that needs the table's current
+    /// definition reads it there.
     shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
+    /// The scratch database of a copy that stopped following the script.
+    leftover: Arc<tokio::sync::Mutex<Option<(crate::backend::Dialect, String, String)>>>,
 }
 
-/// The in-memory copy behind [`Script::shadow`].
+/// The copy behind [`Script::shadow`].
 #[derive(Debug)]
 struct Shadow {
     conn: DatabaseConnection,
     /// How many entries of the script it has replayed.
     replayed: usize,
+    /// A scratch database to drop when the script is done: `(dialect,
+    /// server URL, name)`.
+    scratch: Option<(crate::backend::Dialect, String, String)>,
 }
 
 impl Script {
@@ -97,7 +103,63 @@ impl Script {
     /// anything recorded so far (see [`Script::shadow`]).
     pub async fn attach_shadow(&self, conn: DatabaseConnection) {
         let replayed = self.entries().len();
-        *self.shadow.lock().await = Some(Shadow { conn, replayed });
+        *self.shadow.lock().await = Some(Shadow {
+            conn,
+            replayed,
+            scratch: None,
+        });
+    }
+
+    /// Like [`Script::attach_shadow`], with a copy in the scratch database
+    /// `name` on the `dialect` server `admin_url`, dropped by
+    /// [`Script::drop_shadow`].
+    pub async fn attach_scratch_shadow(
+        &self,
+        conn: DatabaseConnection,
+        dialect: crate::backend::Dialect,
+        admin_url: &str,
+        name: &str,
+    ) {
+        let replayed = self.entries().len();
+        *self.shadow.lock().await = Some(Shadow {
+            conn,
+            replayed,
+            scratch: Some((dialect, admin_url.to_owned(), name.to_owned())),
+        });
+    }
+
+    /// Closes the copy and drops its scratch database, if it has one (also
+    /// when it stopped following the script).
+    pub async fn drop_shadow(&self) {
+        let shadow = self.shadow.lock().await.take();
+        let mut leftover = self.leftover.lock().await;
+        let scratch = shadow
+            .and_then(|s| {
+                let conn = s.conn;
+                tokio::spawn(async move { conn.close().await.ok() });
+                s.scratch
+            })
+            .or_else(|| leftover.take());
+        if let Some((dialect, admin, name)) = scratch
+            && let Err(e) = crate::backend::of(dialect)
+                .drop_scratch(&admin, &name)
+                .await
+        {
+            tracing::warn!(
+                "could not drop the scratch database `{name}` of the offline copy: {}",
+                crate::url::scrub(&e.to_string(), &admin)
+            );
+        }
+    }
+
+    /// Records `sql`, which a batch has already run on the copy itself
+    /// ([`Script::shadow`] does not replay it a second time).
+    pub(crate) async fn executed_on_shadow(&self, sql: &str) {
+        let mut guard = self.shadow.lock().await;
+        self.push(Entry::Execute(sql.to_owned()));
+        if let Some(shadow) = guard.as_mut() {
+            shadow.replayed = self.entries().len();
+        }
     }
 
     /// The in-memory copy of the schema, brought up to the script's current
@@ -113,7 +175,8 @@ impl Script {
             if let Entry::Execute(sql) = entry
                 && shadow.conn.execute_unprepared(sql).await.is_err()
             {
-                *guard = None;
+                // Its scratch database is still dropped at the end.
+                *self.leftover.lock().await = guard.take().and_then(|s| s.scratch);
                 return None;
             }
         }

@@ -6,7 +6,7 @@ use crate::graph::Target;
 use crate::history::{History, HistoryRow};
 pub use crate::revision::Direction;
 use crate::revision::{Migrator, Revision};
-use crate::url::{Dialect, mask};
+use crate::url::{Dialect, mask, scrub};
 use futures_util::FutureExt;
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, TransactionTrait};
 use sea_orm_migration::SchemaManager;
@@ -228,20 +228,61 @@ impl<'m> Runner<'m> {
         (runner, script)
     }
 
-    /// Offline, on an engine with in-memory databases (SQLite): builds a
-    /// copy of the schema the applied revisions produce and gives it to the
-    /// script, so that a batch alter that rebuilds a table writes it from
-    /// that table's definition instead of a marked part. Returns whether the
-    /// copy was built (a revision failing on an empty copy leaves none).
-    pub async fn prepare_shadow(&self) -> bool {
+    /// Offline: builds a copy of the schema the applied revisions produce
+    /// and gives it to the script, so that a batch alter that needs a table's
+    /// current definition (a SQLite rebuild, a MySQL `MODIFY COLUMN`) writes
+    /// it from there instead of a marked part. The copy is in memory where
+    /// the engine has that (SQLite), else, where the engine needs one
+    /// ([`Backend::offline_needs_copy`]), a scratch database on `server`
+    /// (dropped by [`Script::drop_shadow`]). Returns whether the copy was
+    /// built (a revision failing on an empty copy leaves none).
+    ///
+    /// # Errors
+    /// The scratch database cannot be created on `server`: the message says
+    /// how to pass another.
+    pub async fn prepare_shadow(&self, server: Option<&str>) -> Result<bool> {
         let Mode::Offline { applied, script } = &self.mode else {
-            return false;
+            return Ok(false);
         };
-        let Some(url) = self.backend.memory_url() else {
-            return false;
-        };
-        let Ok(conn) = sea_orm::Database::connect(url).await else {
-            return false;
+        let conn = match (self.backend.memory_url(), server) {
+            (Some(url), _) => match sea_orm::Database::connect(url).await {
+                Ok(conn) => conn,
+                Err(_) => return Ok(false),
+            },
+            (None, Some(server)) if self.backend.offline_needs_copy() => {
+                let name = format!(
+                    "offline_copy_{}_{}",
+                    std::process::id(),
+                    chrono::Utc::now().timestamp_micros()
+                );
+                let cannot = |e: sea_orm::DbErr| {
+                    Error::Usage(format!(
+                        "cannot create the scratch database for the offline copy on {} ({}); pass \
+                         a server where this user may create databases with --scratch-url (or \
+                         MIGRATION_SCRATCH_URL), or leave it out to get the parts that need the \
+                         tables' definitions marked `-- OFFLINE:`",
+                        mask(server),
+                        scrub(&e.to_string(), server)
+                    ))
+                };
+                let url = self
+                    .backend
+                    .create_scratch(server, &name)
+                    .await
+                    .map_err(cannot)?;
+                let conn = match sea_orm::Database::connect(&url).await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        let _ = self.backend.drop_scratch(server, &name).await;
+                        return Err(cannot(e));
+                    }
+                };
+                script
+                    .attach_scratch_shadow(conn.clone(), self.backend.dialect(), server, &name)
+                    .await;
+                conn
+            }
+            _ => return Ok(false),
         };
         let order = match self
             .migrator
@@ -249,21 +290,30 @@ impl<'m> Runner<'m> {
             .plan_upgrade(&Default::default(), &Target::Heads)
         {
             Ok(order) => order,
-            Err(_) => return false,
+            Err(_) => {
+                script.drop_shadow().await;
+                return Ok(false);
+            }
         };
         for id in order.iter().filter(|id| applied.contains(*id)) {
             let Some(rev) = self.migrator.revision(id) else {
-                return false;
+                script.drop_shadow().await;
+                return Ok(false);
             };
             if guarded(rev, Direction::Up, SchemaManager::new(&conn))
                 .await
                 .is_err()
             {
-                return false;
+                script.drop_shadow().await;
+                return Ok(false);
             }
         }
-        script.attach_shadow(conn).await;
-        true
+        // A scratch copy is attached already (so that it is dropped on every
+        // path); nothing was recorded since.
+        if self.backend.memory_url().is_some() {
+            script.attach_shadow(conn).await;
+        }
+        Ok(true)
     }
 
     /// Reports progress to `progress` (the CLI prints it, the app logs it).

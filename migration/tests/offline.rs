@@ -3,12 +3,15 @@
 //! an online `up`; so does each later revision's script that renders completely
 //! (the batch alter of `widen_products_price` on PostgreSQL), the others applied
 //! online in between; `down --sql` takes it back to base; `show --sql` prints one
-//! revision.
+//! revision. On MySQL/MariaDB the scripts are made with `--scratch-url`: the
+//! history is replayed on a scratch database there (dropped afterwards), so
+//! that `widen_products_price`'s `MODIFY COLUMN` restates the column the
+//! history built; without it that part is marked.
 
 mod common;
 
 use common::*;
-use migration_core::testing::{ALL, TestDb};
+use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::{Dialect, sqlite_path};
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -72,6 +75,46 @@ fn marked(script: &str) -> bool {
     script.contains("-- OFFLINE: ")
 }
 
+/// `--dialect` and, on MySQL/MariaDB, `--scratch-url` for an offline command.
+fn offline_args(dialect: Dialect) -> Vec<String> {
+    let mut args = vec!["--dialect".to_owned(), dialect.name().to_owned()];
+    if dialect == Dialect::MySql {
+        args.extend(["--scratch-url".to_owned(), admin_url(dialect)]);
+    }
+    args
+}
+
+/// `args` followed by [`offline_args`].
+fn offline_cli(url: &str, args: &[&str], dialect: Dialect) -> std::process::Output {
+    let extra = offline_args(dialect);
+    let all: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(extra.iter().map(String::as_str))
+        .collect();
+    cli(url, &all)
+}
+
+/// The MySQL scratch databases an offline copy left behind (there must be none).
+async fn leftover_copies() -> Vec<String> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = sea_orm::Database::connect(admin_url(Dialect::MySql))
+        .await
+        .unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::MySql,
+            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata \
+             WHERE schema_name LIKE 'offline\\_copy\\_%'",
+        ))
+        .await
+        .unwrap();
+    db.close().await.ok();
+    rows.iter()
+        .map(|r| r.try_get_by_index::<String>(0).unwrap())
+        .collect()
+}
+
 /// The newest revision up to which every revision renders completely offline,
 /// and the revisions that do not.
 fn last_fully_renderable(dialect: Dialect) -> (String, Vec<String>) {
@@ -79,7 +122,7 @@ fn last_fully_renderable(dialect: Dialect) -> (String, Vec<String>) {
     let mut last = String::from("base");
     let mut unrenderable = Vec::new();
     for id in &ids {
-        let out = cli("", &["show", id, "--sql", "--dialect", dialect.name()]);
+        let out = offline_cli("", &["show", id, "--sql"], dialect);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         if marked(&stdout(&out)) {
             unrenderable.push(id.clone());
@@ -125,10 +168,7 @@ async fn offline_scripts_run_by_the_database_clients_equal_an_online_up() {
 
         // No connection is made: an unreachable URL works.
         let unreachable = "postgres://app:secret@127.0.0.1:1/nowhere";
-        let out = cli(
-            unreachable,
-            &["up", "--sql", "--to", &last, "--dialect", dialect.name()],
-        );
+        let out = offline_cli(unreachable, &["up", "--sql", "--to", &last], dialect);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         let script = stdout(&out);
         assert!(script.contains("BEGIN;") && script.contains("COMMIT;"));
@@ -152,7 +192,7 @@ async fn offline_scripts_run_by_the_database_clients_equal_an_online_up() {
         let tail = &ids[ids.iter().position(|id| *id == last).unwrap() + 1..];
         let mut scripted = Vec::new();
         for id in tail {
-            let out = cli("", &["show", id, "--sql", "--dialect", dialect.name()]);
+            let out = offline_cli("", &["show", id, "--sql"], dialect);
             assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
             if marked(&stdout(&out)) {
                 let up = cli(&offline.url, &["up", "--to", id]);
@@ -168,14 +208,24 @@ async fn offline_scripts_run_by_the_database_clients_equal_an_online_up() {
             scripted.contains(&"m20250612_100000_add_print_jobs_status_created_at_index"),
             "{scripted:?}"
         );
-        if dialect != Dialect::MySql {
-            // Its batch alter renders: from what it declares on PostgreSQL,
-            // from the table the history builds (replayed in memory) on
-            // SQLite, rebuild included.
+        // Its batch alter renders: from what it declares on PostgreSQL, from
+        // the table the history builds on SQLite (replayed in memory, rebuild
+        // included) and MySQL (replayed on --scratch-url's server).
+        assert!(
+            scripted.contains(&"m20250614_090000_widen_products_price"),
+            "{scripted:?}"
+        );
+        if dialect == Dialect::MySql {
+            let widen = ["show", "m20250614_090000_widen_products_price", "--sql"];
+            let with_copy = stdout(&offline_cli("", &widen, dialect));
             assert!(
-                scripted.contains(&"m20250614_090000_widen_products_price"),
-                "{scripted:?}"
+                with_copy.contains("MODIFY COLUMN `price` decimal(12, 2) NOT NULL"),
+                "{with_copy}"
             );
+            let without = cli("", &[&widen[..], &["--dialect", "mysql"]].concat());
+            assert_eq!(without.status.code(), Some(0), "{}", stderr(&without));
+            assert!(marked(&stdout(&without)), "{}", stdout(&without));
+            assert_eq!(leftover_copies().await, Vec::<String>::new());
         }
         // And back, the same way, to where the prefix script left it.
         let migrator = migration::migrator().unwrap();
@@ -183,18 +233,10 @@ async fn offline_scripts_run_by_the_database_clients_equal_an_online_up() {
             let parents = &migrator.graph().get(id).unwrap().parents;
             assert_eq!(parents.len(), 1, "{id}");
             let parent = parents[0].as_str();
-            let out = cli(
+            let out = offline_cli(
                 "",
-                &[
-                    "down",
-                    "--sql",
-                    "--from",
-                    id,
-                    "--to",
-                    parent,
-                    "--dialect",
-                    dialect.name(),
-                ],
+                &["down", "--sql", "--from", id, "--to", parent],
+                dialect,
             );
             assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
             if marked(&stdout(&out)) {

@@ -78,6 +78,15 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether offline SQL on this engine (`up --sql`) needs the tables'
+    /// current definitions that only a copy of the schema the history builds
+    /// can give (MySQL's `MODIFY COLUMN` restates the whole column), so that
+    /// a copy is built in a scratch database on `--scratch-url`'s server when
+    /// one is given. SQLite builds its copy in memory ([`Backend::memory_url`]).
+    fn offline_needs_copy(&self) -> bool {
+        false
+    }
+
     /// Whether enums are named types of the schema (PostgreSQL `CREATE
     /// TYPE … AS ENUM`) rather than inline column types.
     fn named_enum_types(&self) -> bool {

@@ -91,6 +91,10 @@ pub enum Command {
         /// With --sql: the SQL dialect [default: the URL's scheme].
         #[arg(long, requires = "sql", value_parser = ["sqlite", "postgres", "mysql"])]
         dialect: Option<String>,
+        /// With --sql on MySQL/MariaDB: a server for the scratch database the
+        /// history is replayed on (see `up --scratch-url`).
+        #[arg(long, env = "MIGRATION_SCRATCH_URL", hide_env_values = true)]
+        scratch_url: Option<String>,
     },
     /// Record a revision as the database's state without running migrations.
     Stamp {
@@ -156,6 +160,13 @@ pub struct StepArgs {
     /// With --sql: the SQL dialect [default: the URL's scheme].
     #[arg(long, requires = "sql", value_parser = ["sqlite", "postgres", "mysql"])]
     pub dialect: Option<String>,
+    /// With --sql on MySQL/MariaDB: a server where a scratch database may be
+    /// created (and is dropped afterwards) to build the schema the history
+    /// builds, so that a `MODIFY COLUMN` is written from the column's
+    /// current definition, e.g. mysql://root@localhost:3306/mysql. The target
+    /// database is never connected to.
+    #[arg(long, env = "MIGRATION_SCRATCH_URL", hide_env_values = true)]
+    pub scratch_url: Option<String>,
 }
 
 /// Output format of listing commands.
@@ -403,6 +414,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
             revision,
             sql: true,
             dialect,
+            scratch_url,
         } => {
             let id = migrator.graph().resolve(&revision)?.to_string();
             let parents: Vec<String> = migrator
@@ -420,6 +432,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
             }
             ctx.offline(
                 dialect.as_deref(),
+                scratch_url.as_deref(),
                 applied,
                 &Target::Revision(id),
                 Direction::Up,
@@ -504,6 +517,7 @@ impl<'m> Ctx<'m> {
     async fn offline(
         &self,
         dialect: Option<&str>,
+        scratch_url: Option<&str>,
         applied: HashSet<String>,
         target: &Target,
         direction: Direction,
@@ -515,8 +529,44 @@ impl<'m> Ctx<'m> {
         };
         let from = self.migrator.graph().current(&applied);
         let (runner, script) = Runner::offline(self.migrator, dialect, applied);
-        // SQLite: a table rebuild is written from the definition the history builds.
-        runner.prepare_shadow().await;
+        // A SQLite table rebuild and a MySQL MODIFY COLUMN are written from
+        // the definitions the history builds (in memory, or on --scratch-url).
+        let needs_copy = crate::backend::of(dialect).offline_needs_copy();
+        let server = scratch_url.filter(|_| needs_copy);
+        if let Some(url) = server
+            && Dialect::from_url(url)? != dialect
+        {
+            return Err(Error::Usage(format!(
+                "--scratch-url {} is not a {} server; pass one that matches the script's dialect",
+                mask(url),
+                dialect.name()
+            )));
+        }
+        let copied = runner.prepare_shadow(server).await?;
+        if server.is_some() && !copied {
+            eprintln!(
+                "note: the applied revisions could not be replayed on a scratch database of \
+                 --scratch-url's server; the parts that need a table's definition are marked \
+                 `-- OFFLINE:`"
+            );
+        }
+        let result = self
+            .offline_script(runner, &script, dialect, &from, target, direction)
+            .await;
+        script.drop_shadow().await;
+        result
+    }
+
+    /// Runs the offline runner and prints its script.
+    async fn offline_script(
+        &self,
+        runner: Runner<'_>,
+        script: &crate::offline::Script,
+        dialect: Dialect,
+        from: &[String],
+        target: &Target,
+        direction: Direction,
+    ) -> Result<()> {
         let notes = script.clone();
         let runner = runner.on_progress(move |event| {
             if let Event::Started(rev, dir) = event {
@@ -601,7 +651,13 @@ impl<'m> Ctx<'m> {
         if args.sql {
             let applied = self.assumed_applied(args.from.as_deref(), Direction::Up)?;
             return self
-                .offline(args.dialect.as_deref(), applied, &target, Direction::Up)
+                .offline(
+                    args.dialect.as_deref(),
+                    args.scratch_url.as_deref(),
+                    applied,
+                    &target,
+                    Direction::Up,
+                )
                 .await;
         }
         let runner = self.runner().await?;
@@ -630,7 +686,13 @@ impl<'m> Ctx<'m> {
         if args.sql {
             let applied = self.assumed_applied(args.from.as_deref(), Direction::Down)?;
             return self
-                .offline(args.dialect.as_deref(), applied, &target, Direction::Down)
+                .offline(
+                    args.dialect.as_deref(),
+                    args.scratch_url.as_deref(),
+                    applied,
+                    &target,
+                    Direction::Down,
+                )
                 .await;
         }
         let runner = self.runner().await?;

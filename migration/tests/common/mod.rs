@@ -23,6 +23,7 @@ pub fn cli(url: &str, args: &[&str]) -> Output {
         .current_dir(cwd.path())
         .env_remove("DATABASE_URL")
         .env_remove("MIGRATION_DIR")
+        .env_remove("MIGRATION_SCRATCH_URL")
         .env("MIGRATION_CONNECT_ATTEMPTS", "2")
         .env("MIGRATION_CONNECT_TIMEOUT", "2")
         .stdin(Stdio::null());

@@ -215,7 +215,30 @@ fn names_word(text: &str, word: &str) -> bool {
         .any(|ident| ident.eq_ignore_ascii_case(word))
 }
 
-async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
+/// Where [`apply`]'s statements go: to the database it reads, or (offline,
+/// `conn` being the copy of the schema the history builds) to that copy and
+/// into the script.
+#[derive(Clone, Copy)]
+enum Writes<'a> {
+    Live,
+    CopyAndScript(&'a crate::offline::Script),
+}
+
+impl Writes<'_> {
+    async fn run(self, conn: &DatabaseExecutor<'_>, sql: &str) -> Result<(), sea_orm::DbErr> {
+        conn.execute_unprepared(sql).await?;
+        if let Writes::CopyAndScript(script) = self {
+            script.executed_on_shadow(sql).await;
+        }
+        Ok(())
+    }
+}
+
+async fn apply(
+    conn: &DatabaseExecutor<'_>,
+    batch: &BatchAlter,
+    writes: Writes<'_>,
+) -> Result<(), BatchError> {
     let table = batch.table.as_str();
     let schema = super::reflect::reflect(conn, &[])
         .await
@@ -241,6 +264,10 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     // under skip_prechecks(), so nothing is changed silently.
     let all = batch.prechecks || !strict_mode(conn, table).await?;
     let checks = plan::prechecks(&MySql, &current, &norm, all)?;
+    if let Writes::CopyAndScript(script) = writes {
+        // The copy has no rows: the checks are the script's to run first.
+        Offline::new(conn, script, batch).prechecks(&checks, &current, &norm);
+    }
     plan::run_prechecks(conn, table, &checks).await?;
 
     let t = quote(DB, table);
@@ -464,7 +491,8 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     let filled = !fills.is_empty();
     if !keys_first.is_empty() {
         let sql = format!("ALTER TABLE {t} {}", keys_first.join(", "));
-        conn.execute_unprepared(&sql)
+        writes
+            .run(conn, &sql)
             .await
             .map_err(BatchError::failed(
                 table,
@@ -474,16 +502,15 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
     }
     if !first.is_empty() {
         let sql = format!("ALTER TABLE {t} {}", first.join(", "));
-        conn.execute_unprepared(&sql)
-            .await
-            .map_err(BatchError::failed(
-                table,
-                format!("running `{sql}`"),
-                "the renames failed as a whole: the table and its rows are as they were",
-            ))?;
+        writes.run(conn, &sql).await.map_err(BatchError::failed(
+            table,
+            format!("running `{sql}`"),
+            "the renames failed as a whole: the table and its rows are as they were",
+        ))?;
     }
     for sql in &fills {
-        conn.execute_unprepared(sql)
+        writes
+            .run(conn, sql)
             .await
             .map_err(BatchError::failed(table, format!("running `{sql}`"), "the table's definition is unchanged; earlier NULL-filling UPDATEs of this batch may be committed"))?;
     }
@@ -516,10 +543,11 @@ async fn apply(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), Ba
         );
         dropped_first.as_str()
     };
-    conn.execute_unprepared(&sql)
-        .await
-        .map(|_| ())
-        .map_err(BatchError::failed(table, format!("running `{sql}`"), state))
+    writes.run(conn, &sql).await.map_err(BatchError::failed(
+        table,
+        format!("running `{sql}`"),
+        state,
+    ))
 }
 
 /// `.using(…)` has no MySQL/MariaDB form: refused before anything runs.
@@ -650,6 +678,15 @@ pub(super) async fn apply_offline(
     batch: &BatchAlter,
     script: &crate::offline::Script,
 ) -> Result<(), BatchError> {
+    if let Some(copy) = script.shadow().await {
+        // Planned on the copy's table exactly as online; its statements run
+        // there and are the script's.
+        Offline::new(conn, script, batch).note(
+            "the table's definition is the one these migrations build (replayed on a scratch \
+             database): this script assumes a database built by them",
+        );
+        return apply(&(&copy).into(), batch, Writes::CopyAndScript(script)).await;
+    }
     let table = batch.table.as_str();
     let t = quote(DB, table);
     let out = Offline::new(conn, script, batch);
@@ -784,7 +821,7 @@ pub(super) async fn apply_offline(
 
 /// Applies `batch` on `conn` (see `Backend::run_batch`).
 pub(super) async fn run(conn: &DatabaseExecutor<'_>, batch: &BatchAlter) -> Result<(), BatchError> {
-    apply(conn, batch).await
+    apply(conn, batch, Writes::Live).await
 }
 
 /// See `Backend::unconvertible`.

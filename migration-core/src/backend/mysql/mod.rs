@@ -89,6 +89,11 @@ impl Backend for MySql {
         false
     }
 
+    /// `MODIFY COLUMN` restates the whole column (batch.rs).
+    fn offline_needs_copy(&self) -> bool {
+        true
+    }
+
     async fn lock(
         &self,
         url: &str,
