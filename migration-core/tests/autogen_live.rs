@@ -26,7 +26,6 @@ use migration_core::url::Dialect;
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Schema as OrmSchema, SchemaBuilder};
 use sea_orm_migration::{MigrationName, MigrationTrait, SchemaManager};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Scenario A, version 1: runs on every backend.
 mod a1 {
@@ -550,23 +549,7 @@ impl Scratchpad {
     }
 }
 
-fn run(bin: &Path, url: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(bin)
-        .arg("-u")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ {} -> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use migration_core::testing::workspace::run_cli as run;
 
 /// Generates the plan from `v1` (or nothing) to `v2` on `dialect` and renders it.
 async fn rendered(

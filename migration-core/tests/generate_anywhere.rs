@@ -36,7 +36,7 @@ use migration_core::autogen::{
 use migration_core::graph::Target;
 use migration_core::revision::Migrator;
 use migration_core::schema::Schema;
-use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
+use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy, run_cli};
 use migration_core::testing::{ALL, TestDb, admin_url};
 use migration_core::url::Dialect;
 use sea_orm::sea_query::ColumnType;
@@ -45,7 +45,6 @@ use sea_orm::{
 };
 use sea_orm_migration::SchemaManager;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// Every column type, one column each (some nullable, some not).
@@ -631,29 +630,45 @@ async fn run_everywhere(
         fail(&mut out, at("up"), e.to_string());
         return out;
     }
-    match reflect(&db.url).await {
-        Err(e) => fail(&mut out, at("reflect after up"), e),
-        Ok(after) => {
-            let again = compare_reflected(&after, &expected.entities, &expected.hints, on);
-            for line in again.difference_lines() {
-                fail(&mut out, at("check after up"), line);
-            }
-        }
-    }
+    check_after_up(&mut out, &at, &db.url, on, &expected).await;
     if let Err(e) = exec::run(&manager, &plan.down_ops()).await {
         fail(&mut out, at("down"), e.to_string());
         return out;
     }
-    match reflect(&db.url).await {
-        Err(e) => fail(&mut out, at("reflect after down"), e),
-        Ok(back) => {
-            for line in back.diff_lines(&Schema::default()) {
-                fail(&mut out, at("empty after down"), line);
+    empty_after_down(&mut out, &at, &db.url).await;
+    conn.close().await.ok();
+    out
+}
+
+/// After up: the database at `url` shows exactly the entities (`expected`) there.
+async fn check_after_up(
+    out: &mut Vec<Failure>,
+    at: &(dyn Fn(&str) -> String + Sync),
+    url: &str,
+    on: Dialect,
+    expected: &Comparison,
+) {
+    match reflect(url).await {
+        Err(e) => fail(out, at("reflect after up"), e),
+        Ok(after) => {
+            let again = compare_reflected(&after, &expected.entities, &expected.hints, on);
+            for line in again.difference_lines() {
+                fail(out, at("check after up"), line);
             }
         }
     }
-    conn.close().await.ok();
-    out
+}
+
+/// After down: the database at `url` is empty.
+async fn empty_after_down(out: &mut Vec<Failure>, at: &(dyn Fn(&str) -> String + Sync), url: &str) {
+    match reflect(url).await {
+        Err(e) => fail(out, at("reflect after down"), e),
+        Ok(back) => {
+            for line in back.diff_lines(&Schema::default()) {
+                fail(out, at("empty after down"), line);
+            }
+        }
+    }
 }
 
 /// What a fixture generated: its file (the one generated on the first
@@ -788,13 +803,7 @@ fn build_binary(files: &[(&str, &str)]) -> (WorkspaceCopy, PathBuf) {
 
 /// Runs the binary with `-u url` and `args`; the failure text when it does not exit 0.
 fn run_binary(bin: &Path, url: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(bin)
-        .arg("-u")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{}: {e}", bin.display()))?;
+    let out = run_cli(bin, url, args);
     if out.status.success() {
         return Ok(());
     }
@@ -832,27 +841,12 @@ async fn run_file(
         fail(&mut out, at("up"), e);
         return out;
     }
-    match reflect(&db.url).await {
-        Err(e) => fail(&mut out, at("reflect after up"), e),
-        Ok(after) => {
-            let again = compare_reflected(&after, &expected.entities, &expected.hints, on);
-            for line in again.difference_lines() {
-                fail(&mut out, at("check after up"), line);
-            }
-        }
-    }
+    check_after_up(&mut out, &at, &db.url, on, expected).await;
     if let Err(e) = run_binary(bin, &db.url, &["down", "--to", "base"]) {
         fail(&mut out, at("down"), e);
         return out;
     }
-    match reflect(&db.url).await {
-        Err(e) => fail(&mut out, at("reflect after down"), e),
-        Ok(back) => {
-            for line in back.diff_lines(&Schema::default()) {
-                fail(&mut out, at("empty after down"), line);
-            }
-        }
-    }
+    empty_after_down(&mut out, &at, &db.url).await;
     out
 }
 

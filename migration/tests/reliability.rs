@@ -130,23 +130,7 @@ impl Scratch {
     }
 }
 
-fn run(bin: &Path, url: &str, args: &[&str]) -> std::process::Output {
-    let out = Command::new(bin)
-        .arg("-u")
-        .arg(url)
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ {} -> {:?}\n{}{}",
-        args.join(" "),
-        out.status.code(),
-        stdout(&out),
-        stderr(&out)
-    );
-    out
-}
+use migration_core::testing::workspace::run_cli as run;
 
 #[tokio::test]
 async fn edited_applied_migrations_are_caught_and_repair_accepts_them() {

@@ -254,6 +254,29 @@ impl WorkspaceCopy {
     }
 }
 
+/// Runs a copy's migration binary `bin` with `-u url` and `args`, no input,
+/// and prints the command with its exit code and output (for the test log).
+///
+/// # Panics
+/// The binary cannot be started.
+pub fn run_cli(bin: &Path, url: &str, args: &[&str]) -> std::process::Output {
+    let out = Command::new(bin)
+        .arg("-u")
+        .arg(url)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    eprintln!(
+        "$ {} -> {:?}\n{}{}",
+        args.join(" "),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
 }
