@@ -261,13 +261,19 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
 
 /// The batch's spec of an index (named by the convention when unnamed).
 fn index_spec(table: &str, index: &Index) -> crate::batch::IndexSpec {
-    let name = index
-        .name
-        .clone()
-        .unwrap_or_else(|| index_name(table, &index.columns));
+    let name = index_name_of(table, index);
     let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
     let spec = crate::batch::IndexSpec::new(&name, &cols);
     if index.unique { spec.unique() } else { spec }
+}
+
+/// The name an index is created or dropped by: its own, or the one of the
+/// naming convention (what the generated file writes, too).
+pub(crate) fn index_name_of(table: &str, index: &Index) -> String {
+    index
+        .name
+        .clone()
+        .unwrap_or_else(|| index_name(table, &index.columns))
 }
 
 /// The name a foreign key is created or dropped by: its own, or the one of

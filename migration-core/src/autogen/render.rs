@@ -385,11 +385,7 @@ fn batch_call_code(op: &Op) -> TokenStream {
 
 /// `IndexSpec::new(…)` for a batch (named by the convention when unnamed).
 fn index_spec_code(table: &str, index: &Index) -> TokenStream {
-    let name = index
-        .name
-        .clone()
-        .unwrap_or_else(|| crate::naming::index_name(table, &index.columns));
-    let name = lit(&name);
+    let name = lit(&super::exec::index_name_of(table, index));
     let cols = index.columns.iter().map(|c| lit(c));
     let unique = index.unique.then(|| quote!(.unique()));
     quote!(IndexSpec::new(#name, &[#(#cols),*]) #unique)

@@ -587,16 +587,7 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
                 ));
             }
             for (_, def) in norm.added() {
-                let text = render_column_def(DB, def).map_err(|e| {
-                    BatchError::refused(
-                        table,
-                        format!(
-                            "cannot write column `{}` for SQLite: {e}",
-                            def.get_column_name()
-                        ),
-                        "use a type SQLite has",
-                    )
-                })?;
+                let text = column_def(table, def)?;
                 plan.statements.push(format!(
                     "ALTER TABLE {} ADD COLUMN {text}",
                     quote(DB, table)
@@ -987,16 +978,7 @@ fn build_rebuild(
     let mut added_all_addable = true;
     let mut added = Vec::new();
     for (_, def) in norm.added() {
-        let text = render_column_def(DB, def).map_err(|e| {
-            BatchError::refused(
-                table,
-                format!(
-                    "cannot write column `{}` for SQLite: {e}",
-                    def.get_column_name()
-                ),
-                "use a type SQLite has",
-            )
-        })?;
+        let text = column_def(table, def)?;
         added_all_addable &= addable(&text);
         added.push((text, false));
     }
@@ -1325,16 +1307,7 @@ fn staged(
         statements.push(format!("ALTER TABLE {t} DROP COLUMN {}", quote(DB, name)));
     }
     for (_, def) in norm.added() {
-        let text = render_column_def(DB, def).map_err(|e| {
-            BatchError::refused(
-                table,
-                format!(
-                    "cannot write column `{}` for SQLite: {e}",
-                    def.get_column_name()
-                ),
-                "use a type SQLite has",
-            )
-        })?;
+        let text = column_def(table, def)?;
         statements.push(format!("ALTER TABLE {t} ADD COLUMN {text}"));
     }
     // What is left: everything but the drops and additions, the
@@ -1688,16 +1661,7 @@ pub(super) async fn apply_offline(
     }
     let mut added = Vec::new();
     for (_, def) in norm.added() {
-        added.push(render_column_def(DB, def).map_err(|e| {
-            BatchError::refused(
-                table,
-                format!(
-                    "cannot write column `{}` for SQLite: {e}",
-                    def.get_column_name()
-                ),
-                "use a type SQLite has",
-            )
-        })?);
+        added.push(column_def(table, def)?);
     }
     let rebuilds = norm.altered().next().is_some()
         || !added.iter().all(|text| addable(text))
@@ -1940,6 +1904,20 @@ pub(super) fn unconvertible(
         }
         _ => None,
     }
+}
+
+/// `def` written for SQLite, or the batch refused for a type SQLite cannot write.
+fn column_def(table: &str, def: &sea_orm::sea_query::ColumnDef) -> Result<String, BatchError> {
+    render_column_def(DB, def).map_err(|e| {
+        BatchError::refused(
+            table,
+            format!(
+                "cannot write column `{}` for SQLite: {e}",
+                def.get_column_name()
+            ),
+            "use a type SQLite has",
+        )
+    })
 }
 
 #[cfg(test)]
