@@ -39,6 +39,22 @@ pub enum Error {
         source: DbErr,
     },
 
+    /// The server answered and refused the connection (a wrong password, no
+    /// such database): retrying cannot help, so it is not retried.
+    #[error(
+        "cannot connect to {url}: {reason} (not retried: retrying cannot change this)\n  {fix}"
+    )]
+    ConnectRejected {
+        /// The URL, with its password masked.
+        url: String,
+        /// The server's words (credentials scrubbed).
+        reason: String,
+        /// What to do about it.
+        fix: &'static str,
+        /// The connection error the pool reported (boxed: the variant stays small).
+        source: Box<DbErr>,
+    },
+
     /// A migration failed; `state` says what it left behind.
     ///
     /// The cause is [`std::error::Error::source`] too (a [`MigrationError`]),

@@ -125,21 +125,82 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     loop {
         match Database::connect(connect_options.clone()).await {
             Ok(db) => return Ok(db),
-            Err(source) if attempt >= attempts => {
-                return Err(Error::Connect {
-                    url: mask(url),
-                    attempts,
-                    source: crate::url::scrub_err(source, url),
-                });
-            }
-            Err(e) => {
-                let error = crate::url::scrub(&e.to_string(), url);
+            Err(pooled) => {
+                // The pool says only that it timed out: one plain attempt
+                // tells a server that said no (not retried) from one not up
+                // yet, and gives the cause to report.
+                let source = match probe(dialect, url, options.connect_timeout).await {
+                    Probe::Rejected {
+                        reason,
+                        fix,
+                        source,
+                    } => {
+                        return Err(Error::ConnectRejected {
+                            url: mask(url),
+                            reason: crate::url::scrub(&reason, url),
+                            fix,
+                            source: Box::new(crate::url::scrub_err(source, url)),
+                        });
+                    }
+                    Probe::Failed(cause) => cause,
+                    Probe::Connected => pooled,
+                };
+                if attempt >= attempts {
+                    return Err(Error::Connect {
+                        url: mask(url),
+                        attempts,
+                        source: crate::url::scrub_err(source, url),
+                    });
+                }
+                let error = crate::url::scrub(&source.to_string(), url);
                 tracing::warn!(url = %mask(url), attempt, %error, "database not reachable yet; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
                 attempt += 1;
             }
         }
+    }
+}
+
+/// What one plain connection attempt says about a failed pooled connect.
+enum Probe {
+    /// The server answered no, for a reason retrying cannot change.
+    Rejected {
+        reason: String,
+        fix: &'static str,
+        source: sea_orm::DbErr,
+    },
+    /// It failed too (refused, timed out, a server starting up): the cause.
+    Failed(sea_orm::DbErr),
+    /// It worked: the pool's own error stands.
+    Connected,
+}
+
+async fn probe(dialect: Dialect, url: &str, timeout: Duration) -> Probe {
+    let backend = backend::of(dialect);
+    let err = match tokio::time::timeout(timeout, backend.connect_once(url)).await {
+        Err(_) => {
+            return Probe::Failed(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(
+                format!("no answer within {} s", timeout.as_secs_f32()),
+            )));
+        }
+        Ok(Ok(())) => return Probe::Connected,
+        Ok(Err(e)) => e,
+    };
+    let rejected = match &err {
+        sea_orm::sqlx::Error::Database(db) => backend
+            .rejection_fix(db.as_ref())
+            .map(|fix| (db.message().to_owned(), fix)),
+        _ => None,
+    };
+    let source = sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(err)));
+    match rejected {
+        Some((reason, fix)) => Probe::Rejected {
+            reason,
+            fix,
+            source,
+        },
+        None => Probe::Failed(source),
     }
 }
 

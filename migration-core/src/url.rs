@@ -67,6 +67,22 @@ fn secret_param(key: &str) -> bool {
         .any(|k| key.contains(k))
 }
 
+/// The database a server URL names in its path (`host:port/<db>`), if any;
+/// the userinfo (an unencoded `/` in a password) is skipped.
+pub fn database_name(url: &str) -> Option<&str> {
+    let after_host = match userinfo_end(url) {
+        Some((_, host_end)) => &url[host_end..],
+        None => {
+            let start = url.find("://")? + 3;
+            let rest = &url[start..];
+            &rest[rest.find(['/', '?', '#']).unwrap_or(rest.len())..]
+        }
+    };
+    let path = after_host.strip_prefix('/')?;
+    let name = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+    (!name.is_empty()).then_some(name)
+}
+
 /// The URL with any password replaced by `***`, safe to print and log.
 ///
 /// Masks the userinfo password (`user:secret@host`, also with unencoded
@@ -247,5 +263,22 @@ mod tests {
             std::path::Path::new("/tmp/x.db")
         );
         assert!(sqlite_path("sqlite::memory:").is_none());
+    }
+
+    #[test]
+    fn database_name_is_the_path_after_the_host() {
+        assert_eq!(
+            database_name("mysql://root@127.0.0.1:3306/test"),
+            Some("test")
+        );
+        assert_eq!(
+            database_name("mysql://u:pa/ss@h:3306/app?ssl-mode=disabled"),
+            Some("app")
+        );
+        assert_eq!(database_name("mysql://u:p@ss@h/db"), Some("db"));
+        assert_eq!(database_name("mysql://root@127.0.0.1:3306"), None);
+        assert_eq!(database_name("mysql://root@127.0.0.1:3306/"), None);
+        assert_eq!(database_name("mysql://127.0.0.1/?x=1"), None);
+        assert_eq!(database_name("postgres://h/db#frag"), Some("db"));
     }
 }

@@ -238,6 +238,69 @@ fn bad_urls_and_unreachable_servers_fail_clearly_without_leaking_passwords() {
     assert!(!stderr(&out).contains("s3cret"), "{}", stderr(&out));
 }
 
+/// `url` (a server's test URL) with `user:password` and the database `db`.
+fn with_user_and_db(url: &str, user: &str, db: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host.split(['/', '?']).next().unwrap();
+    format!("{scheme}://{user}@{host}/{db}")
+}
+
+#[tokio::test]
+async fn servers_that_refuse_are_not_retried_and_say_how_to_fix() {
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        // The server is up (a TestDb proves it); only the URL is wrong.
+        let Some(db) = TestDb::create(dialect, "refusing").await else {
+            continue;
+        };
+        let admin = migration_core::testing::admin_url(dialect);
+        let cases = [
+            (
+                with_user_and_db(&admin, &superuser(dialect), "no_such_database_x"),
+                "create the database",
+            ),
+            (
+                with_user_and_db(&admin, "nobody_x:hunter2", db.name()),
+                "check the user name and password",
+            ),
+        ];
+        for (url, fix) in cases {
+            let out = cli(&url, &["status"]);
+            let err = stderr(&out);
+            assert_eq!(out.status.code(), Some(1), "{err}");
+            assert!(err.contains(fix) && err.contains("not retried"), "{err}");
+            // One attempt: no retry was logged.
+            assert!(!err.contains("not reachable yet; retrying"), "{err}");
+            assert!(!err.contains("hunter2"), "{err}");
+        }
+    }
+    // A MySQL URL without a database is refused before connecting.
+    let out = cli("mysql://root:s3cret@127.0.0.1:3306", &["status"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("names no database"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    // A SQLite file that does not exist, without mode=rwc: the fix says so.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/missing.db", dir.path().display());
+    let out = cli(&url, &["status"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("mode=rwc") && !err.contains("not reachable yet; retrying"),
+        "{err}"
+    );
+    assert!(!dir.path().join("missing.db").exists());
+}
+
+/// The user the test server's URL connects as.
+fn superuser(dialect: Dialect) -> String {
+    let admin = migration_core::testing::admin_url(dialect);
+    let rest = admin.split_once("://").unwrap().1;
+    let userinfo = rest.rsplit_once('@').map_or("", |(u, _)| u);
+    userinfo.to_owned()
+}
+
 #[tokio::test]
 async fn stamp_records_without_running_and_base_clears() {
     for dialect in ALL {

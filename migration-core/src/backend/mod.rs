@@ -72,6 +72,24 @@ pub trait Backend: Send + Sync {
         Ok(())
     }
 
+    /// One plain connection to `url`, closed at once: the pool hides why a
+    /// connection fails behind its own timeout, this says it (the runner
+    /// asks after a failed connect, see [`Backend::rejection_fix`]).
+    /// `Ok` by default (the engine's failures are the pool's).
+    async fn connect_once(&self, _url: &str) -> std::result::Result<(), sea_orm::sqlx::Error> {
+        Ok(())
+    }
+
+    /// The fix for a server's answer to a connection that retrying cannot
+    /// change (a wrong password, no such database), if `error` is one; what
+    /// may pass by itself (a server still starting) is `None`.
+    fn rejection_fix(
+        &self,
+        _error: &dyn sea_orm::sqlx::error::DatabaseError,
+    ) -> Option<&'static str> {
+        None
+    }
+
     /// A URL for a private in-memory database, where the engine has them
     /// (SQLite): `check` compares there when no server is given.
     fn memory_url(&self) -> Option<&'static str> {

@@ -164,6 +164,45 @@ impl Backend for MySql {
         Ok(dropped)
     }
 
+    /// A MySQL/MariaDB URL must name its database: without one the session
+    /// has none selected, and every migration fails with error 1046.
+    fn prepare_connect(&self, url: &str) -> Result<()> {
+        match crate::url::database_name(url) {
+            Some(_) => Ok(()),
+            None => Err(Error::BadUrl {
+                url: mask(url),
+                reason: "it names no database: add one to the path, e.g. \
+                         mysql://user:password@localhost:3306/app"
+                    .into(),
+            }),
+        }
+    }
+
+    async fn connect_once(&self, url: &str) -> std::result::Result<(), sqlx::Error> {
+        MySqlConnection::connect(url).await?.close().await
+    }
+
+    /// Errors 1044/1045/1698 (access denied: user, password, authentication
+    /// plugin) and 1049 (unknown database).
+    /// <https://mariadb.com/kb/en/mariadb-error-code-reference/>
+    fn rejection_fix(&self, error: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+        let number = error
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()?
+            .number();
+        match number {
+            1049 => Some(
+                "create the database (CREATE DATABASE as a user that may), or name one that \
+                 exists in the URL's path",
+            ),
+            1044 | 1045 | 1698 => Some(
+                "check the user name and password in the URL (a password with @ : / ? # % must be \
+                 percent-encoded), and that this user may connect from this host and use the \
+                 database (GRANT)",
+            ),
+            _ => None,
+        }
+    }
+
     async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
         reflect::reflect(db, exclude).await
     }

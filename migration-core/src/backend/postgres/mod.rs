@@ -192,6 +192,27 @@ impl Backend for Postgres {
         Ok(dropped)
     }
 
+    async fn connect_once(&self, url: &str) -> std::result::Result<(), sqlx::Error> {
+        PgConnection::connect(url).await?.close().await
+    }
+
+    /// SQLSTATE class 28 (authentication: a wrong password, no `pg_hba.conf`
+    /// entry) and 3D000 (no such database); 57P03 (starting up) may pass.
+    /// <https://www.postgresql.org/docs/current/errcodes-appendix.html>
+    fn rejection_fix(&self, error: &dyn sqlx::error::DatabaseError) -> Option<&'static str> {
+        match error.code()?.as_ref() {
+            "3D000" => Some(
+                "create the database (`createdb <name>`, or CREATE DATABASE as a user that may), \
+                 or name one that exists in the URL's path",
+            ),
+            code if code.starts_with("28") => Some(
+                "check the user name and password in the URL (a password with @ : / ? # % must be \
+                 percent-encoded) and that pg_hba.conf lets this user in from this host",
+            ),
+            _ => None,
+        }
+    }
+
     async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
         reflect::reflect(db, exclude).await
     }

@@ -136,6 +136,26 @@ impl Backend for Sqlite {
         Ok(())
     }
 
+    async fn connect_once(&self, url: &str) -> std::result::Result<(), sea_orm::sqlx::Error> {
+        use sea_orm::sqlx::Connection;
+        sea_orm::sqlx::SqliteConnection::connect(url)
+            .await?
+            .close()
+            .await
+    }
+
+    /// SQLITE_CANTOPEN (14): no such file without `mode=rwc`, or a file or
+    /// folder this user may not open. <https://www.sqlite.org/rescode.html#cantopen>
+    fn rejection_fix(
+        &self,
+        error: &dyn sea_orm::sqlx::error::DatabaseError,
+    ) -> Option<&'static str> {
+        (error.code()?.as_ref() == "14").then_some(
+            "check the file's path and permissions; to create the file when it does not exist, \
+             add ?mode=rwc to the URL (e.g. sqlite://data/dev.db?mode=rwc)",
+        )
+    }
+
     fn memory_url(&self) -> Option<&'static str> {
         Some("sqlite::memory:")
     }
