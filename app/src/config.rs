@@ -133,6 +133,9 @@ impl Config {
             // The same pool serves the HTTP handlers, for as long as the service runs.
             max_connections: 10,
             test_before_acquire: true,
+            // Beside its database the service waits for it to be created
+            // (`DB_CONNECT_ATTEMPTS` bounds the wait).
+            retry_rejected: true,
         }
     }
 }

@@ -13,6 +13,8 @@ use serde_json::json;
 pub enum ApiError {
     /// 400: the request cannot be parsed (bad JSON syntax, bad path or query).
     BadRequest(String),
+    /// 413: the body is larger than the service accepts.
+    PayloadTooLarge(String),
     /// 415: the body is not `application/json`.
     UnsupportedMediaType(String),
     /// 422: the request parses but its values are not acceptable.
@@ -34,6 +36,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -48,6 +51,7 @@ impl ApiError {
     pub fn message(&self) -> &str {
         match self {
             Self::BadRequest(m)
+            | Self::PayloadTooLarge(m)
             | Self::UnsupportedMediaType(m)
             | Self::Invalid(m)
             | Self::NotFound(m)

@@ -139,15 +139,23 @@ impl Pagination {
     /// The checked `(limit, offset)`.
     ///
     /// # Errors
-    /// A 422 when `limit` is 0 or above [`MAX_LIMIT`].
+    /// A 400 when `limit` is 0 or above [`MAX_LIMIT`], or `offset` above
+    /// `i64::MAX` (the databases count rows in signed 64 bits).
     pub fn checked(self) -> Result<(u64, u64), ApiError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ApiError::invalid(format!(
+            return Err(ApiError::BadRequest(format!(
                 "limit must be between 1 and {MAX_LIMIT}"
             )));
         }
-        Ok((limit, self.offset.unwrap_or(0)))
+        let offset = self.offset.unwrap_or(0);
+        if i64::try_from(offset).is_err() {
+            return Err(ApiError::BadRequest(format!(
+                "offset must be between 0 and {}",
+                i64::MAX
+            )));
+        }
+        Ok((limit, offset))
     }
 }
 

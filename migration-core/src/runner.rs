@@ -47,6 +47,12 @@ pub struct RunnerOptions {
     pub test_before_acquire: bool,
     /// Pause before the second attempt; doubles each time (capped at 5 s).
     pub connect_backoff: Duration,
+    /// Retry also when the server refuses for a reason that only someone
+    /// else can change (no such database yet, a user not yet created). Off
+    /// for the CLI, which then fails at once with the fix; on for a service
+    /// starting beside its database, which another service may still be
+    /// creating.
+    pub retry_rejected: bool,
 }
 
 impl Default for RunnerOptions {
@@ -58,6 +64,7 @@ impl Default for RunnerOptions {
             max_connections: 1,
             test_before_acquire: false,
             connect_backoff: Duration::from_millis(500),
+            retry_rejected: false,
         }
     }
 }
@@ -130,6 +137,7 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
                 // tells a server that said no (not retried) from one not up
                 // yet, and gives the cause to report.
                 let source = match probe(dialect, url, options.connect_timeout).await {
+                    Probe::Rejected { source, .. } if options.retry_rejected => source,
                     Probe::Rejected {
                         reason,
                         fix,

@@ -30,6 +30,10 @@ pub struct AppState {
     pub database_url: Arc<str>,
 }
 
+/// The largest request body accepted (a 413 above it): every resource is a
+/// few fields of JSON.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -42,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(print_jobs::routes())
         .fallback(async || ApiError::NotFound("no such endpoint".into()))
         .method_not_allowed_fallback(async || ApiError::MethodNotAllowed)
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
