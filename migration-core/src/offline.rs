@@ -67,8 +67,6 @@ pub struct Script {
     /// server on MySQL), so that a part that needs the table's current
     /// definition reads it there.
     shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
-    /// The scratch database of a copy that stopped following the script.
-    leftover: Arc<tokio::sync::Mutex<Option<(crate::backend::Dialect, String, String)>>>,
 }
 
 /// The copy behind [`Script::shadow`].
@@ -80,6 +78,9 @@ struct Shadow {
     /// A scratch database to drop when the script is done: `(dialect,
     /// server URL, name)`.
     scratch: Option<(crate::backend::Dialect, String, String)>,
+    /// Whether a replayed statement failed: the copy no longer follows the
+    /// script and is not used again (its scratch database is still dropped).
+    lost: bool,
 }
 
 impl Script {
@@ -107,6 +108,7 @@ impl Script {
             conn,
             replayed,
             scratch: None,
+            lost: false,
         });
     }
 
@@ -125,22 +127,19 @@ impl Script {
             conn,
             replayed,
             scratch: Some((dialect, admin_url.to_owned(), name.to_owned())),
+            lost: false,
         });
     }
 
     /// Closes the copy and drops its scratch database, if it has one (also
     /// when it stopped following the script).
     pub async fn drop_shadow(&self) {
-        let shadow = self.shadow.lock().await.take();
-        let mut leftover = self.leftover.lock().await;
-        let scratch = shadow
-            .and_then(|s| {
-                let conn = s.conn;
-                tokio::spawn(async move { conn.close().await.ok() });
-                s.scratch
-            })
-            .or_else(|| leftover.take());
-        if let Some((dialect, admin, name)) = scratch
+        let Some(shadow) = self.shadow.lock().await.take() else {
+            return;
+        };
+        let conn = shadow.conn;
+        tokio::spawn(async move { conn.close().await.ok() });
+        if let Some((dialect, admin, name)) = shadow.scratch
             && let Err(e) = crate::backend::of(dialect)
                 .drop_scratch(&admin, &name)
                 .await
@@ -169,14 +168,13 @@ impl Script {
     pub async fn shadow(&self) -> Option<DatabaseConnection> {
         use sea_orm::ConnectionTrait;
         let mut guard = self.shadow.lock().await;
-        let shadow = guard.as_mut()?;
+        let shadow = guard.as_mut().filter(|s| !s.lost)?;
         let entries = self.entries();
         for entry in entries.iter().skip(shadow.replayed) {
             if let Entry::Execute(sql) = entry
                 && shadow.conn.execute_unprepared(sql).await.is_err()
             {
-                // Its scratch database is still dropped at the end.
-                *self.leftover.lock().await = guard.take().and_then(|s| s.scratch);
+                shadow.lost = true;
                 return None;
             }
         }
