@@ -178,5 +178,6 @@ fn log_progress(event: Event<'_>) {
         Event::Finished(rev, _, took) => {
             tracing::info!(revision = %rev.id, ms = took.as_millis() as u64, message = %rev.message, "applied");
         }
+        Event::Warning(text) => tracing::warn!("{text}"),
     }
 }

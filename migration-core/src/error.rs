@@ -84,6 +84,22 @@ pub enum Error {
         holder: String,
     },
 
+    /// The lock's session died or stopped holding it while the run held it
+    /// (a server, pooler or NAT dropped the connection): the server released
+    /// it then, so another migrator may have entered. The run stops; what it
+    /// did to the revision in flight is in `state`.
+    #[error(
+        "the migration lock was lost ({reason}); another migrator may be running against this \
+         database, so this run stopped and applied nothing more{state}\n  run `status` to see what \
+         is applied, then `up` again"
+    )]
+    LockLost {
+        /// Why the proof failed.
+        reason: String,
+        /// What became of the revision in flight (empty between revisions).
+        state: String,
+    },
+
     /// Applied migrations were edited after they were applied.
     #[error(
         "applied migration(s) changed since they were applied: {}\n  revert the edit (an applied \

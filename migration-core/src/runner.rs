@@ -25,6 +25,8 @@ pub enum Event<'a> {
     Started(&'a Revision, Direction),
     /// A revision finished and was recorded.
     Finished(&'a Revision, Direction, Duration),
+    /// Something the operator should know that did not fail the command.
+    Warning(&'a str),
 }
 
 /// Connection settings for [`Runner::connect`].
@@ -234,6 +236,9 @@ pub struct Runner<'m> {
     history: History,
     options: RunnerOptions,
     progress: Box<dyn Fn(Event<'_>) + Send + Sync + 'm>,
+    /// The migration lock while a command holds it, for the proofs before
+    /// each commit.
+    lock: tokio::sync::Mutex<Option<Box<dyn backend::MigrationLock>>>,
 }
 
 impl<'m> Runner<'m> {
@@ -270,6 +275,7 @@ impl<'m> Runner<'m> {
             history: History::new(migrator.history_table()),
             options,
             progress: Box::new(|_| {}),
+            lock: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -293,6 +299,7 @@ impl<'m> Runner<'m> {
             history: History::new(migrator.history_table()),
             options: RunnerOptions::default(),
             progress: Box::new(|_| {}),
+            lock: tokio::sync::Mutex::new(None),
         };
         (runner, script)
     }
@@ -642,13 +649,35 @@ impl<'m> Runner<'m> {
                 &on_wait,
             )
             .await?;
+        *self.lock.lock().await = Some(lock);
         let result = body().await;
         // 7. Unlock on every path. (A panic that escapes drops `lock`, which closes
         //    its connection or file: the server or the OS releases it.)
-        let released = lock.release().await;
+        let released = match self.lock.lock().await.take() {
+            Some(lock) => lock.release().await,
+            None => Ok(()),
+        };
         let value = result?;
-        released?;
+        if let Err(e) = released {
+            // Everything was applied under a lock proven at each commit; a
+            // release that fails afterwards (its connection dropped) leaves
+            // nothing held: the server ends the session's locks with it.
+            (self.progress)(Event::Warning(&format!(
+                "the run finished, but releasing the migration lock failed ({e}); the server \
+                 releases it with its connection"
+            )));
+        }
         Ok(value)
+    }
+
+    /// Proves the migration lock is still held (fencing): right before a
+    /// revision commits, and before one outside a transaction starts.
+    async fn prove_lock(&self) -> Result<()> {
+        match self.lock.lock().await.as_mut() {
+            Some(lock) => lock.prove().await,
+            // Offline, and commands that take no lock.
+            None => Ok(()),
+        }
     }
 
     async fn upgrade_locked(&self, target: &Target) -> Result<Vec<String>> {
@@ -715,6 +744,11 @@ impl<'m> Runner<'m> {
         (self.progress)(Event::Started(rev, direction));
         let started = Instant::now();
         let atomic = rev.use_transaction() && self.backend.transactional_ddl();
+        // Fencing: prove the lock before the first statement (a revision
+        // outside a transaction cannot be taken back once it starts) ...
+        if let Err(lost) = self.prove_lock().await {
+            return Err(self.lock_lost(lost, rev, direction, Lost::BeforeStart, done));
+        }
         let outcome = if rev.use_transaction() {
             let txn = self
                 .db
@@ -723,7 +757,16 @@ impl<'m> Runner<'m> {
                 .map_err(Error::db("starting the migration transaction"))?;
             match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
                 Ok(()) => match self.record(&txn, rev, direction, started).await {
-                    Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
+                    // ... and again right before the commit: a lock lost
+                    // meanwhile may have let another migrator in.
+                    Ok(()) => match self.prove_lock().await {
+                        Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
+                        Err(lost) => {
+                            let _ = txn.rollback().await;
+                            let at = if atomic { Lost::RolledBack } else { Lost::Ran };
+                            return Err(self.lock_lost(lost, rev, direction, at, done));
+                        }
+                    },
                     Err(e) => Err(MigrationError::Record(Box::new(e))),
                 },
                 Err(cause) => {
@@ -736,10 +779,15 @@ impl<'m> Runner<'m> {
                 .guarded(rev, direction, SchemaManager::new(&self.db))
                 .await
             {
-                Ok(()) => self
-                    .record(&self.db, rev, direction, started)
-                    .await
-                    .map_err(|e| MigrationError::Record(Box::new(e))),
+                Ok(()) => match self.prove_lock().await {
+                    Ok(()) => self
+                        .record(&self.db, rev, direction, started)
+                        .await
+                        .map_err(|e| MigrationError::Record(Box::new(e))),
+                    Err(lost) => {
+                        return Err(self.lock_lost(lost, rev, direction, Lost::Ran, done));
+                    }
+                },
                 Err(cause) => Err(cause),
             }
         };
@@ -845,6 +893,42 @@ impl<'m> Runner<'m> {
         }
     }
 
+    /// The error for a lock found lost while `rev` ran, saying what became
+    /// of it. Nothing is written to the tracking table: another migrator may
+    /// own it now.
+    fn lock_lost(
+        &self,
+        lost: Error,
+        rev: &Revision,
+        direction: Direction,
+        at: Lost,
+        done: usize,
+    ) -> Error {
+        let Error::LockLost { reason, .. } = lost else {
+            return lost;
+        };
+        let earlier = match (done, direction) {
+            (0, _) => String::new(),
+            (n, Direction::Up) => format!(" (the {n} revision(s) before it in this run stay applied)"),
+            (n, Direction::Down) => {
+                format!(" (the {n} revision(s) before it in this run stay reverted)")
+            }
+        };
+        let id = &rev.id;
+        let state = match at {
+            Lost::BeforeStart => format!(": `{id}` did not start{earlier}"),
+            Lost::RolledBack => format!(
+                ": `{id}` was rolled back, the database is exactly as before it{earlier}"
+            ),
+            Lost::Ran => format!(
+                ": `{id}` ran without a transaction that could take it back, so its changes are in \
+                 the database but it is not recorded{earlier}; check the schema (another migrator \
+                 may have run it too), then `stamp` the state it is in"
+            ),
+        };
+        Error::LockLost { reason, state }
+    }
+
     /// The statements a revision runs, rendered offline, so the operator can see
     /// which ones may have committed before the failure (MySQL reports the
     /// error, not the statement).
@@ -907,6 +991,18 @@ impl<'m> Runner<'m> {
             Err(e) => format!("Recording the failure in `{table}` also failed ({e})."),
         }
     }
+}
+
+/// Where in a revision the lock was found lost.
+#[derive(Debug, Clone, Copy)]
+enum Lost {
+    /// Before its first statement: it did not run.
+    BeforeStart,
+    /// Before its commit, and the rollback took all of it back.
+    RolledBack,
+    /// After statements no transaction could take back (DDL on MySQL, a
+    /// revision with `use_transaction() == Some(false)`).
+    Ran,
 }
 
 /// Refuses to run while a revision is failed or an applied one changed.

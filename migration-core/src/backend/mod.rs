@@ -10,11 +10,14 @@
 //! ([`crate::schema`], [`crate::batch`]'s declarations) sit below this layer.
 
 mod dialect;
+mod lock;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
 pub use dialect::Dialect;
+pub use lock::{MigrationLock, OnWait};
+pub(crate) use lock::{LockSession, NoLock, heartbeat_for, hold};
 
 use crate::batch::{BatchAlter, BatchError, KeyKind, TableKey};
 use crate::error::Result;
@@ -30,17 +33,6 @@ use sea_orm::{
     Statement,
 };
 use std::time::Duration;
-
-/// A held migration lock. Dropping it also releases it (the connection or file
-/// closes), but [`MigrationLock::release`] says whether the release worked.
-#[async_trait]
-pub trait MigrationLock: Send {
-    /// Releases the lock.
-    async fn release(self: Box<Self>) -> Result<()>;
-}
-
-/// Called once if the lock is busy, with a description of the holder.
-pub type OnWait<'a> = &'a (dyn Fn(&str) + Send + Sync);
 
 /// The operations whose SQL or behaviour differs per backend.
 #[async_trait]
@@ -446,42 +438,6 @@ fn with_database(url: &str, name: &str) -> String {
         out.push_str(q);
     }
     out
-}
-
-/// One backend's way of trying the lock once, and of naming who holds it.
-#[async_trait]
-trait LockAttempt: Send {
-    /// Tries to take the lock without waiting.
-    async fn try_acquire(&mut self) -> Result<bool>;
-    /// Describes the holder (`", held by ..."`), or nothing if the backend cannot tell.
-    async fn holder(&mut self) -> String;
-}
-
-/// Polls until the lock is taken or `timeout` passes; describes the holder once
-/// when the lock is busy, and again on timeout.
-async fn poll_lock(
-    attempt: &mut dyn LockAttempt,
-    timeout: Duration,
-    on_wait: OnWait<'_>,
-) -> Result<()> {
-    let started = std::time::Instant::now();
-    let mut announced = false;
-    loop {
-        if attempt.try_acquire().await? {
-            return Ok(());
-        }
-        if !announced {
-            on_wait(&attempt.holder().await);
-            announced = true;
-        }
-        if started.elapsed() >= timeout {
-            return Err(crate::error::Error::LockTimeout {
-                waited: started.elapsed(),
-                holder: attempt.holder().await,
-            });
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// Where a scratch side lives inside a transaction of the admin database.

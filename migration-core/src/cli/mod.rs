@@ -482,13 +482,18 @@ fn print_progress(event: Event<'_>) {
             "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again.",
             ids.len()
         ),
-        Event::Started(rev, Direction::Up) => {
-            write!(out, "Applying {} ({}) ... ", rev.id, rev.message)
-        }
-        Event::Started(rev, Direction::Down) => {
-            write!(out, "Reverting {} ({}) ... ", rev.id, rev.message)
+        Event::Started(rev, direction) => {
+            let verb = match direction {
+                Direction::Up => "Applying",
+                Direction::Down => "Reverting",
+            };
+            match rev.message.as_str() {
+                "" => write!(out, "{verb} {} ... ", rev.id),
+                message => write!(out, "{verb} {} ({message}) ... ", rev.id),
+            }
         }
         Event::Finished(_, _, took) => writeln!(out, "done in {} ms", took.as_millis()),
+        Event::Warning(text) => writeln!(std::io::stderr(), "warning: {text}"),
     };
     let _ = out.flush();
 }

@@ -6,7 +6,7 @@ mod types;
 
 use super::Dialect;
 use super::{
-    Backend, LockAttempt, MigrationLock, OnWait, Sql, poll_lock, query_i64, with_database,
+    Backend, LockSession, MigrationLock, OnWait, Sql, hold, query_i64, with_database,
 };
 use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
@@ -31,10 +31,11 @@ pub struct MySql;
 struct NamedLock {
     conn: MySqlConnection,
     name: String,
+    heartbeat: Duration,
 }
 
 #[async_trait]
-impl LockAttempt for NamedLock {
+impl LockSession for NamedLock {
     async fn try_acquire(&mut self) -> Result<bool> {
         let got: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK(?, 0)")
             .bind(&self.name)
@@ -59,19 +60,30 @@ impl LockAttempt for NamedLock {
             _ => String::new(),
         }
     }
-}
 
-#[async_trait]
-impl MigrationLock for NamedLock {
-    async fn release(mut self: Box<Self>) -> Result<()> {
+    async fn still_held(&mut self) -> Result<bool> {
+        let ours: Option<i64> = sqlx::query_scalar("SELECT IS_USED_LOCK(?) = CONNECTION_ID()")
+            .bind(&self.name)
+            .fetch_one(&mut self.conn)
+            .await
+            .map_err(sqlx_err("proving the migration lock"))?;
+        Ok(ours == Some(1))
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
         let released: Result<Option<i64>, _> = sqlx::query_scalar("SELECT RELEASE_LOCK(?)")
             .bind(&self.name)
             .fetch_one(&mut self.conn)
             .await;
-        let _ = self.conn.close().await;
+        // Dropping the session closes the connection, which releases the
+        // lock even if RELEASE_LOCK failed.
         released
             .map(|_| ())
-            .map_err(|e| Error::db("releasing the migration lock")(DbErr::Custom(e.to_string())))
+            .map_err(sqlx_err("releasing the migration lock"))
+    }
+
+    fn heartbeat(&self) -> Option<Duration> {
+        Some(self.heartbeat)
     }
 }
 
@@ -118,9 +130,19 @@ impl Backend for MySql {
                 .fetch_one(&mut conn)
                 .await
                 .map_err(sqlx_err("naming the migration lock"))?;
-        let mut lock = NamedLock { conn, name };
-        poll_lock(&mut lock, timeout, on_wait).await?;
-        Ok(Box::new(lock))
+        // The server drops a connection idle for `wait_timeout` seconds, and
+        // its GET_LOCK locks with it: prove the lock more often than that.
+        let wait: Option<u64> = sqlx::query_scalar("SELECT CAST(@@session.wait_timeout AS UNSIGNED)")
+            .fetch_one(&mut conn)
+            .await
+            .ok();
+        let heartbeat = super::heartbeat_for(&[Duration::from_secs(wait.unwrap_or(0))]);
+        let lock = NamedLock {
+            conn,
+            name,
+            heartbeat,
+        };
+        hold(lock, timeout, on_wait).await
     }
 
     fn parse_declared_type(&self, text: &str) -> ColType {

@@ -1,4 +1,4 @@
-//! PostgreSQL: transactional DDL, a session advisory lock on a dedicated connection.
+//! PostgreSQL: transactional DDL, a transaction-level advisory lock on a dedicated connection.
 
 pub mod batch;
 pub(crate) mod reflect;
@@ -6,7 +6,7 @@ mod types;
 
 use super::Dialect;
 use super::{
-    Backend, LockAttempt, MigrationLock, OnWait, ScratchPlace, Sql, lock_key, poll_lock, query_i64,
+    Backend, LockSession, MigrationLock, OnWait, ScratchPlace, Sql, hold, lock_key, query_i64,
     with_database,
 };
 use crate::batch::{BatchAlter, BatchError};
@@ -34,63 +34,138 @@ fn ident(name: &str) -> String {
 /// (<https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS>).
 const LOCK_CLASS: i32 = 0x5EA0_0001;
 
-/// A session-level advisory lock, held by a connection of its own.
+/// A transaction-level advisory lock, held by a connection of its own that
+/// keeps its transaction open for the whole run.
 ///
-/// A pooled connection could go back to the pool with the lock still held and
-/// wedge every later start (a known sqlx pitfall); a dedicated connection is
-/// closed with the lock, and the server releases session locks when the
-/// connection drops, so a killed process cannot leave it behind.
+/// A dedicated connection, not a pooled one: a pooled connection could go
+/// back to the pool with the lock still held and wedge every later start (a
+/// known sqlx pitfall). A transaction-level lock, not a session-level one:
+/// an open transaction pins one server connection even behind a pooler in
+/// transaction mode (PgBouncer, Supavisor, Neon's pooler), where a session
+/// lock is taken on one server connection and "released" on another
+/// (<https://www.pgbouncer.org/features.html>). The server releases it
+/// when the transaction ends, the connection drops or the process dies.
+/// Everything on this connection uses the simple query protocol, with no
+/// prepared statement a pooler could hand to another client.
 struct AdvisoryLock {
     conn: PgConnection,
     key: i32,
+    /// Whether the connection is inside the transaction that holds the lock.
+    in_transaction: bool,
+    heartbeat: Duration,
+}
+
+impl AdvisoryLock {
+    /// The first column of the first row `sql` returns, as text.
+    async fn scalar(&mut self, sql: &str) -> std::result::Result<Option<String>, sqlx::Error> {
+        use sqlx::Row;
+        let rows = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_all(&mut self.conn)
+            .await?;
+        Ok(rows
+            .iter()
+            .rev()
+            .find_map(|r| r.try_get::<Option<String>, _>(0).ok().flatten()))
+    }
+
+    /// How often to prove the lock: often enough that neither of the
+    /// server's idle timeouts reaps this connection.
+    async fn read_heartbeat(&mut self) -> Duration {
+        let ms = self
+            .scalar(
+                "SELECT concat_ws(',', \
+                 (SELECT setting FROM pg_settings WHERE name = 'idle_in_transaction_session_timeout'), \
+                 (SELECT setting FROM pg_settings WHERE name = 'idle_session_timeout'))",
+            )
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let timeouts: Vec<Duration> = ms
+            .split(',')
+            .filter_map(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_millis)
+            .collect();
+        super::heartbeat_for(&timeouts)
+    }
+}
+
+fn lock_err(context: &'static str) -> impl Fn(sqlx::Error) -> Error {
+    move |e| Error::db(context)(DbErr::Custom(e.to_string()))
 }
 
 #[async_trait]
-impl LockAttempt for AdvisoryLock {
+impl LockSession for AdvisoryLock {
     async fn try_acquire(&mut self) -> Result<bool> {
-        sqlx::query_scalar::<_, bool>("SELECT pg_try_advisory_lock($1, $2)")
-            .bind(LOCK_CLASS)
-            .bind(self.key)
-            .fetch_one(&mut self.conn)
+        let got = self
+            .scalar(&format!(
+                "BEGIN; SELECT pg_try_advisory_xact_lock({LOCK_CLASS}, {})::text",
+                self.key
+            ))
             .await
-            .map_err(|e| Error::db("taking the migration lock")(DbErr::Custom(e.to_string())))
+            .map_err(lock_err("taking the migration lock"))?;
+        self.in_transaction = true;
+        if got.as_deref() == Some("true") {
+            return Ok(true);
+        }
+        // Not ours: end the transaction, so that a pooler may use the
+        // connection for others while we wait.
+        sqlx::raw_sql("ROLLBACK")
+            .execute(&mut self.conn)
+            .await
+            .map_err(lock_err("waiting for the migration lock"))?;
+        self.in_transaction = false;
+        Ok(false)
     }
 
     async fn holder(&mut self) -> String {
-        let holder: Result<Option<(i32, String, String, String)>, _> = sqlx::query_as(
-            "SELECT a.pid, COALESCE(a.application_name, ''), COALESCE(host(a.client_addr), 'local socket'), \
-             to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ') \
-             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND l.granted AND l.database = \
-             (SELECT oid FROM pg_database WHERE datname = current_database()) \
-             AND l.classid = $1::int4::oid AND l.objid = $2::int4::oid AND l.objsubid = 2",
-        )
-        .bind(LOCK_CLASS)
-        .bind(self.key)
-        .fetch_optional(&mut self.conn)
-        .await;
-        match holder {
-            Ok(Some((pid, app, addr, since))) => {
-                format!(", held by server pid {pid} (\"{app}\" from {addr}, connected {since})")
-            }
-            _ => String::new(),
-        }
-    }
-}
-
-#[async_trait]
-impl MigrationLock for AdvisoryLock {
-    async fn release(mut self: Box<Self>) -> Result<()> {
-        let unlocked: Result<bool, _> = sqlx::query_scalar("SELECT pg_advisory_unlock($1, $2)")
-            .bind(LOCK_CLASS)
-            .bind(self.key)
-            .fetch_one(&mut self.conn)
+        let holder = self
+            .scalar(&format!(
+                "SELECT format(', held by server pid %s (\"%s\" from %s, connected %s%s)', a.pid, \
+                 COALESCE(a.application_name, ''), COALESCE(host(a.client_addr), 'local socket'), \
+                 to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ'), \
+                 CASE WHEN a.state = 'active' THEN format('; running for %s s: %s', \
+                   round(extract(epoch FROM now() - a.query_start)), left(a.query, 200)) ELSE '' END) \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.database = \
+                 (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 AND l.classid = {LOCK_CLASS}::int4::oid AND l.objid = {}::int4::oid AND l.objsubid = 2",
+                self.key
+            ))
             .await;
-        // Closing the session releases the lock even if the unlock query failed.
-        let _ = self.conn.close().await;
-        unlocked
-            .map(|_| ())
-            .map_err(|e| Error::db("releasing the migration lock")(DbErr::Custom(e.to_string())))
+        holder.ok().flatten().unwrap_or_default()
+    }
+
+    async fn still_held(&mut self) -> Result<bool> {
+        if !self.in_transaction {
+            return Ok(false);
+        }
+        let held = self
+            .scalar(&format!(
+                "SELECT (count(*) = 1)::text FROM pg_locks WHERE pid = pg_backend_pid() \
+                 AND locktype = 'advisory' AND granted AND classid = {LOCK_CLASS}::int4::oid \
+                 AND objid = {}::int4::oid AND objsubid = 2",
+                self.key
+            ))
+            .await
+            .map_err(lock_err("proving the migration lock"))?;
+        Ok(held.as_deref() == Some("true"))
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        // Ending the transaction releases the lock; closing the connection
+        // would too, if the rollback failed.
+        let ended = if self.in_transaction {
+            sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await.map(|_| ())
+        } else {
+            Ok(())
+        };
+        self.in_transaction = false;
+        ended.map_err(lock_err("releasing the migration lock"))
+    }
+
+    fn heartbeat(&self) -> Option<Duration> {
+        Some(self.heartbeat)
     }
 }
 
@@ -128,9 +203,11 @@ impl Backend for Postgres {
         let mut lock = AdvisoryLock {
             conn,
             key: lock_key(key),
+            in_transaction: false,
+            heartbeat: Duration::from_secs(10),
         };
-        poll_lock(&mut lock, timeout, on_wait).await?;
-        Ok(Box::new(lock))
+        lock.heartbeat = lock.read_heartbeat().await;
+        hold(lock, timeout, on_wait).await
     }
 
     fn named_enum_types(&self) -> bool {

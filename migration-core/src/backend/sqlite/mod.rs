@@ -5,7 +5,7 @@ pub(crate) mod reflect;
 mod types;
 
 use super::Dialect;
-use super::{Backend, LockAttempt, MigrationLock, OnWait, Sql, poll_lock, query_i64};
+use super::{Backend, LockSession, MigrationLock, NoLock, OnWait, Sql, hold, query_i64};
 use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
 use crate::schema::{ColType, Schema};
@@ -32,7 +32,7 @@ struct FileLock {
 }
 
 #[async_trait]
-impl LockAttempt for FileLock {
+impl LockSession for FileLock {
     async fn try_acquire(&mut self) -> Result<bool> {
         match self.file.try_lock() {
             Ok(()) => {
@@ -60,25 +60,23 @@ impl LockAttempt for FileLock {
             pid => format!(", held by process {pid} (lock file {})", self.path),
         }
     }
-}
 
-#[async_trait]
-impl MigrationLock for FileLock {
-    async fn release(self: Box<Self>) -> Result<()> {
+    /// An OS file lock lasts as long as the open file: it cannot be lost.
+    async fn still_held(&mut self) -> Result<bool> {
+        Ok(true)
+    }
+
+    async fn unlock(&mut self) -> Result<()> {
+        // Clear our pid first: it names the holder only while there is one.
+        let _ = self.file.set_len(0);
         self.file.unlock().map_err(|source| Error::Io {
             context: "cannot release the migration lock file".into(),
             source,
         })
     }
-}
 
-/// In-memory databases belong to one process: nothing to serialize.
-struct NoLock;
-
-#[async_trait]
-impl MigrationLock for NoLock {
-    async fn release(self: Box<Self>) -> Result<()> {
-        Ok(())
+    fn heartbeat(&self) -> Option<Duration> {
+        None
     }
 }
 
@@ -102,6 +100,11 @@ impl Backend for Sqlite {
         let Some(db_path) = sqlite_path(url) else {
             return Ok(Box::new(NoLock));
         };
+        // Keyed on the file itself, not the URL's spelling of it: two
+        // processes reaching one database through a symlink, `./x.db` and an
+        // absolute path must meet at one lock file. The runner has connected
+        // (and so created the file) before it locks.
+        let db_path = std::fs::canonicalize(&db_path).unwrap_or(db_path);
         let lock_path = format!("{}.{key}.lock", db_path.display());
         let io = |source| Error::Io {
             context: format!("cannot open the migration lock file {lock_path}"),
@@ -114,12 +117,11 @@ impl Backend for Sqlite {
             .write(true)
             .open(&lock_path)
             .map_err(io)?;
-        let mut lock = FileLock {
+        let lock = FileLock {
             file,
             path: lock_path,
         };
-        poll_lock(&mut lock, timeout, on_wait).await?;
-        Ok(Box::new(lock))
+        hold(lock, timeout, on_wait).await
     }
 
     fn prepare_connect(&self, url: &str) -> Result<()> {
