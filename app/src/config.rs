@@ -1,5 +1,6 @@
 //! Configuration from the environment (and `.env`): database, address, start-up policy, retries.
 
+use migration_core::backend::Pooler;
 use migration_core::embed::OnStart;
 use migration_core::runner::RunnerOptions;
 use migration_core::url::{DEFAULT_DATABASE_URL, mask};
@@ -14,6 +15,7 @@ pub const VARIABLES: &[&str] = &[
     "DB_CONNECT_TIMEOUT",
     "DB_CONNECT_BACKOFF_MS",
     "MIGRATION_LOCK_TIMEOUT",
+    "MIGRATION_POOLER",
     "RUST_LOG",
 ];
 
@@ -42,6 +44,10 @@ pub struct Config {
     /// `MIGRATION_LOCK_TIMEOUT`: seconds to wait for another process's
     /// migration lock (default 60).
     pub lock_timeout: Duration,
+    /// `MIGRATION_POOLER`: `auto` (default), `transaction` or `none`: whether
+    /// the database is reached through a transaction pooler (PgBouncer's
+    /// `pool_mode = transaction`), where nothing may be prepared.
+    pub pooler: Pooler,
 }
 
 impl Default for Config {
@@ -54,6 +60,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(5),
             connect_backoff: Duration::from_millis(500),
             lock_timeout: Duration::from_secs(60),
+            pooler: Pooler::Auto,
         }
     }
 }
@@ -68,6 +75,7 @@ impl std::fmt::Debug for Config {
             .field("connect_timeout", &self.connect_timeout)
             .field("connect_backoff", &self.connect_backoff)
             .field("lock_timeout", &self.lock_timeout)
+            .field("pooler", &self.pooler)
             .finish()
     }
 }
@@ -120,6 +128,10 @@ impl Config {
             connect_timeout: seconds("DB_CONNECT_TIMEOUT", defaults.connect_timeout)?,
             connect_backoff,
             lock_timeout: seconds("MIGRATION_LOCK_TIMEOUT", defaults.lock_timeout)?,
+            pooler: match get("MIGRATION_POOLER") {
+                Some(v) => v.parse::<Pooler>().map_err(|e| e.to_string())?,
+                None => defaults.pooler,
+            },
         })
     }
 
@@ -136,6 +148,7 @@ impl Config {
             // Beside its database the service waits for it to be created
             // (`DB_CONNECT_ATTEMPTS` bounds the wait).
             retry_rejected: true,
+            pooler: self.pooler,
         }
     }
 }

@@ -55,6 +55,9 @@ pub struct RunnerOptions {
     /// starting beside its database, which another service may still be
     /// creating.
     pub retry_rejected: bool,
+    /// How the database is reached: directly or through a transaction
+    /// pooler ([`backend::Pooler`]; `auto` finds out).
+    pub pooler: backend::Pooler,
 }
 
 impl Default for RunnerOptions {
@@ -67,6 +70,7 @@ impl Default for RunnerOptions {
             test_before_acquire: false,
             connect_backoff: Duration::from_millis(500),
             retry_rejected: false,
+            pooler: backend::Pooler::Auto,
         }
     }
 }
@@ -133,7 +137,11 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     let mut attempt = 1;
     loop {
         match Database::connect(connect_options.clone()).await {
-            Ok(db) => return Ok(db),
+            Ok(db) => {
+                return backend::of(dialect)
+                    .finish_connect(db, url, options.pooler)
+                    .await;
+            }
             Err(pooled) => {
                 // The pool says only that it timed out: one plain attempt
                 // tells a server that said no (not retried) from one not up

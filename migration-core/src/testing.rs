@@ -8,6 +8,8 @@
 // Test support with dependencies of its own (tempfile): behind `testing`.
 #[cfg(feature = "testing")]
 pub mod workspace;
+#[cfg(feature = "testing")]
+pub mod pgbouncer;
 
 use crate::backend::{self, Backend};
 use crate::url::Dialect;

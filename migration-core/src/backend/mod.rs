@@ -34,6 +34,37 @@ use sea_orm::{
 };
 use std::time::Duration;
 
+/// How the database is reached: directly, or through a connection pooler
+/// that hands a server connection to a client only for one transaction
+/// (PgBouncer's `pool_mode = transaction`), where nothing may outlive a
+/// transaction (named prepared statements, session locks, `SET`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Pooler {
+    /// Find out: on PostgreSQL, a server whose own port differs from the
+    /// URL's has something in between, and is treated as a pooler.
+    #[default]
+    Auto,
+    /// A transaction pooler: prepare nothing, hold nothing across transactions.
+    Transaction,
+    /// Direct (or a session pooler): use the driver as it is.
+    None,
+}
+
+impl std::str::FromStr for Pooler {
+    type Err = crate::error::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "transaction" | "on" => Ok(Self::Transaction),
+            "none" | "off" | "session" => Ok(Self::None),
+            other => Err(crate::error::Error::Usage(format!(
+                "unknown pooler `{other}`: use auto, transaction or none (MIGRATION_POOLER)"
+            ))),
+        }
+    }
+}
+
 /// The operations whose SQL or behaviour differs per backend.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -62,6 +93,19 @@ pub trait Backend: Send + Sync {
     /// folder, which SQLite does not create).
     fn prepare_connect(&self, _url: &str) -> Result<()> {
         Ok(())
+    }
+
+    /// What a pooled connection to `url` needs once it is made, given how
+    /// the database is reached ([`Pooler`]): the connection itself by
+    /// default; on PostgreSQL behind a transaction pooler, a driver that
+    /// prepares nothing (`postgres/pooled.rs`).
+    async fn finish_connect(
+        &self,
+        db: DatabaseConnection,
+        _url: &str,
+        _pooler: Pooler,
+    ) -> Result<DatabaseConnection> {
+        Ok(db)
     }
 
     /// One plain connection to `url`, closed at once: the pool hides why a

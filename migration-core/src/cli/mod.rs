@@ -59,6 +59,18 @@ pub struct Cli {
     )]
     pub connect_timeout: u64,
 
+    /// How the database is reached: `auto` (PostgreSQL: a server on another
+    /// port than the URL's has a pooler in between), `transaction` (a
+    /// transaction pooler such as PgBouncer's `pool_mode = transaction`:
+    /// prepare nothing) or `none`.
+    #[arg(
+        long,
+        env = "MIGRATION_POOLER",
+        default_value = "auto",
+        global = true
+    )]
+    pub pooler: crate::backend::Pooler,
+
     /// What to do; `up` when omitted (as in sea-orm-migration).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -383,6 +395,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         lock_timeout: Duration::from_secs(cli.lock_timeout),
         connect_attempts: cli.connect_attempts,
         connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
+        pooler: cli.pooler,
         ..RunnerOptions::default()
     };
     let ctx = Ctx {

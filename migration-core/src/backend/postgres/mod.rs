@@ -1,12 +1,13 @@
 //! PostgreSQL: transactional DDL, a transaction-level advisory lock on a dedicated connection.
 
 pub mod batch;
+mod pooled;
 pub(crate) mod reflect;
 mod types;
 
 use super::Dialect;
 use super::{
-    Backend, LockSession, MigrationLock, OnWait, ScratchPlace, Sql, hold, lock_key, query_i64,
+    Backend, LockSession, MigrationLock, OnWait, Pooler, ScratchPlace, Sql, hold, lock_key, query_i64,
     with_database,
 };
 use crate::batch::{BatchAlter, BatchError};
@@ -18,7 +19,10 @@ use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, PostgresQueryBuilder};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgConnection};
 use sea_orm::sqlx::{self, Connection};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DatabaseTransaction, DbErr,
+    TransactionTrait,
+};
 use std::time::Duration;
 
 /// PostgreSQL.
@@ -169,6 +173,21 @@ impl LockSession for AdvisoryLock {
     }
 }
 
+/// The port the server itself listens on for this connection (none over a
+/// Unix socket), asked over the simple protocol: behind a transaction
+/// pooler a prepared statement is exactly what fails.
+async fn server_port(db: &DatabaseConnection) -> Option<u16> {
+    use sqlx::Row;
+    let DatabaseConnectionType::SqlxPostgresPoolConnection(_) = &db.inner else {
+        return None;
+    };
+    let row = sqlx::raw_sql("SELECT inet_server_port()::text")
+        .fetch_one(db.get_postgres_connection_pool())
+        .await
+        .ok()?;
+    row.try_get::<Option<String>, _>(0).ok()??.parse().ok()
+}
+
 #[async_trait]
 impl Backend for Postgres {
     fn dialect(&self) -> Dialect {
@@ -208,6 +227,48 @@ impl Backend for Postgres {
         };
         lock.heartbeat = lock.read_heartbeat().await;
         hold(lock, timeout, on_wait).await
+    }
+
+    async fn finish_connect(
+        &self,
+        db: DatabaseConnection,
+        url: &str,
+        pooler: Pooler,
+    ) -> Result<DatabaseConnection> {
+        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| Error::Connect {
+            url: mask(url),
+            attempts: 1,
+            source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
+        })?;
+        let pooled = match pooler {
+            Pooler::Transaction => true,
+            Pooler::None => false,
+            Pooler::Auto => match server_port(&db).await {
+                Some(port) if port != options.get_port() => {
+                    tracing::info!(
+                        url_port = options.get_port(),
+                        server_port = port,
+                        "PostgreSQL listens on another port than the URL's: a pooler or proxy is \
+                         in between, so statements go over one connection without prepared \
+                         statements (MIGRATION_POOLER=none turns this off)"
+                    );
+                    true
+                }
+                _ => false,
+            },
+        };
+        if !pooled {
+            return Ok(db);
+        }
+        let simple = pooled::connect(options)
+            .await
+            .map_err(|e| Error::Connect {
+                url: mask(url),
+                attempts: 1,
+                source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
+            })?;
+        db.close().await.ok();
+        Ok(simple)
     }
 
     fn named_enum_types(&self) -> bool {
