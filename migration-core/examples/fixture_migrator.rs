@@ -94,6 +94,30 @@ impl MigrationTrait for Fixture {
                     .await
                     .map(|_| ())
             }
+            "busy" => {
+                // Like `slow`, but the wait is a statement the server runs, so
+                // the migration's connection is busy the whole time while the
+                // lock's own connection sits idle (what the idle reapers see).
+                manager
+                    .create_table(
+                        Table::create()
+                            .table("busy_done")
+                            .col(ColumnDef::new("id").integer())
+                            .to_owned(),
+                    )
+                    .await?;
+                mark_started();
+                let secs = env_u64("FIXTURE_SLEEP_MS", 3000) as f64 / 1000.0;
+                let sleep = match db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => format!("SELECT pg_sleep({secs})"),
+                    sea_orm::DbBackend::MySql => format!("SELECT SLEEP({secs})"),
+                    _ => "SELECT 1".to_owned(),
+                };
+                db.execute_unprepared(&sleep).await?;
+                db.execute_unprepared("INSERT INTO busy_done (id) VALUES (1)")
+                    .await
+                    .map(|_| ())
+            }
             "fail" => {
                 manager
                     .create_table(
@@ -126,6 +150,7 @@ impl MigrationTrait for Fixture {
         let table = match self.0 {
             "items" => "items",
             "slow" => "slow_done",
+            "busy" => "busy_done",
             "fail" => "half_done",
             "panic" => "panic_done",
             _ => {

@@ -647,7 +647,11 @@ impl<'m> Runner<'m> {
         }
         // 1. Lock: one migrator per database at a time, from before we read the
         //    applied revisions until after the last one is recorded.
-        let on_wait = |holder: &str| (self.progress)(Event::LockWaiting(holder));
+        let waited = std::sync::atomic::AtomicBool::new(false);
+        let on_wait = |holder: &str| {
+            waited.store(true, std::sync::atomic::Ordering::Relaxed);
+            (self.progress)(Event::LockWaiting(holder));
+        };
         let lock = self
             .backend
             .lock(
@@ -658,6 +662,13 @@ impl<'m> Runner<'m> {
             )
             .await?;
         *self.lock.lock().await = Some(lock);
+        if waited.load(std::sync::atomic::Ordering::Relaxed) {
+            // The pool's connection sat idle while we waited, and a server
+            // reaping idle sessions (`idle_session_timeout`, `wait_timeout`)
+            // may have closed it: a ping finds that out here, and the pool
+            // drops it, instead of the first statement of the run failing.
+            let _ = self.db.ping().await;
+        }
         let result = body().await;
         // 7. Unlock on every path. (A panic that escapes drops `lock`, which closes
         //    its connection or file: the server or the OS releases it.)
@@ -764,19 +775,29 @@ impl<'m> Runner<'m> {
                 .await
                 .map_err(Error::db("starting the migration transaction"))?;
             match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
-                Ok(()) => match self.record(&txn, rev, direction, started).await {
-                    // ... and again right before the commit: a lock lost
-                    // meanwhile may have let another migrator in.
-                    Ok(()) => match self.prove_lock().await {
+                Ok(()) => {
+                    // Where DDL commits by itself (MySQL), the transaction
+                    // ended with the first DDL statement and the record
+                    // would commit on its own: prove the lock before it.
+                    if !atomic && let Err(lost) = self.prove_lock().await {
+                        let _ = txn.rollback().await;
+                        return Err(self.lock_lost(lost, rev, direction, Lost::Ran, done));
+                    }
+                    match self.record(&txn, rev, direction, started).await {
+                        // ... and again right before the commit: a lock lost
+                        // meanwhile may have let another migrator in.
+                        Ok(()) if atomic => match self.prove_lock().await {
+                            Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
+                            Err(lost) => {
+                                let _ = txn.rollback().await;
+                                let at = Lost::RolledBack;
+                                return Err(self.lock_lost(lost, rev, direction, at, done));
+                            }
+                        },
                         Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
-                        Err(lost) => {
-                            let _ = txn.rollback().await;
-                            let at = if atomic { Lost::RolledBack } else { Lost::Ran };
-                            return Err(self.lock_lost(lost, rev, direction, at, done));
-                        }
-                    },
-                    Err(e) => Err(MigrationError::Record(Box::new(e))),
-                },
+                        Err(e) => Err(MigrationError::Record(Box::new(e))),
+                    }
+                }
                 Err(cause) => {
                     let _ = txn.rollback().await;
                     Err(cause)
@@ -917,7 +938,9 @@ impl<'m> Runner<'m> {
         };
         let earlier = match (done, direction) {
             (0, _) => String::new(),
-            (n, Direction::Up) => format!(" (the {n} revision(s) before it in this run stay applied)"),
+            (n, Direction::Up) => {
+                format!(" (the {n} revision(s) before it in this run stay applied)")
+            }
             (n, Direction::Down) => {
                 format!(" (the {n} revision(s) before it in this run stay reverted)")
             }
@@ -925,9 +948,9 @@ impl<'m> Runner<'m> {
         let id = &rev.id;
         let state = match at {
             Lost::BeforeStart => format!(": `{id}` did not start{earlier}"),
-            Lost::RolledBack => format!(
-                ": `{id}` was rolled back, the database is exactly as before it{earlier}"
-            ),
+            Lost::RolledBack => {
+                format!(": `{id}` was rolled back, the database is exactly as before it{earlier}")
+            }
             Lost::Ran => format!(
                 ": `{id}` ran without a transaction that could take it back, so its changes are in \
                  the database but it is not recorded{earlier}; check the schema (another migrator \

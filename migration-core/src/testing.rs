@@ -7,9 +7,9 @@
 
 // Test support with dependencies of its own (tempfile): behind `testing`.
 #[cfg(feature = "testing")]
-pub mod workspace;
-#[cfg(feature = "testing")]
 pub mod pgbouncer;
+#[cfg(feature = "testing")]
+pub mod workspace;
 
 use crate::backend::{self, Backend};
 use crate::url::Dialect;

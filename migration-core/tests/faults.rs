@@ -84,17 +84,7 @@ async fn tables(url: &str) -> Vec<String> {
 }
 
 async fn count_items(url: &str) -> i64 {
-    let db = connect(url).await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) FROM items",
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    db.close().await.ok();
-    row.try_get_by_index::<i64>(0).unwrap()
+    count_rows(url, "items").await
 }
 
 /// The lock is free: a run with a 2 s lock timeout gets it.
@@ -112,8 +102,37 @@ fn assert_lock_free(url: &str, revisions: &str) {
 
 const ITEMS: &str = "m20250101_000001_items";
 
+/// A test that changes a server-wide setting (MariaDB's global
+/// `wait_timeout`) takes this for writing; every other test of this file
+/// takes it for reading, so none of them meets the changed setting.
+static SERVER_SETTINGS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Rounds of the lock-loss test per backend: CI runs 1; `just test-heavy`
+/// (`LOCK_LOSS_ROUNDS=20`) the full count.
+fn lock_loss_rounds() -> usize {
+    std::env::var("LOCK_LOSS_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+async fn count_rows(url: &str, table: &str) -> i64 {
+    let db = connect(url).await;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) FROM {table}"),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    db.close().await.ok();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
 #[tokio::test]
 async fn failing_migration_rolls_back_or_is_recorded_as_failed() {
+    let _servers = SERVER_SETTINGS.read().await;
     for dialect in ALL {
         let Some(db) = TestDb::create(dialect, "fault_fail").await else {
             continue;
@@ -186,6 +205,7 @@ async fn failing_migration_rolls_back_or_is_recorded_as_failed() {
 
 #[tokio::test]
 async fn panic_inside_a_migration_is_an_error_and_releases_the_lock() {
+    let _servers = SERVER_SETTINGS.read().await;
     for dialect in ALL {
         let Some(db) = TestDb::create(dialect, "fault_panic").await else {
             continue;
@@ -228,6 +248,7 @@ fn wait_for(marker: &std::path::Path, child: &mut Child) {
 
 #[tokio::test]
 async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
+    let _servers = SERVER_SETTINGS.read().await;
     let rows: i64 = std::env::var("FAULT_FILL_ROWS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -315,6 +336,7 @@ async fn kill_sessions(url: &str, dialect: Dialect) -> usize {
 
 #[tokio::test]
 async fn server_dropping_the_connection_mid_migration() {
+    let _servers = SERVER_SETTINGS.read().await;
     for dialect in [Dialect::Postgres, Dialect::MySql] {
         let Some(db) = TestDb::create(dialect, "fault_drop").await else {
             continue;
@@ -358,6 +380,7 @@ async fn server_dropping_the_connection_mid_migration() {
 
 #[tokio::test]
 async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
+    let _servers = SERVER_SETTINGS.read().await;
     for dialect in ALL {
         let Some(db) = TestDb::create(dialect, "lock_wait").await else {
             continue;
@@ -402,5 +425,203 @@ async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
             "re-read after the lock: {stdout}"
         );
         assert_eq!(recorded(url).await.len(), 2);
+    }
+}
+
+/// Kills the migration lock's own connection (only it), as a server, a
+/// pooler or a NAT dropping an idle connection would; returns how many.
+async fn kill_lock_session(url: &str, dialect: Dialect) -> usize {
+    let admin = connect(url).await;
+    let ids: Vec<i64> = match dialect {
+        Dialect::Postgres => admin
+            .query_all_raw(Statement::from_string(
+                admin.get_database_backend(),
+                "SELECT pg_terminate_backend(pid)::int::int8 FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name LIKE 'migration lock%'",
+            ))
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+            .collect(),
+        Dialect::MySql => {
+            let rows = admin
+                .query_all_raw(Statement::from_string(
+                    admin.get_database_backend(),
+                    format!(
+                        "SELECT CAST(IS_USED_LOCK(SHA1(CONCAT('migration-lock:', DATABASE(), ':', \
+                         '{DEFAULT_HISTORY_TABLE}'))) AS SIGNED)"
+                    ),
+                ))
+                .await
+                .unwrap();
+            let ids: Vec<i64> = rows
+                .iter()
+                .filter_map(|r| r.try_get_by_index::<Option<i64>>(0).unwrap())
+                .collect();
+            for id in &ids {
+                admin
+                    .execute_unprepared(&format!("KILL {id}"))
+                    .await
+                    .unwrap();
+            }
+            ids
+        }
+        Dialect::Sqlite => Vec::new(),
+    };
+    admin.close().await.ok();
+    ids.len()
+}
+
+/// Sets MariaDB's global `wait_timeout` back when dropped, on every path (a
+/// failed assertion included): later tests must not meet a 2 s reaper.
+struct RestoreWaitTimeout {
+    url: String,
+    old: i64,
+}
+
+impl Drop for RestoreWaitTimeout {
+    fn drop(&mut self) {
+        let (url, old) = (self.url.clone(), self.old);
+        std::thread::spawn(move || {
+            tokio::runtime::Runtime::new().unwrap().block_on(async {
+                let admin = sea_orm::Database::connect(&url).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("SET GLOBAL wait_timeout = {old}"))
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+            });
+        })
+        .join()
+        .unwrap();
+    }
+}
+
+/// The heartbeat: with the servers reaping sessions idle for about a
+/// second, the lock's connection (idle while a revision runs) survives a
+/// 4 s revision, so a second run waits instead of entering beside it.
+#[tokio::test]
+async fn the_lock_outlives_idle_reapers_and_a_second_run_waits() {
+    let _servers = SERVER_SETTINGS.write().await;
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        let Some(db) = TestDb::create(dialect, "idle_reap").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+        let admin = connect(url).await;
+        let mut restore = None;
+        match dialect {
+            Dialect::Postgres => {
+                let name = url.rsplit('/').next().unwrap();
+                for setting in [
+                    "idle_in_transaction_session_timeout",
+                    "idle_session_timeout",
+                ] {
+                    admin
+                        .execute_unprepared(&format!(
+                            "ALTER DATABASE \"{name}\" SET {setting} = '1s'"
+                        ))
+                        .await
+                        .unwrap();
+                }
+            }
+            _ => {
+                let row = admin
+                    .query_one_raw(Statement::from_string(
+                        admin.get_database_backend(),
+                        "SELECT CAST(@@global.wait_timeout AS SIGNED)",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                restore = Some(RestoreWaitTimeout {
+                    url: url.to_owned(),
+                    old: row.try_get_by_index(0).unwrap(),
+                });
+                admin
+                    .execute_unprepared("SET GLOBAL wait_timeout = 2")
+                    .await
+                    .unwrap();
+            }
+        }
+        admin.close().await.ok();
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut first = command(url, "items,busy", &["up"])
+            .env("FIXTURE_SLEEP_MS", "4000")
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut first);
+        // The first run's connections are open and carry the short timeout.
+        drop(restore.take());
+        // Longer than either reaper: without a heartbeat the lock is gone now.
+        std::thread::sleep(Duration::from_millis(2500));
+        let second = run(url, "items,busy", &["--lock-timeout", "30", "up"]);
+        let first = first.wait_with_output().unwrap();
+        assert_eq!(first.status.code(), Some(0), "{}", err(&first));
+        assert_eq!(second.status.code(), Some(0), "{}", err(&second));
+        let said = String::from_utf8_lossy(&second.stdout);
+        assert!(said.contains("Waiting for the migration lock"), "{said}");
+        assert!(!said.contains("Applying"), "the second run applied: {said}");
+        assert_eq!(recorded(url).await.len(), 2);
+        assert_eq!(count_rows(url, "busy_done").await, 1, "applied once");
+    }
+}
+
+/// Fencing: the lock's connection is killed while a revision runs, a
+/// second run takes the lock and applies the revision; the first proves
+/// its lock before committing, finds it lost, and stops without committing
+/// beside the second (PostgreSQL: rolled back; MariaDB, whose DDL commits
+/// by itself: stopped before recording, and says so).
+#[tokio::test]
+async fn a_lost_lock_stops_the_run_before_it_commits_beside_another() {
+    let _servers = SERVER_SETTINGS.read().await;
+    let rounds = lock_loss_rounds();
+    for dialect in [Dialect::Postgres, Dialect::MySql] {
+        let mut doubled = 0;
+        for round in 0..rounds {
+            let Some(db) = TestDb::create(dialect, "lock_lost").await else {
+                break;
+            };
+            let url = db.url.as_str();
+            assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+            let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+            std::fs::remove_file(&marker).unwrap();
+            let mut first = command(url, "items,busy", &["up"])
+                .env("FIXTURE_SLEEP_MS", "3000")
+                .env("FIXTURE_MARKER", &*marker)
+                .spawn()
+                .unwrap();
+            wait_for(&marker, &mut first);
+            assert_eq!(kill_lock_session(url, dialect).await, 1, "round {round}");
+            let second = (dialect == Dialect::Postgres)
+                .then(|| run(url, "items,busy", &["--lock-timeout", "30", "up"]));
+            let first = first.wait_with_output().unwrap();
+            let said = err(&first);
+            assert_eq!(first.status.code(), Some(1), "round {round}: {said}");
+            assert!(said.contains("the migration lock was lost"), "{said}");
+            if let Some(second) = second {
+                // PostgreSQL: the first run's revision was rolled back; the
+                // second applied it, once.
+                assert!(said.contains("was rolled back"), "{said}");
+                assert_eq!(second.status.code(), Some(0), "{}", err(&second));
+                assert_eq!(recorded(url).await.len(), 2);
+            } else {
+                // MariaDB: the DDL and the insert committed as they ran; the
+                // revision is not recorded, and the message says so.
+                assert!(said.contains("it is not recorded"), "{said}");
+                assert_eq!(recorded(url).await.len(), 1);
+            }
+            let rows = count_rows(url, "busy_done").await;
+            assert!(rows <= 1, "round {round}: applied {rows} times");
+            doubled += usize::from(rows > 1);
+        }
+        eprintln!(
+            "lock loss on {}: {rounds} round(s), {doubled} double applications",
+            dialect.name()
+        );
     }
 }

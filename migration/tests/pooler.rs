@@ -33,7 +33,9 @@ async fn every_command_works_through_a_transaction_pooler() {
     let (_, expected) = snapshot(&reference.url).await;
     let ids = project_ids();
 
-    let db = TestDb::create(Dialect::Postgres, "pool_cmds").await.unwrap();
+    let db = TestDb::create(Dialect::Postgres, "pool_cmds")
+        .await
+        .unwrap();
     let pooled = bouncer.url(&db.url);
     for args in [
         &["up"][..],
@@ -64,7 +66,9 @@ async fn every_command_works_through_a_transaction_pooler() {
 
     let rounds = rounds();
     for round in 0..rounds {
-        let db = TestDb::create(Dialect::Postgres, "pool_race").await.unwrap();
+        let db = TestDb::create(Dialect::Postgres, "pool_race")
+            .await
+            .unwrap();
         let pooled = bouncer.url(&db.url);
         let cwd = tempfile::tempdir().unwrap();
         let children: Vec<_> = (0..4)
@@ -84,7 +88,12 @@ async fn every_command_works_through_a_transaction_pooler() {
         let mut applied = 0;
         for child in children {
             let out = child.wait_with_output().unwrap();
-            assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {}",
+                stderr(&out)
+            );
             applied += stdout(&out).matches("Applying ").count();
         }
         assert_eq!(applied, ids.len(), "round {round}: each revision once");

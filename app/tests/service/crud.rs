@@ -65,7 +65,7 @@ fn expect_error(r: &Response, statuses: &[u16], contains: &str) {
     }
 }
 
-fn scenario(addr: &str) {
+pub(crate) fn scenario(addr: &str) {
     // ---- users
     let ada = created(post(
         addr,

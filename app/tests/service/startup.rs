@@ -256,3 +256,38 @@ async fn health_reports_an_unavailable_database_without_details() {
     admin.close().await.unwrap();
     support::assert_healthy(&addr);
 }
+
+/// Behind PgBouncer in transaction pooling (what managed PostgreSQL poolers
+/// run): the app sees the pooler (`MIGRATION_POOLER=auto`), migrates on
+/// start, serves the whole CRUD scenario, and a second start applies nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starts_and_serves_through_a_transaction_pooler() {
+    let Some(db) = TestDb::create(Dialect::Postgres, "apppool").await else {
+        return;
+    };
+    let Some(bouncer) = migration_core::testing::pgbouncer::PgBouncer::start() else {
+        return;
+    };
+    let url = bouncer.url(&db.url);
+    let mut first = support::spawn(&url, &[]);
+    let addr = first.wait_ready();
+    support::assert_healthy(&addr);
+    crate::crud::scenario(&addr);
+    let log = first.stderr();
+    assert!(log.contains("a pooler or proxy is in between"), "{log}");
+    drop(first);
+
+    let mut second = support::spawn(&url, &[]);
+    let addr = second.wait_ready();
+    support::assert_healthy(&addr);
+    let log = second.stderr();
+    assert!(!log.contains("applying"), "{log}");
+    let conn = Database::connect(&db.url).await.unwrap();
+    let rows = History::new(migration_core::revision::DEFAULT_HISTORY_TABLE)
+        .read(&conn, backend::of(Dialect::Postgres))
+        .await
+        .unwrap();
+    let (ids, _) = support::revisions();
+    assert_eq!(rows.len(), ids.len(), "each revision recorded once");
+    conn.close().await.ok();
+}

@@ -16,8 +16,8 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use dialect::Dialect;
-pub use lock::{MigrationLock, OnWait};
 pub(crate) use lock::{LockSession, NoLock, heartbeat_for, hold};
+pub use lock::{MigrationLock, OnWait};
 
 use crate::batch::{BatchAlter, BatchError, KeyKind, TableKey};
 use crate::error::Result;

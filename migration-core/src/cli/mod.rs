@@ -63,12 +63,7 @@ pub struct Cli {
     /// port than the URL's has a pooler in between), `transaction` (a
     /// transaction pooler such as PgBouncer's `pool_mode = transaction`:
     /// prepare nothing) or `none`.
-    #[arg(
-        long,
-        env = "MIGRATION_POOLER",
-        default_value = "auto",
-        global = true
-    )]
+    #[arg(long, env = "MIGRATION_POOLER", default_value = "auto", global = true)]
     pub pooler: crate::backend::Pooler,
 
     /// What to do; `up` when omitted (as in sea-orm-migration).

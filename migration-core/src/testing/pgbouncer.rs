@@ -100,7 +100,10 @@ impl PgBouncer {
                 let log = std::fs::read_to_string(&log).unwrap_or_default();
                 panic!("pgbouncer exited with {status}:\n{log}");
             }
-            assert!(Instant::now() < deadline, "pgbouncer did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "pgbouncer did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Some(PgBouncer { child, port, dir })

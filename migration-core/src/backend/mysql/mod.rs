@@ -5,9 +5,7 @@ pub(crate) mod reflect;
 mod types;
 
 use super::Dialect;
-use super::{
-    Backend, LockSession, MigrationLock, OnWait, Sql, hold, query_i64, with_database,
-};
+use super::{Backend, LockSession, MigrationLock, OnWait, Sql, hold, query_i64, with_database};
 use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
 use crate::schema::{ColType, FkAction, Schema};
@@ -132,10 +130,11 @@ impl Backend for MySql {
                 .map_err(sqlx_err("naming the migration lock"))?;
         // The server drops a connection idle for `wait_timeout` seconds, and
         // its GET_LOCK locks with it: prove the lock more often than that.
-        let wait: Option<u64> = sqlx::query_scalar("SELECT CAST(@@session.wait_timeout AS UNSIGNED)")
-            .fetch_one(&mut conn)
-            .await
-            .ok();
+        let wait: Option<u64> =
+            sqlx::query_scalar("SELECT CAST(@@session.wait_timeout AS UNSIGNED)")
+                .fetch_one(&mut conn)
+                .await
+                .ok();
         let heartbeat = super::heartbeat_for(&[Duration::from_secs(wait.unwrap_or(0))]);
         let lock = NamedLock {
             conn,

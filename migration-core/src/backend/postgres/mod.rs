@@ -7,8 +7,8 @@ mod types;
 
 use super::Dialect;
 use super::{
-    Backend, LockSession, MigrationLock, OnWait, Pooler, ScratchPlace, Sql, hold, lock_key, query_i64,
-    with_database,
+    Backend, LockSession, MigrationLock, OnWait, Pooler, ScratchPlace, Sql, hold, lock_key,
+    query_i64, with_database,
 };
 use crate::batch::{BatchAlter, BatchError};
 use crate::error::{Error, Result};
@@ -160,7 +160,10 @@ impl LockSession for AdvisoryLock {
         // Ending the transaction releases the lock; closing the connection
         // would too, if the rollback failed.
         let ended = if self.in_transaction {
-            sqlx::raw_sql("ROLLBACK").execute(&mut self.conn).await.map(|_| ())
+            sqlx::raw_sql("ROLLBACK")
+                .execute(&mut self.conn)
+                .await
+                .map(|_| ())
         } else {
             Ok(())
         };
@@ -260,13 +263,11 @@ impl Backend for Postgres {
         if !pooled {
             return Ok(db);
         }
-        let simple = pooled::connect(options)
-            .await
-            .map_err(|e| Error::Connect {
-                url: mask(url),
-                attempts: 1,
-                source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
-            })?;
+        let simple = pooled::connect(options).await.map_err(|e| Error::Connect {
+            url: mask(url),
+            attempts: 1,
+            source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
+        })?;
         db.close().await.ok();
         Ok(simple)
     }

@@ -43,7 +43,9 @@ struct Simple {
 
 impl std::fmt::Debug for Simple {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Simple").field("depth", &self.depth).finish()
+        f.debug_struct("Simple")
+            .field("depth", &self.depth)
+            .finish()
     }
 }
 
