@@ -1,6 +1,6 @@
 //! Configuration from the environment (and `.env`): database, address, start-up policy, retries.
 
-use migration_core::backend::Pooler;
+use migration_core::backend::{LockKind, Pooler};
 use migration_core::embed::OnStart;
 use migration_core::runner::RunnerOptions;
 use migration_core::url::{DEFAULT_DATABASE_URL, mask};
@@ -16,6 +16,8 @@ pub const VARIABLES: &[&str] = &[
     "DB_CONNECT_BACKOFF_MS",
     "MIGRATION_LOCK_TIMEOUT",
     "MIGRATION_POOLER",
+    "MIGRATION_LOCK",
+    "MIGRATION_LOCK_LEASE",
     "RUST_LOG",
 ];
 
@@ -48,6 +50,12 @@ pub struct Config {
     /// the database is reached through a transaction pooler (PgBouncer's
     /// `pool_mode = transaction`), where nothing may be prepared.
     pub pooler: Pooler,
+    /// `MIGRATION_LOCK`: `auto` (default), `advisory` or `table`: which
+    /// migration lock start-up takes (see `docs/reliability.md`).
+    pub lock: LockKind,
+    /// `MIGRATION_LOCK_LEASE`: seconds without a heartbeat after which the
+    /// table lock's lease is taken over (default 30).
+    pub lease: Duration,
 }
 
 impl Default for Config {
@@ -61,6 +69,8 @@ impl Default for Config {
             connect_backoff: Duration::from_millis(500),
             lock_timeout: Duration::from_secs(60),
             pooler: Pooler::Auto,
+            lock: LockKind::Auto,
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -76,6 +86,8 @@ impl std::fmt::Debug for Config {
             .field("connect_backoff", &self.connect_backoff)
             .field("lock_timeout", &self.lock_timeout)
             .field("pooler", &self.pooler)
+            .field("lock", &self.lock)
+            .field("lease", &self.lease)
             .finish()
     }
 }
@@ -132,6 +144,11 @@ impl Config {
                 Some(v) => v.parse::<Pooler>().map_err(|e| e.to_string())?,
                 None => defaults.pooler,
             },
+            lock: match get("MIGRATION_LOCK") {
+                Some(v) => v.parse::<LockKind>().map_err(|e| e.to_string())?,
+                None => defaults.lock,
+            },
+            lease: seconds("MIGRATION_LOCK_LEASE", defaults.lease)?,
         })
     }
 
@@ -149,6 +166,8 @@ impl Config {
             // (`DB_CONNECT_ATTEMPTS` bounds the wait).
             retry_rejected: true,
             pooler: self.pooler,
+            lock: self.lock,
+            lease: self.lease,
         }
     }
 }

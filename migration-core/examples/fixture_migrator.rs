@@ -107,13 +107,20 @@ impl MigrationTrait for Fixture {
                     )
                     .await?;
                 mark_started();
-                let secs = env_u64("FIXTURE_SLEEP_MS", 3000) as f64 / 1000.0;
-                let sleep = match db.get_database_backend() {
-                    sea_orm::DbBackend::Postgres => format!("SELECT pg_sleep({secs})"),
-                    sea_orm::DbBackend::MySql => format!("SELECT SLEEP({secs})"),
-                    _ => "SELECT 1".to_owned(),
-                };
-                db.execute_unprepared(&sleep).await?;
+                let ms = env_u64("FIXTURE_SLEEP_MS", 3000);
+                let secs = ms as f64 / 1000.0;
+                match db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => {
+                        db.execute_unprepared(&format!("SELECT pg_sleep({secs})"))
+                            .await?;
+                    }
+                    sea_orm::DbBackend::MySql => {
+                        db.execute_unprepared(&format!("SELECT SLEEP({secs})"))
+                            .await?;
+                    }
+                    // SQLite has no server to reap idle sessions: waiting here is the same.
+                    _ => tokio::time::sleep(std::time::Duration::from_millis(ms)).await,
+                }
                 db.execute_unprepared("INSERT INTO busy_done (id) VALUES (1)")
                     .await
                     .map(|_| ())

@@ -58,6 +58,12 @@ pub struct RunnerOptions {
     /// How the database is reached: directly or through a transaction
     /// pooler ([`backend::Pooler`]; `auto` finds out).
     pub pooler: backend::Pooler,
+    /// Which migration lock to take ([`backend::LockKind`]; `auto`: the
+    /// engine's own where it works, else the table lock).
+    pub lock: backend::LockKind,
+    /// The table lock's lease: a lease whose heartbeat has not moved for
+    /// this long is taken over.
+    pub lease: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -71,6 +77,8 @@ impl Default for RunnerOptions {
             connect_backoff: Duration::from_millis(500),
             retry_rejected: false,
             pooler: backend::Pooler::Auto,
+            lock: backend::LockKind::Auto,
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -604,7 +612,10 @@ impl<'m> Runner<'m> {
         self.locked(async || {
             let dropped = self
                 .backend
-                .drop_everything(&self.db)
+                .drop_everything(
+                    &self.db,
+                    &[&backend::lease::table_for(self.history.table())],
+                )
                 .await
                 .map_err(Error::db("dropping everything"))?;
             let applied = self.upgrade_locked(target).await?;
@@ -652,15 +663,7 @@ impl<'m> Runner<'m> {
             waited.store(true, std::sync::atomic::Ordering::Relaxed);
             (self.progress)(Event::LockWaiting(holder));
         };
-        let lock = self
-            .backend
-            .lock(
-                &self.url,
-                self.history.table(),
-                self.options.lock_timeout,
-                &on_wait,
-            )
-            .await?;
+        let lock = self.take_lock(&on_wait).await?;
         *self.lock.lock().await = Some(lock);
         if waited.load(std::sync::atomic::Ordering::Relaxed) {
             // The pool's connection sat idle while we waited, and a server
@@ -689,11 +692,37 @@ impl<'m> Runner<'m> {
         Ok(value)
     }
 
+    /// Takes the lock `options.lock` names: the engine's own, or the lease
+    /// in `<tracking table>_lock` (on its own connection).
+    async fn take_lock(
+        &self,
+        on_wait: backend::OnWait<'_>,
+    ) -> Result<Box<dyn backend::MigrationLock>> {
+        let table = match self.options.lock {
+            backend::LockKind::Advisory => false,
+            backend::LockKind::Table => true,
+            backend::LockKind::Auto => !self.backend.native_lock_usable(&self.db).await,
+        };
+        let (key, timeout) = (self.history.table(), self.options.lock_timeout);
+        if !table {
+            return self.backend.lock(&self.url, key, timeout, on_wait).await;
+        }
+        let options = RunnerOptions {
+            max_connections: 1,
+            ..self.options.clone()
+        };
+        let db = connect(&self.url, &options).await?;
+        let lease =
+            backend::lease::Lease::new(db, backend::lease::table_for(key), key, self.options.lease)
+                .await?;
+        backend::hold(lease, timeout, on_wait).await
+    }
+
     /// Proves the migration lock is still held (fencing): right before a
     /// revision commits, and before one outside a transaction starts.
-    async fn prove_lock(&self) -> Result<()> {
+    async fn prove_lock(&self, txn: Option<&sea_orm::DatabaseTransaction>) -> Result<()> {
         match self.lock.lock().await.as_mut() {
-            Some(lock) => lock.prove().await,
+            Some(lock) => lock.prove(txn).await,
             // Offline, and commands that take no lock.
             None => Ok(()),
         }
@@ -765,7 +794,7 @@ impl<'m> Runner<'m> {
         let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         // Fencing: prove the lock before the first statement (a revision
         // outside a transaction cannot be taken back once it starts) ...
-        if let Err(lost) = self.prove_lock().await {
+        if let Err(lost) = self.prove_lock(None).await {
             return Err(self.lock_lost(lost, rev, direction, Lost::BeforeStart, done));
         }
         let outcome = if rev.use_transaction() {
@@ -779,14 +808,14 @@ impl<'m> Runner<'m> {
                     // Where DDL commits by itself (MySQL), the transaction
                     // ended with the first DDL statement and the record
                     // would commit on its own: prove the lock before it.
-                    if !atomic && let Err(lost) = self.prove_lock().await {
+                    if !atomic && let Err(lost) = self.prove_lock(Some(&txn)).await {
                         let _ = txn.rollback().await;
                         return Err(self.lock_lost(lost, rev, direction, Lost::Ran, done));
                     }
                     match self.record(&txn, rev, direction, started).await {
                         // ... and again right before the commit: a lock lost
                         // meanwhile may have let another migrator in.
-                        Ok(()) if atomic => match self.prove_lock().await {
+                        Ok(()) if atomic => match self.prove_lock(Some(&txn)).await {
                             Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
                             Err(lost) => {
                                 let _ = txn.rollback().await;
@@ -808,7 +837,7 @@ impl<'m> Runner<'m> {
                 .guarded(rev, direction, SchemaManager::new(&self.db))
                 .await
             {
-                Ok(()) => match self.prove_lock().await {
+                Ok(()) => match self.prove_lock(None).await {
                     Ok(()) => self
                         .record(&self.db, rev, direction, started)
                         .await

@@ -647,7 +647,7 @@ async fn rendered_files_compile_and_run() {
             async move {
                 let conn = sea_orm::Database::connect(&url).await.unwrap();
                 migration_core::backend::of(dialect)
-                    .drop_everything(&conn)
+                    .drop_everything(&conn, &[])
                     .await
                     .unwrap();
                 Entities::new(schema).apply(&conn).await.unwrap();

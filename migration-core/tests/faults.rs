@@ -625,3 +625,154 @@ async fn a_lost_lock_stops_the_run_before_it_commits_beside_another() {
         );
     }
 }
+
+const LOCK_TABLE: &str = "seaorm_revisions_lock";
+
+/// The table lock (a lease in `<tracking table>_lock`) on every backend: a
+/// second run waits and names the holder; the lease of a run killed while
+/// it held it is taken over once its heartbeat has been still for a lease,
+/// with a warning; a lease taken from a run while a revision runs stops the
+/// run before it records beside the new owner.
+#[tokio::test]
+async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
+    let _servers = SERVER_SETTINGS.read().await;
+    assert_eq!(
+        migration_core::backend::lease::table_for(DEFAULT_HISTORY_TABLE),
+        LOCK_TABLE
+    );
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "table_lock").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        let table = ["--lock", "table"];
+        assert_eq!(
+            run(url, "items", &[&table[..], &["up"]].concat())
+                .status
+                .code(),
+            Some(0)
+        );
+
+        // 1. A second run waits for the lease and names its holder.
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut first = command(url, "items,slow", &["--lock", "table", "up"])
+            .env("FIXTURE_SLEEP_MS", "2000")
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut first);
+        let pid = first.id();
+        let second = run(
+            url,
+            "items,slow",
+            &["--lock", "table", "--lock-timeout", "30", "up"],
+        );
+        let first = first.wait_with_output().unwrap();
+        assert_eq!(first.status.code(), Some(0), "{}", err(&first));
+        assert_eq!(second.status.code(), Some(0), "{}", err(&second));
+        let said = String::from_utf8_lossy(&second.stdout);
+        assert!(
+            said.contains("Waiting for the migration lock, held by")
+                && said.contains(&format!("pid {pid} "))
+                && said.contains(LOCK_TABLE),
+            "{dialect:?}: {said}"
+        );
+        assert!(!said.contains("Applying"), "{said}");
+        assert_eq!(recorded(url).await.len(), 2);
+
+        // 2. A holder killed with its lease held: the next run takes it over.
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut doomed = command(url, "items,slow,busy", &["--lock", "table", "up"])
+            .env("FIXTURE_SLEEP_MS", "20000")
+            .env("FIXTURE_MARKER", &*marker)
+            .spawn()
+            .unwrap();
+        wait_for(&marker, &mut doomed);
+        doomed.kill().unwrap();
+        doomed.wait().unwrap();
+        if dialect == Dialect::MySql {
+            // Its DDL committed as it ran (MariaDB), its insert had not.
+            let conn = connect(url).await;
+            conn.execute_unprepared("DROP TABLE busy_done")
+                .await
+                .unwrap();
+            conn.close().await.ok();
+        }
+        let started = Instant::now();
+        let next = command(
+            url,
+            "items,slow,busy",
+            &[
+                "--lock",
+                "table",
+                "--lock-lease",
+                "2",
+                "--lock-timeout",
+                "30",
+                "up",
+            ],
+        )
+        .env("FIXTURE_SLEEP_MS", "0")
+        .output()
+        .unwrap();
+        assert_eq!(next.status.code(), Some(0), "{dialect:?}: {}", err(&next));
+        assert!(
+            err(&next).contains("took over a stale migration lock"),
+            "{}",
+            err(&next)
+        );
+        assert!(
+            started.elapsed() >= Duration::from_secs(2),
+            "taken over early"
+        );
+        assert_eq!(recorded(url).await.len(), 3);
+        assert_eq!(count_rows(url, "busy_done").await, 1);
+
+        // 3. Fencing: the lease is taken from a run while its revision runs.
+        // (SQLite: a writer waits for the revision's own write lock, so no
+        // one can take the lease from under a running revision there.)
+        if dialect == Dialect::Sqlite {
+            continue;
+        }
+        let db = TestDb::create(dialect, "table_fence").await.unwrap();
+        let url = db.url.as_str();
+        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+        std::fs::remove_file(&marker).unwrap();
+        let mut robbed = command(
+            url,
+            "items,busy",
+            &["--lock", "table", "--lock-lease", "3", "up"],
+        )
+        .env("FIXTURE_SLEEP_MS", "3000")
+        .env("FIXTURE_MARKER", &*marker)
+        .spawn()
+        .unwrap();
+        wait_for(&marker, &mut robbed);
+        let conn = connect(url).await;
+        let stolen = conn
+            .execute_unprepared(&format!(
+                "UPDATE {LOCK_TABLE} SET owner = 'another migrator'"
+            ))
+            .await
+            .unwrap();
+        assert_eq!(stolen.rows_affected(), 1);
+        conn.close().await.ok();
+        let robbed = robbed.wait_with_output().unwrap();
+        let said = err(&robbed);
+        assert_eq!(robbed.status.code(), Some(1), "{said}");
+        assert!(said.contains("the migration lock was lost"), "{said}");
+        assert_eq!(
+            recorded(url).await,
+            vec![(ITEMS.to_string(), "applied".to_string())]
+        );
+        if dialect == Dialect::Postgres {
+            assert!(said.contains("was rolled back"), "{said}");
+            assert_eq!(
+                tables(url).await,
+                vec!["items".to_string(), LOCK_TABLE.to_string()]
+            );
+        }
+    }
+}

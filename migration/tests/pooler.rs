@@ -65,7 +65,7 @@ async fn every_command_works_through_a_transaction_pooler() {
     );
 
     let rounds = rounds();
-    for round in 0..rounds {
+    for (round, lock) in (0..rounds).flat_map(|r| [(r, "advisory"), (r, "table")]) {
         let db = TestDb::create(Dialect::Postgres, "pool_race")
             .await
             .unwrap();
@@ -74,7 +74,7 @@ async fn every_command_works_through_a_transaction_pooler() {
         let children: Vec<_> = (0..4)
             .map(|_| {
                 Command::new(BIN)
-                    .args(["-u", &pooled, "--lock-timeout", "120", "up"])
+                    .args(["-u", &pooled, "--lock", lock, "--lock-timeout", "120", "up"])
                     .current_dir(cwd.path())
                     .env_remove("DATABASE_URL")
                     .env_remove("MIGRATION_POOLER")
@@ -91,18 +91,23 @@ async fn every_command_works_through_a_transaction_pooler() {
             assert_eq!(
                 out.status.code(),
                 Some(0),
-                "round {round}: {}",
+                "{lock} round {round}: {}",
                 stderr(&out)
             );
             applied += stdout(&out).matches("Applying ").count();
         }
-        assert_eq!(applied, ids.len(), "round {round}: each revision once");
+        assert_eq!(
+            applied,
+            ids.len(),
+            "{lock} round {round}: each revision once"
+        );
         let (rows, schema) = snapshot(&db.url).await;
-        assert_eq!(rows.len(), ids.len(), "round {round}");
-        assert_eq!(schema, expected, "round {round}");
+        assert_eq!(rows.len(), ids.len(), "{lock} round {round}");
+        assert_eq!(schema, expected, "{lock} round {round}");
     }
     eprintln!(
-        "pgbouncer (transaction pooling): 7 commands, {rounds} x 4 concurrent `up`s, 0 failures"
+        "pgbouncer (transaction pooling): 7 commands, {rounds} x 4 concurrent `up`s with each \
+         lock (advisory, table), 0 failures"
     );
 }
 
@@ -114,12 +119,15 @@ async fn without_the_simple_protocol_driver_the_pooler_breaks_runs() {
     let Some(bouncer) = PgBouncer::start() else {
         return;
     };
+    // One database, so that the runs meet the server connections earlier
+    // runs left their prepared statements on.
+    let db = TestDb::create(Dialect::Postgres, "pool_ctl").await.unwrap();
+    let pooled = bouncer.url(&db.url);
     let mut failures = Vec::new();
-    for _ in 0..3 {
-        let db = TestDb::create(Dialect::Postgres, "pool_ctl").await.unwrap();
-        let pooled = bouncer.url(&db.url);
+    for args in [&["up"][..], &["status"], &["status"], &["down", "-n", "1"]] {
         let out = Command::new(BIN)
-            .args(["-u", &pooled, "--pooler", "none", "up"])
+            .args(["-u", &pooled, "--pooler", "none"])
+            .args(args)
             .env_remove("DATABASE_URL")
             .env("MIGRATION_CONNECT_ATTEMPTS", "1")
             .stdin(Stdio::null())

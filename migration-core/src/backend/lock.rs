@@ -12,6 +12,7 @@
 
 use crate::error::{Error, Result};
 use async_trait::async_trait;
+use sea_orm::DatabaseTransaction;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,14 +21,46 @@ use std::time::{Duration, Instant};
 #[async_trait]
 pub trait MigrationLock: Send {
     /// Proves the lock is still held: the runner asks right before each
-    /// revision commits (and before a revision outside a transaction starts).
+    /// revision commits (and before a revision outside a transaction
+    /// starts), passing the revision's transaction where it has one; a lock
+    /// kept in a table proves itself inside it, so the proof commits (or
+    /// rolls back) with the revision.
     ///
     /// # Errors
     /// [`Error::LockLost`] when it is not (or the proof could not be made).
-    async fn prove(&mut self) -> Result<()>;
+    async fn prove(&mut self, txn: Option<&DatabaseTransaction>) -> Result<()>;
 
     /// Releases the lock.
     async fn release(self: Box<Self>) -> Result<()>;
+}
+
+/// Which migration lock a run takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LockKind {
+    /// The engine's own lock where it has a usable one, else the table lock.
+    #[default]
+    Auto,
+    /// The engine's own: PostgreSQL's advisory lock, MySQL's `GET_LOCK`,
+    /// SQLite's file lock.
+    Advisory,
+    /// A lease in a table (`<tracking table>_lock`): works on any engine and
+    /// through any pooler.
+    Table,
+}
+
+impl std::str::FromStr for LockKind {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "" => Ok(Self::Auto),
+            "advisory" => Ok(Self::Advisory),
+            "table" | "lease" => Ok(Self::Table),
+            other => Err(Error::Usage(format!(
+                "unknown lock `{other}`: use auto, advisory or table (MIGRATION_LOCK)"
+            ))),
+        }
+    }
 }
 
 /// Called once if the lock is busy, with a description of the holder.
@@ -40,9 +73,18 @@ pub(crate) trait LockSession: Send + 'static {
     async fn try_acquire(&mut self) -> Result<bool>;
     /// Describes the holder (`", held by ..."`), or nothing if the engine cannot tell.
     async fn holder(&mut self) -> String;
-    /// Whether this session still holds the lock. It talks to the server, so
-    /// it is also the heartbeat that keeps the session from looking idle.
-    async fn still_held(&mut self) -> Result<bool>;
+    /// Whether this session still holds the lock (asked inside `txn`, the
+    /// revision's transaction, where the lock can be). It talks to the
+    /// server, so it is also the heartbeat that keeps the session from
+    /// looking idle.
+    async fn still_held(&mut self, txn: Option<&DatabaseTransaction>) -> Result<bool>;
+    /// Whether the lock dies with the session (a server's session lock: a
+    /// heartbeat that fails means it is gone), or lives in the database
+    /// (a lease: only a proof that finds another owner means it is gone; a
+    /// heartbeat that fails, e.g. behind SQLite's write lock, is retried).
+    fn lost_with_session(&self) -> bool {
+        true
+    }
     /// Gives the lock back and closes the session.
     async fn unlock(&mut self) -> Result<()>;
     /// How often to prove the lock while it is held (`None`: it cannot be
@@ -97,7 +139,14 @@ pub(crate) async fn hold<S: LockSession>(
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                let verdict = session.lock().await.still_held().await;
+                let mut session = session.lock().await;
+                let verdict = session.still_held(None).await;
+                if let Err(e) = &verdict
+                    && !session.lost_with_session()
+                {
+                    tracing::debug!("the migration lock's heartbeat failed ({e}); retrying");
+                    continue;
+                }
                 if let Some(why) = lost_because(verdict) {
                     if let Ok(mut slot) = lost.lock() {
                         slot.get_or_insert(why);
@@ -139,14 +188,14 @@ impl<S> Held<S> {
 
 #[async_trait]
 impl<S: LockSession> MigrationLock for Held<S> {
-    async fn prove(&mut self) -> Result<()> {
+    async fn prove(&mut self, txn: Option<&DatabaseTransaction>) -> Result<()> {
         if let Some(reason) = self.lost() {
             return Err(Error::LockLost {
                 reason,
                 state: String::new(),
             });
         }
-        let verdict = self.session.lock().await.still_held().await;
+        let verdict = self.session.lock().await.still_held(txn).await;
         match lost_because(verdict) {
             None => Ok(()),
             Some(reason) => {
@@ -187,7 +236,7 @@ pub(crate) struct NoLock;
 
 #[async_trait]
 impl MigrationLock for NoLock {
-    async fn prove(&mut self) -> Result<()> {
+    async fn prove(&mut self, _txn: Option<&DatabaseTransaction>) -> Result<()> {
         Ok(())
     }
 
@@ -232,7 +281,7 @@ mod tests {
         async fn holder(&mut self) -> String {
             ", held by someone".into()
         }
-        async fn still_held(&mut self) -> Result<bool> {
+        async fn still_held(&mut self, _txn: Option<&DatabaseTransaction>) -> Result<bool> {
             self.proofs.fetch_add(1, Ordering::SeqCst);
             Ok(self.alive.load(Ordering::SeqCst))
         }
@@ -262,7 +311,7 @@ mod tests {
         let mut lock = hold(session, Duration::from_secs(1), &|_| {})
             .await
             .unwrap();
-        lock.prove().await.unwrap();
+        lock.prove(None).await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(proofs.load(Ordering::SeqCst) >= 3, "the heartbeat proves");
         alive.store(false, Ordering::SeqCst);
@@ -270,7 +319,7 @@ mod tests {
         // The session is alive again, but the lock was lost in between:
         // whoever entered meanwhile may still be inside.
         alive.store(true, Ordering::SeqCst);
-        let err = lock.prove().await.unwrap_err();
+        let err = lock.prove(None).await.unwrap_err();
         assert!(matches!(err, Error::LockLost { .. }), "{err}");
         assert!(err.to_string().contains("lock was lost"), "{err}");
         // Releasing a lost lock is not an error: the server already let it go.

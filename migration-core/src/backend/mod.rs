@@ -10,14 +10,15 @@
 //! ([`crate::schema`], [`crate::batch`]'s declarations) sit below this layer.
 
 mod dialect;
+pub mod lease;
 mod lock;
 pub mod mysql;
 pub mod postgres;
 pub mod sqlite;
 
 pub use dialect::Dialect;
+pub use lock::{LockKind, MigrationLock, OnWait};
 pub(crate) use lock::{LockSession, NoLock, heartbeat_for, hold};
-pub use lock::{MigrationLock, OnWait};
 
 use crate::batch::{BatchAlter, BatchError, KeyKind, TableKey};
 use crate::error::Result;
@@ -93,6 +94,14 @@ pub trait Backend: Send + Sync {
     /// folder, which SQLite does not create).
     fn prepare_connect(&self, _url: &str) -> Result<()> {
         Ok(())
+    }
+
+    /// Whether the engine's own lock ([`Backend::lock`]) really excludes
+    /// others on this server: not on engines that speak this protocol but
+    /// make advisory locks no-ops or lack them (CockroachDB, YugabyteDB,
+    /// TiDB, Vitess), where `--lock auto` takes the table lock instead.
+    async fn native_lock_usable(&self, _db: &DatabaseConnection) -> bool {
+        true
     }
 
     /// What a pooled connection to `url` needs once it is made, given how
@@ -187,9 +196,13 @@ pub trait Backend: Send + Sync {
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;
 
-    /// Drops every table, view and type in the current database/schema; returns
-    /// what it dropped. Used by `fresh`.
-    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr>;
+    /// Drops every table, view and type in the current database/schema but
+    /// the `keep` tables (the lock's own); returns what it dropped. Used by `fresh`.
+    async fn drop_everything(
+        &self,
+        db: &DatabaseConnection,
+        keep: &[&str],
+    ) -> Result<Vec<String>, DbErr>;
 
     /// Reflects the current database/schema, skipping the `exclude`d tables,
     /// with a constant number of catalog queries.
@@ -450,6 +463,13 @@ fn lock_key(name: &str) -> i32 {
         hash = hash.wrapping_mul(0x0100_0193);
     }
     (hash & 0x7fff_ffff) as i32
+}
+
+/// Runs a query that returns one text (none on any failure).
+pub(crate) async fn query_text(db: &impl ConnectionTrait, sql: &str) -> Option<String> {
+    let stmt = Statement::from_string(db.get_database_backend(), sql);
+    let row = db.query_one_raw(stmt).await.ok()??;
+    row.try_get_by_index::<Option<String>>(0).ok()?
 }
 
 /// Runs a query that returns one integer.

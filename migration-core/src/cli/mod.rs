@@ -66,6 +66,23 @@ pub struct Cli {
     #[arg(long, env = "MIGRATION_POOLER", default_value = "auto", global = true)]
     pub pooler: crate::backend::Pooler,
 
+    /// Which migration lock to take: `auto` (the engine's own where it
+    /// works, else the table lock), `advisory` (PostgreSQL advisory lock,
+    /// MySQL GET_LOCK, SQLite lock file) or `table` (a lease in
+    /// `<tracking table>_lock`, for engines and poolers without a usable one).
+    #[arg(long, env = "MIGRATION_LOCK", default_value = "auto", global = true)]
+    pub lock: crate::backend::LockKind,
+
+    /// Seconds without a heartbeat after which the table lock's lease is
+    /// taken over from a holder that died.
+    #[arg(
+        long,
+        env = "MIGRATION_LOCK_LEASE",
+        default_value_t = 30,
+        global = true
+    )]
+    pub lock_lease: u64,
+
     /// What to do; `up` when omitted (as in sea-orm-migration).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -391,6 +408,8 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         connect_attempts: cli.connect_attempts,
         connect_timeout: Duration::from_secs(cli.connect_timeout.max(1)),
         pooler: cli.pooler,
+        lock: cli.lock,
+        lease: Duration::from_secs(cli.lock_lease.max(1)),
         ..RunnerOptions::default()
     };
     let ctx = Ctx {

@@ -73,9 +73,11 @@ pub async fn snapshot(url: &str) -> (Vec<HistoryRow>, Schema) {
         .read(&db, backend)
         .await
         .expect("read history");
-    // Bookkeeping is not schema: the tracking table and the rollback hold `down` records.
+    // Bookkeeping is not schema: the tracking table, the rollback hold `down`
+    // records and the table lock's lease.
     let hold = format!("{DEFAULT_HISTORY_TABLE}_hold");
-    let schema = migration_core::backend::reflect(&db, &[DEFAULT_HISTORY_TABLE, &hold])
+    let lease = migration_core::backend::lease::table_for(DEFAULT_HISTORY_TABLE);
+    let schema = migration_core::backend::reflect(&db, &[DEFAULT_HISTORY_TABLE, &hold, &lease])
         .await
         .expect("reflect");
     db.close().await.ok();

@@ -15,7 +15,7 @@ use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, MysqlQueryBuilder};
 use sea_orm::sqlx::mysql::MySqlConnection;
 use sea_orm::sqlx::{self, Connection};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use std::time::Duration;
 
 /// MySQL and MariaDB.
@@ -59,7 +59,7 @@ impl LockSession for NamedLock {
         }
     }
 
-    async fn still_held(&mut self) -> Result<bool> {
+    async fn still_held(&mut self, _txn: Option<&DatabaseTransaction>) -> Result<bool> {
         let ours: Option<i64> = sqlx::query_scalar("SELECT IS_USED_LOCK(?) = CONNECTION_ID()")
             .bind(&self.name)
             .fetch_one(&mut self.conn)
@@ -144,6 +144,16 @@ impl Backend for MySql {
         hold(lock, timeout, on_wait).await
     }
 
+    async fn native_lock_usable(&self, db: &DatabaseConnection) -> bool {
+        // Vitess (PlanetScale) routes a session's statements through vtgate
+        // to tablets, so a GET_LOCK is not tied to the session that runs the
+        // migrations. TiDB's GET_LOCK works cluster-wide: it stays.
+        let version = super::query_text(db, "SELECT CONCAT(VERSION(), ' ', @@version_comment)")
+            .await
+            .unwrap_or_default();
+        !version.contains("Vitess")
+    }
+
     fn parse_declared_type(&self, text: &str) -> ColType {
         reflect::parse_type(text)
     }
@@ -159,7 +169,11 @@ impl Backend for MySql {
         Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
     }
 
-    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    async fn drop_everything(
+        &self,
+        db: &DatabaseConnection,
+        keep: &[&str],
+    ) -> Result<Vec<String>, DbErr> {
         // The transaction only pins one pooled connection, so the session
         // variable below applies to every DROP; each DROP commits on its own.
         let txn = db.begin().await?;
@@ -175,6 +189,9 @@ impl Backend for MySql {
         for row in rows {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
+            if keep.contains(&name.as_str()) {
+                continue;
+            }
             let quoted = name.replace('`', "``");
             txn.execute_unprepared(&format!("DROP {kind} IF EXISTS `{quoted}`"))
                 .await?;

@@ -140,7 +140,7 @@ impl LockSession for AdvisoryLock {
         holder.ok().flatten().unwrap_or_default()
     }
 
-    async fn still_held(&mut self) -> Result<bool> {
+    async fn still_held(&mut self, _txn: Option<&DatabaseTransaction>) -> Result<bool> {
         if !self.in_transaction {
             return Ok(false);
         }
@@ -232,6 +232,17 @@ impl Backend for Postgres {
         hold(lock, timeout, on_wait).await
     }
 
+    async fn native_lock_usable(&self, db: &DatabaseConnection) -> bool {
+        // CockroachDB accepted advisory locks as no-ops for years (#13546;
+        // transaction-level ones only landed in 2026), YugabyteDB refuses
+        // them or makes them no-ops unless a flag is set (#18954): on either
+        // the lock may not exclude a second migrator.
+        let version = super::query_text(db, "SELECT version()")
+            .await
+            .unwrap_or_default();
+        !(version.contains("CockroachDB") || version.contains("-YB-"))
+    }
+
     async fn finish_connect(
         &self,
         db: DatabaseConnection,
@@ -302,7 +313,11 @@ impl Backend for Postgres {
         Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
     }
 
-    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    async fn drop_everything(
+        &self,
+        db: &DatabaseConnection,
+        keep: &[&str],
+    ) -> Result<Vec<String>, DbErr> {
         let txn = db.begin().await?;
         let backend = db.get_database_backend();
         let rows = txn
@@ -322,6 +337,9 @@ impl Backend for Postgres {
         for row in rows {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
+            if keep.contains(&name.as_str()) {
+                continue;
+            }
             let quoted = ident(&name);
             txn.execute_unprepared(&format!("DROP {kind} IF EXISTS {quoted} CASCADE"))
                 .await?;

@@ -13,7 +13,7 @@ use crate::url::sqlite_path;
 use async_trait::async_trait;
 use sea_orm::DatabaseExecutor;
 use sea_orm::sea_query::{ColumnType, SqliteQueryBuilder};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::time::Duration;
@@ -62,7 +62,7 @@ impl LockSession for FileLock {
     }
 
     /// An OS file lock lasts as long as the open file: it cannot be lost.
-    async fn still_held(&mut self) -> Result<bool> {
+    async fn still_held(&mut self, _txn: Option<&DatabaseTransaction>) -> Result<bool> {
         Ok(true)
     }
 
@@ -171,7 +171,11 @@ impl Backend for Sqlite {
         Ok(query_i64(db, sql, vec![table.into()]).await? > 0)
     }
 
-    async fn drop_everything(&self, db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    async fn drop_everything(
+        &self,
+        db: &DatabaseConnection,
+        keep: &[&str],
+    ) -> Result<Vec<String>, DbErr> {
         // `PRAGMA foreign_keys` cannot change inside a transaction
         // (https://www.sqlite.org/foreignkeys.html#fk_enable); deferring the checks
         // to COMMIT lets tables go in any order within one transaction instead.
@@ -189,6 +193,9 @@ impl Backend for Sqlite {
         for row in rows {
             let kind: String = row.try_get_by_index(0)?;
             let name: String = row.try_get_by_index(1)?;
+            if keep.contains(&name.as_str()) {
+                continue;
+            }
             let quoted = name.replace('"', "\"\"");
             txn.execute_unprepared(&format!(
                 "DROP {} IF EXISTS \"{quoted}\"",
