@@ -464,3 +464,40 @@ fn generate_writes_a_compilable_revision_on_the_head_and_merge_needs_two_heads()
         stderr(&out)
     );
 }
+
+/// Every hostile URL of `testing::HOSTILE_URLS` through `status`, `up` and
+/// `check -u` with every log at `trace`: each fails (exit 1, or 2 for a URL
+/// no parser accepts) and no byte of stdout or stderr carries its secret.
+#[test]
+fn hostile_urls_never_print_their_credentials_even_at_trace() {
+    let mut runs = 0;
+    for (url, secrets) in migration_core::testing::HOSTILE_URLS {
+        for args in [&["status"][..], &["up"], &["check", "-u", url]] {
+            let cwd = tempfile::tempdir().unwrap();
+            let out = std::process::Command::new(BIN)
+                .arg("-u")
+                .arg(url)
+                .args(args)
+                .current_dir(cwd.path())
+                .env_remove("DATABASE_URL")
+                .env("MIGRATION_LOG", "trace")
+                .env("RUST_LOG", "trace")
+                .env("MIGRATION_CONNECT_ATTEMPTS", "1")
+                .env("MIGRATION_CONNECT_TIMEOUT", "2")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap();
+            runs += 1;
+            let all = format!("{}{}", stdout(&out), stderr(&out));
+            assert!(
+                matches!(out.status.code(), Some(1 | 2)),
+                "{url} {args:?}: exit {:?}\n{all}",
+                out.status.code()
+            );
+            for secret in *secrets {
+                assert!(!all.contains(secret), "{url} {args:?} printed `{secret}`:\n{all}");
+            }
+        }
+    }
+    eprintln!("hostile URLs: {runs} runs at trace, 0 leaks");
+}

@@ -291,3 +291,26 @@ async fn starts_and_serves_through_a_transaction_pooler() {
     assert_eq!(rows.len(), ids.len(), "each revision recorded once");
     conn.close().await.ok();
 }
+
+/// Every hostile URL of `testing::HOSTILE_URLS` as `DATABASE_URL` with
+/// `RUST_LOG=trace`: the app exits non-zero and nothing it prints carries
+/// the URL's secret.
+#[test]
+fn hostile_database_urls_never_print_their_credentials_even_at_trace() {
+    for (url, secrets) in migration_core::testing::HOSTILE_URLS {
+        let mut app = support::spawn(
+            url,
+            &[
+                ("RUST_LOG", "trace"),
+                ("DB_CONNECT_ATTEMPTS", "1"),
+                ("DB_CONNECT_TIMEOUT", "2"),
+            ],
+        );
+        let status = app.wait_exit(Duration::from_secs(30));
+        let all = format!("{}{}", app.stdout(), app.stderr());
+        assert!(!status.success(), "{url}: started\n{all}");
+        for secret in *secrets {
+            assert!(!all.contains(secret), "{url} printed `{secret}`:\n{all}");
+        }
+    }
+}
