@@ -29,16 +29,43 @@ pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::MySq
 /// a percent-encoded password (whose decoded form must not show either),
 /// and URLs no parser accepts. Every port is closed (1), so each fails.
 pub const HOSTILE_URLS: &[(&str, &[&str])] = &[
-    ("postgres://u:pa/ss0rd@127.0.0.1:1/db", &["pa/ss0rd", "ss0rd"]),
-    ("postgres://u:pa?ss0rd@127.0.0.1:1/db", &["pa?ss0rd", "ss0rd"]),
-    ("postgres://u:pa#ss0rd@127.0.0.1:1/db", &["pa#ss0rd", "ss0rd"]),
-    ("mysql://u:p@ss:w%rd/x9@127.0.0.1:1/app", &["p@ss", "w%rd", "rd/x9"]),
+    (
+        "postgres://u:pa/ss0rd@127.0.0.1:1/db",
+        &["pa/ss0rd", "ss0rd"],
+    ),
+    (
+        "postgres://u:pa?ss0rd@127.0.0.1:1/db",
+        &["pa?ss0rd", "ss0rd"],
+    ),
+    (
+        "postgres://u:pa#ss0rd@127.0.0.1:1/db",
+        &["pa#ss0rd", "ss0rd"],
+    ),
+    (
+        "mysql://u:p@ss:w%rd/x9@127.0.0.1:1/app",
+        &["p@ss", "w%rd", "rd/x9"],
+    ),
     ("postgres://u:s3cr3t-v6@[::1]:1/db", &["s3cr3t-v6"]),
-    ("postgres://127.0.0.1:1/db?user=u&password=s3cr3t-q", &["s3cr3t-q"]),
-    ("postgres://127.0.0.1:1/db?user=u&Password=s3cr3t-Q", &["s3cr3t-Q"]),
-    ("mysql://u:s3cr3t-m@127.0.0.1:1/db?ssl-mode=disabled", &["s3cr3t-m"]),
-    ("postgres://u:%73%33cr3t-pe@127.0.0.1:1/db", &["s3cr3t-pe", "%73%33cr3t-pe"]),
-    ("postgres://u:s3cr3t-bad@127.0.0.1:notaport/db", &["s3cr3t-bad"]),
+    (
+        "postgres://127.0.0.1:1/db?user=u&password=s3cr3t-q",
+        &["s3cr3t-q"],
+    ),
+    (
+        "postgres://127.0.0.1:1/db?user=u&Password=s3cr3t-Q",
+        &["s3cr3t-Q"],
+    ),
+    (
+        "mysql://u:s3cr3t-m@127.0.0.1:1/db?ssl-mode=disabled",
+        &["s3cr3t-m"],
+    ),
+    (
+        "postgres://u:%73%33cr3t-pe@127.0.0.1:1/db",
+        &["s3cr3t-pe", "%73%33cr3t-pe"],
+    ),
+    (
+        "postgres://u:s3cr3t-bad@127.0.0.1:notaport/db",
+        &["s3cr3t-bad"],
+    ),
     ("mysql://u:s3cr3t-nodb@127.0.0.1:1", &["s3cr3t-nodb"]),
     ("postgres://u:s3cr3t-x@", &["s3cr3t-x"]),
 ];

@@ -495,7 +495,10 @@ fn hostile_urls_never_print_their_credentials_even_at_trace() {
                 out.status.code()
             );
             for secret in *secrets {
-                assert!(!all.contains(secret), "{url} {args:?} printed `{secret}`:\n{all}");
+                assert!(
+                    !all.contains(secret),
+                    "{url} {args:?} printed `{secret}`:\n{all}"
+                );
             }
         }
     }

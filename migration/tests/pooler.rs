@@ -91,8 +91,9 @@ async fn every_command_works_through_a_transaction_pooler() {
             assert_eq!(
                 out.status.code(),
                 Some(0),
-                "{lock} round {round}: {}",
-                stderr(&out)
+                "{lock} round {round}: {}\npgbouncer:\n{}",
+                stderr(&out),
+                bouncer.log()
             );
             applied += stdout(&out).matches("Applying ").count();
         }

@@ -89,9 +89,11 @@ impl PgBouncer {
         }
         let mut child = cmd
             .arg(&config)
+            // It logs to its logfile too; a pipe nobody reads would fill up
+            // (64 KiB) and stop PgBouncer at its next log line.
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start pgbouncer");
         let deadline = Instant::now() + Duration::from_secs(10);
