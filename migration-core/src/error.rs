@@ -207,11 +207,23 @@ impl Error {
         move |source| Error::Db { context, source }
     }
 
-    /// The process exit code for this error: 2 for usage errors, 1 otherwise.
+    /// The process exit code for this error: 2 when the input is wrong (a
+    /// flag, a URL, a target the graph cannot resolve: nothing was tried),
+    /// 1 when something failed while running (a server, a migration, the
+    /// lock, the state of the database or of the migration files).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) | Error::NeedsConfirmation(_) => 2,
-            Error::Graph(GraphError::BadTarget { .. }) => 2,
+            Error::Usage(_) | Error::NeedsConfirmation(_) | Error::BadUrl { .. } => 2,
+            Error::Graph(
+                GraphError::BadTarget { .. }
+                | GraphError::UnknownRevision { .. }
+                | GraphError::AmbiguousRevision { .. }
+                | GraphError::MultipleHeads { .. }
+                | GraphError::NotEnough { .. }
+                | GraphError::BranchPoint { .. }
+                | GraphError::MergePoint { .. }
+                | GraphError::NotApplied { .. },
+            ) => 2,
             _ => 1,
         }
     }

@@ -166,18 +166,18 @@ async fn bad_input_is_refused_and_changes_nothing() {
         refused(
             url,
             &["up", "--to", "m2099"],
-            1,
+            2,
             "no revision matches `m2099`",
         )
         .await;
-        refused(url, &["up", "--to", "m2025"], 1, "matches").await;
+        refused(url, &["up", "--to", "m2025"], 2, "matches").await;
         refused(url, &["up", "-n", "0"], 2, "at least 1").await;
         refused(url, &["down", "-n", "0"], 2, "at least 1").await;
-        refused(url, &["down", "-n", "99"], 1, "applied").await;
-        refused(url, &["up", "-n", "99"], 1, "pending").await;
+        refused(url, &["down", "-n", "99"], 2, "applied").await;
+        refused(url, &["up", "-n", "99"], 2, "pending").await;
         refused(url, &["up", "--to", "-1"], 2, "").await;
-        refused(url, &["down", "--to", &ids[5]], 1, "not applied").await;
-        refused(url, &["stamp", "nonsense"], 1, "no revision matches").await;
+        refused(url, &["down", "--to", &ids[5]], 2, "not applied").await;
+        refused(url, &["stamp", "nonsense"], 2, "no revision matches").await;
         refused(url, &["fresh"], 2, "--yes").await;
         refused(url, &["reset"], 2, "--yes").await;
         refused(url, &["up", "--bogus-flag"], 2, "").await;
@@ -214,7 +214,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
 #[test]
 fn bad_urls_and_unreachable_servers_fail_clearly_without_leaking_passwords() {
     let out = cli("nonsense://x", &["status"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("invalid database URL"),
         "{}",
@@ -277,7 +277,7 @@ async fn servers_that_refuse_are_not_retried_and_say_how_to_fix() {
     // A MySQL URL without a database is refused before connecting.
     let out = cli("mysql://root:s3cret@127.0.0.1:3306", &["status"]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("names no database"), "{err}");
     assert!(!err.contains("s3cret"), "{err}");
     // A SQLite file that does not exist, without mode=rwc: the fix says so.
@@ -419,7 +419,7 @@ fn history_heads_show_work_without_a_database() {
     assert_eq!(show.status.code(), Some(0));
     assert!(stdout(&show).contains(&ids[0]) && stdout(&show).contains("Checksum:"));
     let ambiguous = cli("", &["show", "m2025"]);
-    assert_eq!(ambiguous.status.code(), Some(1));
+    assert_eq!(ambiguous.status.code(), Some(2));
     assert!(stderr(&ambiguous).contains("matches"));
 }
 
