@@ -241,7 +241,7 @@ async fn two_branches_show_as_two_heads_until_merged() {
     .flatten()
     {
         let up = run(&bin, &db.url, &["up"]);
-        assert_eq!(up.status.code(), Some(1));
+        assert_eq!(up.status.code(), Some(2));
         assert!(
             stderr(&up).contains("merge") && stderr(&up).contains("heads"),
             "{}",
