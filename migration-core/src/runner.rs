@@ -154,6 +154,10 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
                 // The pool says only that it timed out: one plain attempt
                 // tells a server that said no (not retried) from one not up
                 // yet, and gives the cause to report.
+                // The pool has waited a whole connect timeout already: a
+                // server that refuses or rejects answers the probe at once,
+                // so a second full wait would only double it for a host
+                // that never answers (the message still names the pool's wait).
                 let source = match probe(dialect, url, options.connect_timeout).await {
                     Probe::Rejected { source, .. } if options.retry_rejected => source,
                     Probe::Rejected {
@@ -204,7 +208,8 @@ enum Probe {
 
 async fn probe(dialect: Dialect, url: &str, timeout: Duration) -> Probe {
     let backend = backend::of(dialect);
-    let err = match tokio::time::timeout(timeout, backend.connect_once(url)).await {
+    let wait = timeout.min(Duration::from_secs(1));
+    let err = match tokio::time::timeout(wait, backend.connect_once(url)).await {
         Err(_) => {
             return Probe::Failed(sea_orm::DbErr::Conn(sea_orm::RuntimeErr::Internal(
                 format!("no answer within {} s", timeout.as_secs_f32()),
