@@ -110,7 +110,7 @@ pub enum Error {
 
     /// A revision is recorded as failed (MySQL/MariaDB, where DDL is not transactional).
     #[error(
-        "revision `{revision}` failed on an earlier run (while {}) and may be partly {}: {error}\n  \
+        "revision `{revision}` failed on an earlier run (while {}) and may be partly {}: {error}{statements}\n  \
          inspect the schema and fix it by hand, then run `repair` to forget the failed attempt {}",
         direction.verb(),
         direction.past(),
@@ -132,6 +132,10 @@ pub enum Error {
         /// The error recorded when it failed. Text: it was read back from the
         /// tracking table, written by whichever run failed.
         error: String,
+        /// The revision's statements in order, as the code renders them now
+        /// (empty where they could not be rendered), so the operator can see
+        /// which may have run.
+        statements: String,
     },
 
     /// A destructive command needs confirmation.

@@ -24,6 +24,11 @@ use sea_orm_migration::SchemaManager;
 pub const STATUS_APPLIED: &str = "applied";
 /// `status` of a revision that failed part-way where DDL is not transactional.
 pub const STATUS_FAILED: &str = "failed";
+/// `status` of a revision that nothing can take back while it runs (MySQL
+/// DDL, a revision without a transaction), written before its first
+/// statement: a run killed part-way leaves it, and it reads as failed
+/// ("interrupted") to every later run.
+pub const STATUS_RUNNING: &str = "running";
 
 /// The column that records which way a failed revision ran.
 pub const DIRECTION_COLUMN: &str = "direction";
@@ -90,9 +95,24 @@ impl HistoryRow {
         }
     }
 
-    /// Whether the revision is recorded as failed.
+    /// A row for a revision starting now to run `direction`, where nothing
+    /// can take it back: `cause` says so, for whoever finds it left behind.
+    pub fn running(revision: &str, direction: Direction, checksum: &str, cause: String) -> Self {
+        Self {
+            status: STATUS_RUNNING.to_string(),
+            ..Self::failed(revision, direction, 0, checksum, cause)
+        }
+    }
+
+    /// Whether the revision is recorded as failed, or as running (which,
+    /// to a run holding the lock, means interrupted: its run is gone).
     pub fn is_failed(&self) -> bool {
-        self.status == STATUS_FAILED
+        self.status == STATUS_FAILED || self.is_running()
+    }
+
+    /// Whether the revision is recorded as running (or interrupted).
+    pub fn is_running(&self) -> bool {
+        self.status == STATUS_RUNNING
     }
 
     /// Which way a failed revision ran: the `direction` column, else (a row

@@ -740,7 +740,7 @@ impl<'m> Runner<'m> {
         //    process may have applied some while we waited.
         let state = self.state().await?;
         // 4. Refuse to build on a failed or edited revision.
-        verify(&state)?;
+        self.verified(&state).await?;
         // 5. Plan.
         let plan = self.migrator.graph().plan_upgrade(&state.applied, target)?;
         // 6. Apply and record each step; each commits with its record.
@@ -753,7 +753,7 @@ impl<'m> Runner<'m> {
     async fn downgrade_locked(&self, target: &Target) -> Result<Vec<String>> {
         self.ensure_table().await?;
         let state = self.state().await?;
-        verify(&state)?;
+        self.verified(&state).await?;
         let plan = self
             .migrator
             .graph()
@@ -762,6 +762,31 @@ impl<'m> Runner<'m> {
             self.run(self.revision(id)?, Direction::Down, done).await?;
         }
         Ok(plan)
+    }
+
+    /// [`verify`], with a failed revision's statements listed, so the
+    /// operator sees what may have run before the failure or interruption.
+    async fn verified(&self, state: &State) -> Result<()> {
+        match verify(state) {
+            Err(Error::FailedRevision {
+                revision,
+                direction,
+                error,
+                ..
+            }) => {
+                let statements = match self.migrator.revision(&revision) {
+                    Some(rev) => self.statement_list(rev, direction).await,
+                    None => String::new(),
+                };
+                Err(Error::FailedRevision {
+                    revision,
+                    direction,
+                    error,
+                    statements,
+                })
+            }
+            other => other,
+        }
     }
 
     async fn ensure_table(&self) -> Result<()> {
@@ -801,6 +826,14 @@ impl<'m> Runner<'m> {
         // outside a transaction cannot be taken back once it starts) ...
         if let Err(lost) = self.prove_lock(None).await {
             return Err(self.lock_lost(lost, rev, direction, Lost::BeforeStart, done));
+        }
+        // Where nothing can take the revision back (DDL commits by itself,
+        // or no transaction), record it as interrupted before its first
+        // statement, with its statements: a run killed part-way leaves that
+        // record, and the next run refuses to build on it and says what may
+        // have run. The revision's own record replaces it when it ends.
+        if !atomic && matches!(self.mode, Mode::Live) {
+            self.mark_interrupted(rev, direction).await?;
         }
         let outcome = if rev.use_transaction() {
             let txn = self
@@ -889,8 +922,13 @@ impl<'m> Runner<'m> {
         direction: Direction,
         started: Instant,
     ) -> Result<()> {
+        let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         match direction {
             Direction::Up => {
+                if !atomic && matches!(self.mode, Mode::Live) {
+                    // The interrupted mark it replaces.
+                    self.history.delete(conn, &rev.id).await?;
+                }
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
                 self.history
                     .insert(conn, &HistoryRow::applied(&rev.id, ms, &rev.checksum))
@@ -898,6 +936,30 @@ impl<'m> Runner<'m> {
             }
             Direction::Down => self.history.delete(conn, &rev.id).await,
         }
+    }
+
+    /// Records `rev` as interrupted (a failed row saying so, with its
+    /// statements), committed before its first statement runs.
+    async fn mark_interrupted(&self, rev: &Revision, direction: Direction) -> Result<()> {
+        let why = if self.backend.transactional_ddl() {
+            "it runs without a transaction (use_transaction() is Some(false))".to_string()
+        } else {
+            format!(
+                "{} commits each DDL statement implicitly",
+                self.backend.dialect().name()
+            )
+        };
+        // No statement list here: rendering it runs the migration's code,
+        // and a run refusing to build on this record lists them instead.
+        let cause = format!(
+            "interrupted: the run {} it stopped before the revision ended (the process was \
+             killed, or it lost its connection or its lock), and {why}, so some of its \
+             statements may have run",
+            direction.verb(),
+        );
+        let row = HistoryRow::running(&rev.id, direction, &rev.checksum, cause);
+        self.history.delete(&self.db, &rev.id).await?;
+        self.history.insert(&self.db, &row).await
     }
 
     /// Builds the error for a failed revision, recording the failure durably when
@@ -987,8 +1049,8 @@ impl<'m> Runner<'m> {
             }
             Lost::Ran => format!(
                 ": `{id}` ran without a transaction that could take it back, so its changes are in \
-                 the database but it is not recorded{earlier}; check the schema (another migrator \
-                 may have run it too), then `stamp` the state it is in"
+                 the database; it is not recorded as applied but as interrupted{earlier}, so no \
+                 run builds on it: check the schema, then `repair` (after undoing it) or `stamp`"
             ),
         };
         Error::LockLost { reason, state }
@@ -998,13 +1060,10 @@ impl<'m> Runner<'m> {
     /// which ones may have committed before the failure (MySQL reports the
     /// error, not the statement).
     async fn statement_list(&self, rev: &Revision, direction: Direction) -> String {
-        if direction == Direction::Down {
-            return String::new();
-        }
-        // Run just this revision's `up` against a recording connection.
+        // Run just this revision's step against a recording connection.
         let (db, script) = crate::offline::recording_connection(self.db.get_database_backend());
         // With the script visible, a batch alter lists what it declares too.
-        let run = guarded(rev, Direction::Up, SchemaManager::new(&db));
+        let run = guarded(rev, direction, SchemaManager::new(&db));
         if crate::offline::with_recording(script.clone(), run)
             .await
             .is_err()
@@ -1020,7 +1079,7 @@ impl<'m> Runner<'m> {
             })
             .collect();
         let mut out = String::from(
-            "\n  Its statements, in order (each DDL statement before the failing one has committed):",
+            "\n  Its statements, in order (each DDL statement that ran has committed):",
         );
         for (n, stmt) in statements.iter().enumerate() {
             out.push_str(&format!("\n    {}. {stmt}", n + 1));
@@ -1077,6 +1136,7 @@ fn verify(state: &State) -> Result<()> {
             revision: failed.revision.clone(),
             direction: failed.failed_direction().unwrap_or(Direction::Up),
             error: failed.failure_cause().to_string(),
+            statements: String::new(),
         });
     }
     if !state.changed.is_empty() {

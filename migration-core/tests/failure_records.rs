@@ -166,6 +166,7 @@ async fn an_old_tracking_table_is_upgraded_once_and_its_prefixed_rows_still_read
                 revision,
                 direction,
                 error,
+                ..
             } => {
                 assert_eq!(
                     (revision.as_str(), *direction, error.as_str()),

@@ -232,6 +232,20 @@ async fn panic_inside_a_migration_is_an_error_and_releases_the_lock() {
     }
 }
 
+/// Starts the fixture CLI with `env` and returns once its long revision is
+/// under way (it touches `FIXTURE_MARKER`).
+fn under_way(url: &str, revisions: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    std::fs::remove_file(&marker).unwrap();
+    let mut child = command(url, revisions, args)
+        .envs(env.iter().copied())
+        .env("FIXTURE_MARKER", &*marker)
+        .spawn()
+        .unwrap();
+    wait_for(&marker, &mut child);
+    child
+}
+
 fn wait_for(marker: &std::path::Path, child: &mut Child) {
     let started = Instant::now();
     while !marker.exists() {
@@ -265,14 +279,8 @@ async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
             .unwrap();
         conn.close().await.unwrap();
 
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut child = command(url, "items,fill", &["up"])
-            .env("FIXTURE_ROWS", rows.to_string())
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut child);
+        let rows_text = rows.to_string();
+        let mut child = under_way(url, "items,fill", &["up"], &[("FIXTURE_ROWS", &rows_text)]);
         child.kill().unwrap(); // SIGKILL
         let _ = child.wait();
 
@@ -282,11 +290,30 @@ async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
             assert_eq!(count_items(url).await, 3);
             assert_eq!(recorded(url).await, vec![(ITEMS.into(), "applied".into())]);
         }
+        if dialect == Dialect::MySql {
+            // Nothing could take it back there, so it was recorded as
+            // interrupted before its first statement: the next run refuses
+            // to build on it, says so, and lists what may have run.
+            assert_eq!(
+                recorded(url).await,
+                vec![
+                    (ITEMS.into(), "applied".into()),
+                    ("m20250101_000002_fill".into(), "running".into())
+                ]
+            );
+            let refused = run(url, "items,fill", &["--lock-timeout", "5", "up"]);
+            let said = err(&refused);
+            assert_eq!(refused.status.code(), Some(1), "{said}");
+            assert!(
+                said.contains("interrupted") && said.contains("Its statements, in order"),
+                "{said}"
+            );
+            // The operator checks (InnoDB rolled the insert back) and repairs.
+            assert_eq!(count_items(url).await, 3);
+            assert_eq!(run(url, "items,fill", &["repair"]).status.code(), Some(0));
+        }
         // The next run takes the lock at once and finishes the job.
         let out = run(url, "items,fill", &["--lock-timeout", "5", "up"]);
-        if dialect == Dialect::MySql && out.status.code() != Some(0) {
-            panic!("{}", err(&out));
-        }
         assert_eq!(out.status.code(), Some(0), "{}", err(&out));
         let expected = if dialect == Dialect::MySql {
             count_items(url).await.max(rows + 3)
@@ -343,14 +370,7 @@ async fn server_dropping_the_connection_mid_migration() {
         };
         let url = db.url.as_str();
         assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut child = command(url, "items,slow", &["up"])
-            .env("FIXTURE_SLEEP_MS", "3000")
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut child);
+        let child = under_way(url, "items,slow", &["up"], &[("FIXTURE_SLEEP_MS", "3000")]);
         assert!(
             kill_sessions(url, dialect).await >= 2,
             "the migration and lock connections"
@@ -386,14 +406,12 @@ async fn a_second_run_waits_for_the_lock_or_times_out_clearly() {
             continue;
         };
         let url = db.url.as_str();
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut holder = command(url, "slow,items", &["up", "-n", "1"])
-            .env("FIXTURE_SLEEP_MS", "2500")
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut holder);
+        let holder = under_way(
+            url,
+            "slow,items",
+            &["up", "-n", "1"],
+            &[("FIXTURE_SLEEP_MS", "2500")],
+        );
 
         // With a short timeout: a clear failure, and nothing changes.
         let out = run(url, "slow,items", &["--lock-timeout", "1", "up"]);
@@ -547,14 +565,7 @@ async fn the_lock_outlives_idle_reapers_and_a_second_run_waits() {
             }
         }
         admin.close().await.ok();
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut first = command(url, "items,busy", &["up"])
-            .env("FIXTURE_SLEEP_MS", "4000")
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut first);
+        let first = under_way(url, "items,busy", &["up"], &[("FIXTURE_SLEEP_MS", "4000")]);
         // The first run's connections are open and carry the short timeout.
         drop(restore.take());
         // Longer than either reaper: without a heartbeat the lock is gone now.
@@ -588,14 +599,7 @@ async fn a_lost_lock_stops_the_run_before_it_commits_beside_another() {
             };
             let url = db.url.as_str();
             assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
-            let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-            std::fs::remove_file(&marker).unwrap();
-            let mut first = command(url, "items,busy", &["up"])
-                .env("FIXTURE_SLEEP_MS", "3000")
-                .env("FIXTURE_MARKER", &*marker)
-                .spawn()
-                .unwrap();
-            wait_for(&marker, &mut first);
+            let first = under_way(url, "items,busy", &["up"], &[("FIXTURE_SLEEP_MS", "3000")]);
             assert_eq!(kill_lock_session(url, dialect).await, 1, "round {round}");
             let second = (dialect == Dialect::Postgres)
                 .then(|| run(url, "items,busy", &["--lock-timeout", "30", "up"]));
@@ -611,9 +615,19 @@ async fn a_lost_lock_stops_the_run_before_it_commits_beside_another() {
                 assert_eq!(recorded(url).await.len(), 2);
             } else {
                 // MariaDB: the DDL and the insert committed as they ran; the
-                // revision is not recorded, and the message says so.
-                assert!(said.contains("it is not recorded"), "{said}");
-                assert_eq!(recorded(url).await.len(), 1);
+                // revision is recorded as interrupted, not applied, and the
+                // message says so.
+                assert!(
+                    said.contains("recorded as applied but as interrupted"),
+                    "{said}"
+                );
+                assert_eq!(
+                    recorded(url).await,
+                    vec![
+                        (ITEMS.into(), "applied".into()),
+                        ("m20250101_000002_busy".into(), "running".into())
+                    ]
+                );
             }
             let rows = count_rows(url, "busy_done").await;
             assert!(rows <= 1, "round {round}: applied {rows} times");
@@ -654,14 +668,12 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
         );
 
         // 1. A second run waits for the lease and names its holder.
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut first = command(url, "items,slow", &["--lock", "table", "up"])
-            .env("FIXTURE_SLEEP_MS", "2000")
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut first);
+        let first = under_way(
+            url,
+            "items,slow",
+            &["--lock", "table", "up"],
+            &[("FIXTURE_SLEEP_MS", "2000")],
+        );
         let pid = first.id();
         let second = run(
             url,
@@ -682,24 +694,27 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
         assert_eq!(recorded(url).await.len(), 2);
 
         // 2. A holder killed with its lease held: the next run takes it over.
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut doomed = command(url, "items,slow,busy", &["--lock", "table", "up"])
-            .env("FIXTURE_SLEEP_MS", "20000")
-            .env("FIXTURE_MARKER", &*marker)
-            .spawn()
-            .unwrap();
-        wait_for(&marker, &mut doomed);
+        let mut doomed = under_way(
+            url,
+            "items,slow,busy",
+            &["--lock", "table", "up"],
+            &[("FIXTURE_SLEEP_MS", "20000")],
+        );
         doomed.kill().unwrap();
         doomed.wait().unwrap();
-        if dialect == Dialect::MySql {
-            // Its DDL committed as it ran (MariaDB), its insert had not.
+        // MariaDB recorded it as interrupted and committed its DDL: the
+        // operator undoes that and `repair`s, the run that takes the lease
+        // over there.
+        let next_command = if dialect == Dialect::MySql {
             let conn = connect(url).await;
             conn.execute_unprepared("DROP TABLE busy_done")
                 .await
                 .unwrap();
             conn.close().await.ok();
-        }
+            "repair"
+        } else {
+            "up"
+        };
         let started = Instant::now();
         let next = command(
             url,
@@ -711,7 +726,7 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
                 "2",
                 "--lock-timeout",
                 "30",
-                "up",
+                next_command,
             ],
         )
         .env("FIXTURE_SLEEP_MS", "0")
@@ -727,6 +742,13 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
             started.elapsed() >= Duration::from_secs(2),
             "taken over early"
         );
+        if dialect == Dialect::MySql {
+            let up = command(url, "items,slow,busy", &["--lock", "table", "up"])
+                .env("FIXTURE_SLEEP_MS", "0")
+                .output()
+                .unwrap();
+            assert_eq!(up.status.code(), Some(0), "{}", err(&up));
+        }
         assert_eq!(recorded(url).await.len(), 3);
         assert_eq!(count_rows(url, "busy_done").await, 1);
 
@@ -738,18 +760,12 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
         }
         let db = TestDb::create(dialect, "table_fence").await.unwrap();
         let url = db.url.as_str();
-        let marker = tempfile::NamedTempFile::new().unwrap().into_temp_path();
-        std::fs::remove_file(&marker).unwrap();
-        let mut robbed = command(
+        let robbed = under_way(
             url,
             "items,busy",
             &["--lock", "table", "--lock-lease", "3", "up"],
-        )
-        .env("FIXTURE_SLEEP_MS", "3000")
-        .env("FIXTURE_MARKER", &*marker)
-        .spawn()
-        .unwrap();
-        wait_for(&marker, &mut robbed);
+            &[("FIXTURE_SLEEP_MS", "3000")],
+        );
         let conn = connect(url).await;
         let stolen = conn
             .execute_unprepared(&format!(
@@ -763,10 +779,12 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
         let said = err(&robbed);
         assert_eq!(robbed.status.code(), Some(1), "{said}");
         assert!(said.contains("the migration lock was lost"), "{said}");
-        assert_eq!(
-            recorded(url).await,
-            vec![(ITEMS.to_string(), "applied".to_string())]
-        );
+        let mut expected = vec![(ITEMS.to_string(), "applied".to_string())];
+        if dialect == Dialect::MySql {
+            // Recorded as interrupted before its first statement.
+            expected.push(("m20250101_000002_busy".into(), "running".into()));
+        }
+        assert_eq!(recorded(url).await, expected);
         if dialect == Dialect::Postgres {
             assert!(said.contains("was rolled back"), "{said}");
             assert_eq!(

@@ -70,24 +70,11 @@ async fn every_command_works_through_a_transaction_pooler() {
             .await
             .unwrap();
         let pooled = bouncer.url(&db.url);
-        let cwd = tempfile::tempdir().unwrap();
-        let children: Vec<_> = (0..4)
-            .map(|_| {
-                Command::new(BIN)
-                    .args(["-u", &pooled, "--lock", lock, "--lock-timeout", "120", "up"])
-                    .current_dir(cwd.path())
-                    .env_remove("DATABASE_URL")
-                    .env_remove("MIGRATION_POOLER")
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
         let mut applied = 0;
-        for child in children {
-            let out = child.wait_with_output().unwrap();
+        for out in at_once(
+            4,
+            &["-u", &pooled, "--lock", lock, "--lock-timeout", "120", "up"],
+        ) {
             assert_eq!(
                 out.status.code(),
                 Some(0),

@@ -9,7 +9,7 @@ use common::*;
 use migration_core::testing::workspace::{CrateCopy, WorkspaceCopy};
 use migration_core::testing::{ALL, TestDb};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Rounds of the concurrency test per backend: CI runs a few; `just test-heavy`
 /// (`CONCURRENCY_ROUNDS=20`) runs the full count.
@@ -37,22 +37,8 @@ async fn eight_processes_racing_up_apply_each_revision_exactly_once() {
             let db = TestDb::create(dialect, "race")
                 .await
                 .expect("server was reachable a moment ago");
-            let cwd = tempfile::tempdir().unwrap();
-            let children: Vec<_> = (0..8)
-                .map(|_| {
-                    Command::new(BIN)
-                        .args(["-u", &db.url, "--lock", lock, "up"])
-                        .current_dir(cwd.path())
-                        .stdin(Stdio::null())
-                        .stdout(Stdio::piped())
-                        .stderr(Stdio::piped())
-                        .spawn()
-                        .unwrap()
-                })
-                .collect();
             let mut applied_lines = 0;
-            for child in children {
-                let out = child.wait_with_output().unwrap();
+            for out in at_once(8, &["-u", &db.url, "--lock", lock, "up"]) {
                 assert_eq!(
                     out.status.code(),
                     Some(0),

@@ -799,6 +799,7 @@ impl<'m> Ctx<'m> {
                         "applied_at": row.filter(|r| !r.is_failed()).map(|r| r.applied_at.clone()),
                         "execution_ms": row.map(|r| r.execution_ms),
                         "failed": row.is_some_and(|r| r.is_failed()),
+                        "running": row.is_some_and(|r| r.is_running()),
                         "failed_direction": row.and_then(|r| r.failed_direction()),
                         "error": row.filter(|r| r.is_failed()).map(|r| r.failure_cause()),
                         "checksum_changed": state.changed.contains(&info.id),
@@ -834,6 +835,9 @@ impl<'m> Ctx<'m> {
         for info in graph.topo_order() {
             let row = state.row(&info.id);
             let (status, at) = match row {
+                // Running, to a reader without the lock: a run may be in it
+                // now, or may have died in it (interrupted).
+                Some(r) if r.is_running() => ("RUNNING", r.applied_at.as_str()),
                 Some(r) if r.is_failed() => ("FAILED", r.applied_at.as_str()),
                 Some(r) if state.changed.contains(&info.id) => ("CHANGED", r.applied_at.as_str()),
                 Some(r) => ("applied", r.applied_at.as_str()),

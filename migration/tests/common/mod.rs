@@ -38,6 +38,31 @@ pub fn cli(url: &str, args: &[&str]) -> Output {
     out
 }
 
+/// Runs `n` copies of the CLI with `args` at once (same working directory,
+/// no inherited `DATABASE_URL` or `MIGRATION_POOLER`) and returns each
+/// one's output, in start order.
+pub fn at_once(n: usize, args: &[&str]) -> Vec<Output> {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(BIN)
+                .args(args)
+                .current_dir(cwd.path())
+                .env_remove("DATABASE_URL")
+                .env_remove("MIGRATION_POOLER")
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run the migration binary")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait for the migration binary"))
+        .collect()
+}
+
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
