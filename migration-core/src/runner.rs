@@ -140,6 +140,7 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
         .acquire_timeout(options.connect_timeout)
         .max_connections(options.max_connections.max(1))
         .test_before_acquire(options.test_before_acquire);
+    backend::of(dialect).tune_connect(&mut connect_options);
     let attempts = options.connect_attempts.max(1);
     let mut backoff = options.connect_backoff;
     let mut attempt = 1;

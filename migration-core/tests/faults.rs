@@ -794,3 +794,45 @@ async fn the_table_lock_waits_takes_over_a_dead_holders_lease_and_fences() {
         }
     }
 }
+
+/// PostgreSQL after a kill: the killed run's server process goes on with
+/// its statement, holding its locks, until the statement ends. The next
+/// run takes the migration lock at once and then waits behind those locks:
+/// it says which server process it waits for, and what that one runs.
+#[tokio::test]
+async fn the_next_run_names_the_orphaned_server_process_it_waits_for() {
+    let _servers = SERVER_SETTINGS.read().await;
+    let Some(db) = TestDb::create(Dialect::Postgres, "orphan").await else {
+        return;
+    };
+    let url = db.url.as_str();
+    assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+    // A 3 s idle reaper makes the lock's heartbeat (which watches for
+    // blockers) beat every second.
+    let admin = connect(url).await;
+    let name = url.rsplit('/').next().unwrap();
+    admin
+        .execute_unprepared(&format!(
+            "ALTER DATABASE \"{name}\" SET idle_session_timeout = '3s'"
+        ))
+        .await
+        .unwrap();
+    admin.close().await.ok();
+    let mut doomed = under_way(url, "items,busy", &["up"], &[("FIXTURE_SLEEP_MS", "10000")]);
+    doomed.kill().unwrap();
+    doomed.wait().unwrap();
+    let next = command(url, "items,busy", &["--lock-timeout", "30", "up"])
+        .env("FIXTURE_SLEEP_MS", "0")
+        .output()
+        .unwrap();
+    let said = err(&next);
+    assert_eq!(next.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("waited over 5 s for locks held by server pid")
+            && said.contains("pg_sleep")
+            && said.contains("pg_terminate_backend("),
+        "{said}"
+    );
+    assert_eq!(recorded(url).await.len(), 2);
+    assert_eq!(count_rows(url, "busy_done").await, 1);
+}

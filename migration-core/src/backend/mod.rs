@@ -104,6 +104,12 @@ pub trait Backend: Send + Sync {
         true
     }
 
+    /// Settings of this engine's for the runner's pooled connection (on
+    /// PostgreSQL an `application_name` naming the process, so that the
+    /// lock's heartbeat can find the migration's session and say what
+    /// blocks it).
+    fn tune_connect(&self, _options: &mut sea_orm::ConnectOptions) {}
+
     /// What a pooled connection to `url` needs once it is made, given how
     /// the database is reached ([`Pooler`]): the connection itself by
     /// default; on PostgreSQL behind a transaction pooler, a driver that

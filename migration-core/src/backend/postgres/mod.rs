@@ -38,6 +38,12 @@ fn ident(name: &str) -> String {
 /// (<https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS>).
 const LOCK_CLASS: i32 = 0x5EA0_0001;
 
+/// The `application_name` of this process's migration connections (unless
+/// the URL names one): how the lock's heartbeat finds them.
+fn migration_app_name() -> String {
+    format!("migration (pid {})", std::process::id())
+}
+
 /// A transaction-level advisory lock, held by a connection of its own that
 /// keeps its transaction open for the whole run.
 ///
@@ -54,6 +60,8 @@ const LOCK_CLASS: i32 = 0x5EA0_0001;
 struct AdvisoryLock {
     conn: PgConnection,
     key: i32,
+    /// Server processes already reported as blocking the migration.
+    reported: std::collections::HashSet<String>,
     /// Whether the connection is inside the transaction that holds the lock.
     in_transaction: bool,
     heartbeat: Duration,
@@ -91,6 +99,62 @@ impl AdvisoryLock {
             .map(Duration::from_millis)
             .collect();
         super::heartbeat_for(&timeouts)
+    }
+}
+
+impl AdvisoryLock {
+    /// Says, once per blocker, which server process the migration's session
+    /// has been waiting behind for over 5 s. The usual one is an orphan: a
+    /// run killed in the middle of a long statement leaves its server
+    /// process running that statement, holding its locks, until it ends
+    /// (<https://www.postgresql.org/docs/current/runtime-config-connection.html#GUC-CLIENT-CONNECTION-CHECK-INTERVAL>).
+    async fn report_blockers(&mut self) {
+        let sql = format!(
+            "SELECT b.pid::text, format('server pid %s (\"%s\", %s, for %s s: %s)', b.pid, \
+             COALESCE(b.application_name, ''), b.state, \
+             round(extract(epoch FROM clock_timestamp() - COALESCE(b.query_start, b.state_change))), \
+             left(b.query, 200)) \
+             FROM pg_stat_activity a CROSS JOIN LATERAL unnest(pg_blocking_pids(a.pid)) AS x(pid) \
+             JOIN pg_stat_activity b ON b.pid = x.pid \
+             WHERE a.application_name = '{}' AND a.wait_event_type = 'Lock' \
+             AND clock_timestamp() - a.state_change > interval '5 seconds'",
+            migration_app_name()
+        );
+        // This connection stays in one transaction, where the server keeps
+        // the first view of pg_stat_activity it gave (drop it first) and
+        // `now()` is the transaction's start (hence `clock_timestamp()`).
+        let fresh = sqlx::raw_sql("SELECT pg_stat_clear_snapshot()")
+            .execute(&mut self.conn)
+            .await;
+        let rows = match fresh {
+            Ok(_) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut self.conn)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::debug!("looking for what blocks the migration failed: {e}");
+                return;
+            }
+        };
+        use sqlx::Row;
+        for row in rows {
+            let (Ok(pid), Ok(what)) = (row.try_get::<String, _>(0), row.try_get::<String, _>(1))
+            else {
+                continue;
+            };
+            if self.reported.insert(pid.clone()) {
+                tracing::warn!(
+                    "the migration has waited over 5 s for locks held by {what}; if that is a \
+                     run that was killed mid-statement, its server process keeps the locks until \
+                     the statement ends: `SELECT pg_terminate_backend({pid})` ends it now"
+                );
+            }
+        }
     }
 }
 
@@ -153,6 +217,9 @@ impl LockSession for AdvisoryLock {
             ))
             .await
             .map_err(lock_err("proving the migration lock"))?;
+        if held.as_deref() == Some("true") {
+            self.report_blockers().await;
+        }
         Ok(held.as_deref() == Some("true"))
     }
 
@@ -225,11 +292,19 @@ impl Backend for Postgres {
         let mut lock = AdvisoryLock {
             conn,
             key: lock_key(key),
+            reported: Default::default(),
             in_transaction: false,
             heartbeat: Duration::from_secs(10),
         };
         lock.heartbeat = lock.read_heartbeat().await;
         hold(lock, timeout, on_wait).await
+    }
+
+    fn tune_connect(&self, options: &mut sea_orm::ConnectOptions) {
+        options.map_sqlx_postgres_opts(|o| match o.get_application_name() {
+            Some(_) => o,
+            None => o.application_name(&migration_app_name()),
+        });
     }
 
     async fn native_lock_usable(&self, db: &DatabaseConnection) -> bool {
