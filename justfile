@@ -75,9 +75,9 @@ test:
     cargo test --workspace
 
 # The heavy runs: 20 concurrency rounds per backend, 20 rounds of 4 concurrent `up`s
-# through PgBouncer, 20 lock-loss rounds, 200,000-row fault injection.
+# through PgBouncer, 20 lock-loss rounds, 20 SIGKILLs of a 200,000-row backfill per backend.
 test-heavy:
-    CONCURRENCY_ROUNDS=20 POOLER_ROUNDS=20 LOCK_LOSS_ROUNDS=20 cargo test --workspace -- --test-threads 2
+    CONCURRENCY_ROUNDS=20 POOLER_ROUNDS=20 LOCK_LOSS_ROUNDS=20 KILL_ROUNDS=20 cargo test --workspace -- --test-threads 2
 
 # Benchmarks (engine vs raw-SQL floors); see docs/benchmarks.md. W3 also
 # measures PostgreSQL with its temporary tables in a RAM tablespace when

@@ -315,3 +315,60 @@ async fn a_database_migrated_by_sea_orm_migration_is_adopted() {
         assert!(!stdout(&cli(&db.url, &["up"])).contains("Adopted"));
     }
 }
+
+/// SQLite's lock is keyed on the database file itself: processes reaching
+/// one file through a symlink, a relative path and an absolute one meet at
+/// one lock, so each revision is applied once (keyed on the URL's text,
+/// they all ran and failed on `table ... already exists`).
+#[test]
+fn one_sqlite_file_under_three_spellings_is_migrated_once() {
+    let ids = project_ids();
+    for round in 0..rounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let other = dir.path().join("other");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::create_dir_all(&other).unwrap();
+        // The file exists before anyone connects, as a deployed database does.
+        std::fs::write(real.join("app.db"), b"").unwrap();
+        std::os::unix::fs::symlink(real.join("app.db"), other.join("link.db")).unwrap();
+        let spellings = [
+            (
+                format!("sqlite://{}/app.db?mode=rwc", real.display()),
+                &real,
+            ),
+            (
+                format!("sqlite://{}/link.db?mode=rwc", other.display()),
+                &other,
+            ),
+            ("sqlite://./app.db?mode=rwc".to_string(), &real),
+            ("sqlite://app.db?mode=rwc".to_string(), &real),
+        ];
+        let children: Vec<_> = spellings
+            .iter()
+            .map(|(url, cwd)| {
+                Command::new(BIN)
+                    .args(["-u", url, "--lock-timeout", "60", "up"])
+                    .current_dir(cwd)
+                    .env_remove("DATABASE_URL")
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut applied = 0;
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "round {round}: {}",
+                stderr(&out)
+            );
+            applied += stdout(&out).matches("Applying ").count();
+        }
+        assert_eq!(applied, ids.len(), "round {round}: each revision once");
+    }
+}
