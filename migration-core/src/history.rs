@@ -424,6 +424,41 @@ impl History {
         exec(db, &insert, "recording the revision").await
     }
 
+    /// Writes `row` over the revision's row, if it has one, in one
+    /// statement (`ON CONFLICT` / `ON DUPLICATE KEY UPDATE`): how a running
+    /// mark becomes the revision's record.
+    pub async fn upsert(&self, db: &impl ConnectionTrait, row: &HistoryRow) -> Result<()> {
+        let columns = [
+            "revision",
+            "applied_at",
+            "execution_ms",
+            "checksum",
+            "status",
+            "error",
+            DIRECTION_COLUMN,
+        ];
+        let values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
+            row.revision.clone().into(),
+            row.applied_at.clone().into(),
+            row.execution_ms.into(),
+            row.checksum.clone().into(),
+            row.status.clone().into(),
+            row.error.clone().into(),
+            row.direction.map(|d| d.as_str().to_owned()).into(),
+        ];
+        let upsert = Query::insert()
+            .into_table(col(&self.table))
+            .columns(columns.into_iter().map(col))
+            .values_panic(values)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(col("revision"))
+                    .update_columns(columns[1..].iter().map(|c| col(c)))
+                    .to_owned(),
+            )
+            .to_owned();
+        exec(db, &upsert, "recording the revision").await
+    }
+
     /// Deletes a revision's row.
     pub async fn delete(&self, db: &impl ConnectionTrait, revision: &str) -> Result<()> {
         let delete = Query::delete()

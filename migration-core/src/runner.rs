@@ -261,6 +261,8 @@ pub struct Runner<'m> {
     /// The migration lock while a command holds it, for the proofs before
     /// each commit.
     lock: tokio::sync::Mutex<Option<Box<dyn backend::MigrationLock>>>,
+    /// When the lock was last proven.
+    proven: std::sync::Mutex<Option<Instant>>,
 }
 
 impl<'m> Runner<'m> {
@@ -298,6 +300,7 @@ impl<'m> Runner<'m> {
             options,
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
+            proven: std::sync::Mutex::new(None),
         })
     }
 
@@ -322,6 +325,7 @@ impl<'m> Runner<'m> {
             options: RunnerOptions::default(),
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
+            proven: std::sync::Mutex::new(None),
         };
         (runner, script)
     }
@@ -728,9 +732,32 @@ impl<'m> Runner<'m> {
     /// revision commits, and before one outside a transaction starts.
     async fn prove_lock(&self, txn: Option<&sea_orm::DatabaseTransaction>) -> Result<()> {
         match self.lock.lock().await.as_mut() {
-            Some(lock) => lock.prove(txn).await,
+            Some(lock) => {
+                lock.prove(txn).await?;
+                if let Ok(mut proven) = self.proven.lock() {
+                    *proven = Some(Instant::now());
+                }
+                Ok(())
+            }
             // Offline, and commands that take no lock.
             None => Ok(()),
+        }
+    }
+
+    /// [`Runner::prove_lock`] unless it was proven within the last second
+    /// (by the previous revision's commit): each proof is a round trip, and
+    /// over a slow link two in a row add up.
+    async fn prove_lock_unless_fresh(&self) -> Result<()> {
+        let fresh = self
+            .proven
+            .lock()
+            .ok()
+            .and_then(|p| *p)
+            .is_some_and(|at| at.elapsed() < Duration::from_secs(1));
+        if fresh {
+            Ok(())
+        } else {
+            self.prove_lock(None).await
         }
     }
 
@@ -825,7 +852,7 @@ impl<'m> Runner<'m> {
         let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         // Fencing: prove the lock before the first statement (a revision
         // outside a transaction cannot be taken back once it starts) ...
-        if let Err(lost) = self.prove_lock(None).await {
+        if let Err(lost) = self.prove_lock_unless_fresh().await {
             return Err(self.lock_lost(lost, rev, direction, Lost::BeforeStart, done));
         }
         // Where nothing can take the revision back (DDL commits by itself,
@@ -926,14 +953,14 @@ impl<'m> Runner<'m> {
         let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         match direction {
             Direction::Up => {
-                if !atomic && matches!(self.mode, Mode::Live) {
-                    // The interrupted mark it replaces.
-                    self.history.delete(conn, &rev.id).await?;
-                }
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
-                self.history
-                    .insert(conn, &HistoryRow::applied(&rev.id, ms, &rev.checksum))
-                    .await
+                let row = HistoryRow::applied(&rev.id, ms, &rev.checksum);
+                if !atomic && matches!(self.mode, Mode::Live) {
+                    // Over the running mark, in one statement.
+                    self.history.upsert(conn, &row).await
+                } else {
+                    self.history.insert(conn, &row).await
+                }
             }
             Direction::Down => self.history.delete(conn, &rev.id).await,
         }
@@ -959,8 +986,8 @@ impl<'m> Runner<'m> {
             direction.verb(),
         );
         let row = HistoryRow::running(&rev.id, direction, &rev.checksum, cause);
-        self.history.delete(&self.db, &rev.id).await?;
-        self.history.insert(&self.db, &row).await
+        // Over the applied row when reverting; none is there when applying.
+        self.history.upsert(&self.db, &row).await
     }
 
     /// Builds the error for a failed revision, recording the failure durably when
