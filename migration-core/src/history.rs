@@ -167,6 +167,34 @@ pub struct History {
     table: String,
 }
 
+/// The columns a row is written with, and its values, in that order.
+fn row_columns(
+    row: &HistoryRow,
+    with_direction: bool,
+) -> (Vec<&'static str>, Vec<sea_orm::sea_query::SimpleExpr>) {
+    let mut columns = vec![
+        "revision",
+        "applied_at",
+        "execution_ms",
+        "checksum",
+        "status",
+        "error",
+    ];
+    let mut values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
+        row.revision.clone().into(),
+        row.applied_at.clone().into(),
+        row.execution_ms.into(),
+        row.checksum.clone().into(),
+        row.status.clone().into(),
+        row.error.clone().into(),
+    ];
+    if with_direction {
+        columns.push(DIRECTION_COLUMN);
+        values.push(row.direction.map(|d| d.as_str().to_owned()).into());
+    }
+    (columns, values)
+}
+
 fn col(name: &str) -> Alias {
     Alias::new(name)
 }
@@ -396,26 +424,9 @@ impl History {
     /// original columns only, so an `up --sql` script also runs against a
     /// table created by an earlier version.
     pub async fn insert(&self, db: &impl ConnectionTrait, row: &HistoryRow) -> Result<()> {
-        let mut columns = vec![
-            "revision",
-            "applied_at",
-            "execution_ms",
-            "checksum",
-            "status",
-            "error",
-        ];
-        let mut values = vec![
-            row.revision.clone().into(),
-            row.applied_at.clone().into(),
-            row.execution_ms.into(),
-            row.checksum.clone().into(),
-            row.status.clone().into(),
-            row.error.clone().into(),
-        ];
-        if let Some(direction) = row.direction {
-            columns.push(DIRECTION_COLUMN);
-            values.push(direction.as_str().into());
-        }
+        // The direction column only where the row has one (applied rows
+        // leave it NULL).
+        let (columns, values) = row_columns(row, row.direction.is_some());
         let insert = Query::insert()
             .into_table(col(&self.table))
             .columns(columns.into_iter().map(col))
@@ -428,27 +439,10 @@ impl History {
     /// statement (`ON CONFLICT` / `ON DUPLICATE KEY UPDATE`): how a running
     /// mark becomes the revision's record.
     pub async fn upsert(&self, db: &impl ConnectionTrait, row: &HistoryRow) -> Result<()> {
-        let columns = [
-            "revision",
-            "applied_at",
-            "execution_ms",
-            "checksum",
-            "status",
-            "error",
-            DIRECTION_COLUMN,
-        ];
-        let values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
-            row.revision.clone().into(),
-            row.applied_at.clone().into(),
-            row.execution_ms.into(),
-            row.checksum.clone().into(),
-            row.status.clone().into(),
-            row.error.clone().into(),
-            row.direction.map(|d| d.as_str().to_owned()).into(),
-        ];
+        let (columns, values) = row_columns(row, true);
         let upsert = Query::insert()
             .into_table(col(&self.table))
-            .columns(columns.into_iter().map(col))
+            .columns(columns.iter().map(|c| col(c)))
             .values_panic(values)
             .on_conflict(
                 sea_orm::sea_query::OnConflict::column(col("revision"))

@@ -1001,15 +1001,9 @@ impl<'m> Runner<'m> {
         done: usize,
         started: Instant,
     ) -> Error {
-        let earlier = match (done, direction) {
-            (0, _) => String::new(),
-            (n, Direction::Up) => {
-                format!("; the {n} revision(s) before it in this run stay applied")
-            }
-            (n, Direction::Down) => {
-                format!("; the {n} revision(s) reverted before it in this run stay reverted")
-            }
-        };
+        let earlier = earlier_in_run(done, direction)
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default();
         let state = if matches!(self.mode, Mode::Offline { .. }) {
             // Nothing ran against a database: there is nothing to roll back or record.
             "it failed while its SQL was being recorded offline: no database was touched and \
@@ -1060,15 +1054,9 @@ impl<'m> Runner<'m> {
         let Error::LockLost { reason, .. } = lost else {
             return lost;
         };
-        let earlier = match (done, direction) {
-            (0, _) => String::new(),
-            (n, Direction::Up) => {
-                format!(" (the {n} revision(s) before it in this run stay applied)")
-            }
-            (n, Direction::Down) => {
-                format!(" (the {n} revision(s) before it in this run stay reverted)")
-            }
-        };
+        let earlier = earlier_in_run(done, direction)
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
         let id = &rev.id;
         let state = match at {
             Lost::BeforeStart => format!(": `{id}` did not start{earlier}"),
@@ -1142,6 +1130,20 @@ impl<'m> Runner<'m> {
             ),
             Err(e) => format!("Recording the failure in `{table}` also failed ({e})."),
         }
+    }
+}
+
+/// What became of the `done` revisions a run finished before the one that
+/// failed (`None` when there were none).
+fn earlier_in_run(done: usize, direction: Direction) -> Option<String> {
+    match (done, direction) {
+        (0, _) => None,
+        (n, Direction::Up) => Some(format!(
+            "the {n} revision(s) before it in this run stay applied"
+        )),
+        (n, Direction::Down) => Some(format!(
+            "the {n} revision(s) reverted before it in this run stay reverted"
+        )),
     }
 }
 

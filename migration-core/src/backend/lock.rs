@@ -87,6 +87,10 @@ pub(crate) trait LockSession: Send + 'static {
     }
     /// Gives the lock back and closes the session.
     async fn unlock(&mut self) -> Result<()>;
+    /// What else the heartbeat does once the lock is proven (PostgreSQL:
+    /// says which server process the migration waits behind). Not run by
+    /// the proofs before commits, which stay one round trip.
+    async fn after_heartbeat(&mut self) {}
     /// How often to prove the lock while it is held (`None`: it cannot be
     /// lost while the process lives, e.g. an OS file lock).
     fn heartbeat(&self) -> Option<Duration>;
@@ -153,6 +157,7 @@ pub(crate) async fn hold<S: LockSession>(
                     }
                     return;
                 }
+                session.after_heartbeat().await;
             }
         })
     });

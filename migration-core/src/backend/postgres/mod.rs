@@ -217,10 +217,11 @@ impl LockSession for AdvisoryLock {
             ))
             .await
             .map_err(lock_err("proving the migration lock"))?;
-        if held.as_deref() == Some("true") {
-            self.report_blockers().await;
-        }
         Ok(held.as_deref() == Some("true"))
+    }
+
+    async fn after_heartbeat(&mut self) {
+        self.report_blockers().await;
     }
 
     async fn unlock(&mut self) -> Result<()> {
