@@ -167,19 +167,23 @@ pub struct History {
     table: String,
 }
 
+/// The tracking table's columns but the direction (which tables from before
+/// it lack until they are upgraded).
+const COLUMNS: [&str; 6] = [
+    "revision",
+    "applied_at",
+    "execution_ms",
+    "checksum",
+    "status",
+    "error",
+];
+
 /// The columns a row is written with, and its values, in that order.
 fn row_columns(
     row: &HistoryRow,
     with_direction: bool,
 ) -> (Vec<&'static str>, Vec<sea_orm::sea_query::SimpleExpr>) {
-    let mut columns = vec![
-        "revision",
-        "applied_at",
-        "execution_ms",
-        "checksum",
-        "status",
-        "error",
-    ];
+    let mut columns = COLUMNS.to_vec();
     let mut values: Vec<sea_orm::sea_query::SimpleExpr> = vec![
         row.revision.clone().into(),
         row.applied_at.clone().into(),
@@ -373,14 +377,7 @@ impl History {
         db: &impl ConnectionTrait,
         with_direction: bool,
     ) -> Result<Vec<HistoryRow>> {
-        let mut columns = vec![
-            "revision",
-            "applied_at",
-            "execution_ms",
-            "checksum",
-            "status",
-            "error",
-        ];
+        let mut columns = COLUMNS.to_vec();
         if with_direction {
             columns.push(DIRECTION_COLUMN);
         }

@@ -966,17 +966,22 @@ impl<'m> Runner<'m> {
         }
     }
 
-    /// Records `rev` as interrupted (a failed row saying so, with its
-    /// statements), committed before its first statement runs.
-    async fn mark_interrupted(&self, rev: &Revision, direction: Direction) -> Result<()> {
-        let why = if self.backend.transactional_ddl() {
+    /// Why a revision here cannot be taken back once it runs.
+    fn why_not_atomic(&self) -> String {
+        if self.backend.transactional_ddl() {
             "it runs without a transaction (use_transaction() is Some(false))".to_string()
         } else {
             format!(
                 "{} commits each DDL statement implicitly",
                 self.backend.dialect().name()
             )
-        };
+        }
+    }
+
+    /// Records `rev` as interrupted (a failed row saying so, with its
+    /// statements), committed before its first statement runs.
+    async fn mark_interrupted(&self, rev: &Revision, direction: Direction) -> Result<()> {
+        let why = self.why_not_atomic();
         // No statement list here: rendering it runs the migration's code,
         // and a run refusing to build on this record lists them instead.
         let cause = format!(
@@ -1015,14 +1020,7 @@ impl<'m> Runner<'m> {
                 rev.id
             )
         } else {
-            let why = if self.backend.transactional_ddl() {
-                "it runs without a transaction (use_transaction() is Some(false))".to_string()
-            } else {
-                format!(
-                    "{} commits each DDL statement implicitly",
-                    self.backend.dialect().name()
-                )
-            };
+            let why = self.why_not_atomic();
             let recorded = self.record_failure(rev, direction, &cause, started).await;
             let statements = self.statement_list(rev, direction).await;
             format!(
