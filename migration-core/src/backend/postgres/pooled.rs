@@ -77,11 +77,16 @@ impl Simple {
         }
     }
 
-    /// Runs a transaction boundary; a failure breaks the connection.
-    fn boundary(&mut self, sql: String) {
+    /// Runs a transaction boundary: `outer` at depth 0, else `nested` on
+    /// that depth's savepoint; a failure breaks the connection.
+    fn boundary(&mut self, outer: &str, nested: &str, depth: usize) {
         if self.broken.is_some() {
             return;
         }
+        let sql = match depth {
+            0 => outer.to_owned(),
+            n => format!("{nested} sea_orm_savepoint_{n}"),
+        };
         if let Err(e) = self.execute_sql(sql.clone()) {
             self.broken = Some(format!(
                 "`{sql}` failed ({e}); nothing after it was sent: check with `status` what was applied"
@@ -104,30 +109,18 @@ impl MockDatabaseTrait for Simple {
     }
 
     fn begin(&mut self) {
-        let sql = match self.depth {
-            0 => "BEGIN".to_owned(),
-            n => format!("SAVEPOINT sea_orm_savepoint_{n}"),
-        };
         self.depth += 1;
-        self.boundary(sql);
+        self.boundary("BEGIN", "SAVEPOINT", self.depth - 1);
     }
 
     fn commit(&mut self) {
         self.depth = self.depth.saturating_sub(1);
-        let sql = match self.depth {
-            0 => "COMMIT".to_owned(),
-            n => format!("RELEASE SAVEPOINT sea_orm_savepoint_{n}"),
-        };
-        self.boundary(sql);
+        self.boundary("COMMIT", "RELEASE SAVEPOINT", self.depth);
     }
 
     fn rollback(&mut self) {
         self.depth = self.depth.saturating_sub(1);
-        let sql = match self.depth {
-            0 => "ROLLBACK".to_owned(),
-            n => format!("ROLLBACK TO SAVEPOINT sea_orm_savepoint_{n}"),
-        };
-        self.boundary(sql);
+        self.boundary("ROLLBACK", "ROLLBACK TO SAVEPOINT", self.depth);
     }
 
     fn drain_transaction_log(&mut self) -> Vec<Transaction> {
