@@ -405,7 +405,7 @@ async fn round_trip(dialect: Dialect, s: &Scenario) {
     eprintln!("{} on {}:\n{}", s.name, dialect.name(), describe(plan));
     assert!(!plan.ops.is_empty());
     assert!(plan.refused.is_empty(), "{:?}", plan.refused);
-    let batched = |ops: &[migration_core::autogen::Op]| ops.iter().any(exec::is_table_change);
+    let batched = |ops: &[migration_core::autogen::Op]| ops.iter().any(|o| o.is_table_change());
     assert_eq!(
         batched(&plan.ops) && batched(&plan.down_ops()),
         s.batched,

@@ -1,10 +1,11 @@
 //! Two reflected [`Schema`]s in, a [`Plan`] out: the ops that take the first
 //! to the second, in an order that is safe for foreign keys.
 //!
-//! Pure: no database, no text. Matching follows [`Schema::diff_lines`] (the
-//! two must agree on "no difference"): columns by name, indexes by (columns,
-//! unique), foreign keys by (columns, referenced table, referenced columns);
-//! names are compared only when both sides have one.
+//! Pure: no database, no text. Objects are paired by the schema model's one
+//! matching ([`Table::pair_indexes`], [`Table::pair_foreign_keys`]), which
+//! [`Schema::diff_lines`] uses too, so the two agree on "no difference":
+//! columns by name, indexes by (columns, unique, name where both have one),
+//! foreign keys by (columns, referenced table, referenced columns).
 //!
 //! Order of the ops (each phase only needs what the earlier ones made):
 //! renames (tables, then columns); PostgreSQL enum types created and their
@@ -15,7 +16,7 @@
 
 use super::hints::Hints;
 use super::ops::{EnumUse, Op};
-use crate::schema::{ColType, Column, ForeignKey, Index, Schema, Table};
+use crate::schema::{ColType, Column, ForeignKey, Pairing, Schema, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What autogenerate found, and what it cannot do.
@@ -23,7 +24,8 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct Plan {
     /// The changes, in the order `up` runs them.
     pub ops: Vec<Op>,
-    /// Extra warnings about single ops (index into `ops`), such as suspected renames.
+    /// Extra warnings about single changes (index into [`Plan::flat_ops`]),
+    /// such as suspected renames.
     pub notes: Vec<(usize, String)>,
     /// Differences autogenerate cannot turn into a migration (each says why and
     /// what to do: primary keys, auto-increment, CHECK constraints). A plan
@@ -44,9 +46,16 @@ impl Plan {
         super::ops::reverse_all(&self.ops)
     }
 
-    /// Every warning of op `i`: its own ([`Op::warnings`]) and the plan's notes.
+    /// The single changes of the plan in order: each batch's members in
+    /// place of the batch (what `check` lists, one line each).
+    pub fn flat_ops(&self) -> Vec<&Op> {
+        self.ops.iter().flat_map(Op::members).collect()
+    }
+
+    /// Every warning of single change `i` (an index into [`Plan::flat_ops`]):
+    /// its own ([`Op::warnings`]) and the plan's notes.
     pub fn warnings_of(&self, i: usize) -> Vec<String> {
-        let mut out = self.ops[i].warnings();
+        let mut out = self.flat_ops()[i].warnings();
         out.extend(
             self.notes
                 .iter()
@@ -59,7 +68,7 @@ impl Plan {
     /// Every difference in plain words, one per line (what `check` prints):
     /// the ops, then what autogenerate cannot express.
     pub fn difference_lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.ops.iter().map(Op::describe).collect();
+        let mut out: Vec<String> = self.flat_ops().into_iter().map(Op::describe).collect();
         out.extend(
             self.refused
                 .iter()
@@ -95,12 +104,59 @@ pub fn compare(from: &Schema, to: &Schema, hints: &Hints) -> Plan {
         refused: c.refused,
         ..Plan::default()
     };
-    for (op, notes) in c.phases.into_iter().flatten() {
-        let i = plan.ops.len();
-        plan.notes.extend(notes.into_iter().map(|n| (i, n)));
+    let mut flat = 0;
+    for (op, notes) in batched(c.phases.into_iter().flatten()) {
+        for member_notes in notes {
+            plan.notes
+                .extend(member_notes.into_iter().map(|n| (flat, n)));
+            flat += 1;
+        }
         plan.ops.push(op);
     }
     plan
+}
+
+/// The planned ops with the changes to one existing table gathered in one
+/// [`Op::Batch`] (one rebuild on SQLite instead of one per change), each
+/// with the notes of its members.
+///
+/// A change joins the table's earlier batch when nothing planned in between
+/// touches a table either of them touches (the table itself, a table its
+/// foreign keys reference): the phases put the changes to one table apart,
+/// and gathering them must not move one across an op it depends on (a
+/// foreign key onto a table created in between, say).
+fn batched(planned: impl IntoIterator<Item = Planned>) -> Vec<(Op, Vec<Vec<String>>)> {
+    let mut out: Vec<(Op, Vec<Vec<String>>)> = Vec::new();
+    for (op, notes) in planned {
+        if !op.is_table_change() {
+            out.push((op, vec![notes]));
+            continue;
+        }
+        let table = op.table().unwrap_or_default().to_owned();
+        let at = out
+            .iter()
+            .rposition(|(o, _)| matches!(o, Op::Batch { table: t, .. } if *t == table));
+        if let Some(at) = at {
+            let mut touched = op.tables();
+            touched.extend(out[at].0.tables());
+            let independent = out[at + 1..]
+                .iter()
+                .all(|(o, _)| o.tables().iter().all(|t| !touched.contains(t)));
+            if independent && let (Op::Batch { ops, .. }, member_notes) = &mut out[at] {
+                ops.push(op);
+                member_notes.push(notes);
+                continue;
+            }
+        }
+        out.push((
+            Op::Batch {
+                table,
+                ops: vec![op],
+            },
+            vec![notes],
+        ));
+    }
+    out
 }
 
 const RENAME_TABLE: usize = 0;
@@ -533,26 +589,7 @@ impl Comparer<'_> {
     }
 
     fn indexes(&mut self, name: &str, w: &Table, t: &Table) {
-        let mut left: Vec<&Index> = w.indexes.iter().collect();
-        let mut right: Vec<&Index> = t.indexes.iter().collect();
-        left.retain(|a| match right.iter().position(|b| *b == *a) {
-            Some(p) => {
-                right.remove(p);
-                false
-            }
-            None => true,
-        });
-        left.retain(|a| {
-            match right.iter().position(|b| {
-                b.columns == a.columns && b.unique == a.unique && names_compatible(&a.name, &b.name)
-            }) {
-                Some(p) => {
-                    right.remove(p);
-                    false
-                }
-                None => true,
-            }
-        });
+        let Pairing { left, right, .. } = w.pair_indexes(t);
         for a in left {
             self.push(
                 DROP_INDEX,
@@ -578,30 +615,28 @@ impl Comparer<'_> {
     }
 
     fn foreign_keys(&mut self, name: &str, w: &Table, t: &Table) {
-        let key = |f: &ForeignKey| {
-            (
-                f.columns.clone(),
-                f.ref_table.clone(),
-                f.ref_columns.clone(),
-            )
-        };
-        let mut left: Vec<&ForeignKey> = w.foreign_keys.iter().collect();
-        let mut right: Vec<&ForeignKey> = t.foreign_keys.iter().collect();
-        // A foreign key is what it enforces: the same columns, target and
-        // rules under another name (one named by hand in a migration, the
-        // entity's by SeaORM's convention) is the same key. A real change
-        // drops the key by its name in the database and adds the new one.
-        left.retain(|a| {
-            match right.iter().position(|b| {
-                key(b) == key(a) && a.on_delete == b.on_delete && a.on_update == b.on_update
-            }) {
-                Some(p) => {
-                    right.remove(p);
-                    false
-                }
-                None => true,
+        // A foreign key is what it enforces (see `Table::pair_foreign_keys`):
+        // a pair is the same key whatever its names; a pair whose rules
+        // differ is a real change, made by dropping the key by its name in
+        // the database and adding the new one.
+        let Pairing {
+            pairs,
+            mut left,
+            mut right,
+        } = w.pair_foreign_keys(t);
+        for (a, b) in pairs {
+            if a.on_delete != b.on_delete || a.on_update != b.on_update {
+                left.push(a);
+                right.push(b);
             }
-        });
+        }
+        let position = |list: &[ForeignKey], fk: &ForeignKey| {
+            list.iter()
+                .position(|f| std::ptr::eq(f, fk))
+                .unwrap_or(usize::MAX)
+        };
+        left.sort_by_key(|fk| position(&w.foreign_keys, fk));
+        right.sort_by_key(|fk| position(&t.foreign_keys, fk));
         for a in left {
             // A key the backend named (or, on SQLite, did not) is dropped by
             // the convention's name, which batch alter resolves to the real
@@ -641,13 +676,6 @@ fn suspected_rename(table: &str, old: &str, new: &str) -> String {
          as generated, the data in `{old}` is LOST. If it is a rename, mark the field \
          `#[sea_orm(renamed_from = \"{old}\")]` on `{new}` in the entity and generate again"
     )
-}
-
-fn names_compatible(a: &Option<String>, b: &Option<String>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    }
 }
 
 /// Orders `tables` so each comes after the tables (of `names`) it references.
@@ -704,6 +732,7 @@ fn topo_order<'t>(
 mod tests {
     use super::*;
     use crate::schema::FkAction;
+    use crate::schema::Index;
 
     fn col(name: &str, t: ColType, nullable: bool) -> Column {
         Column {
@@ -774,7 +803,7 @@ mod tests {
     }
 
     fn descriptions(p: &Plan) -> Vec<String> {
-        p.ops.iter().map(Op::describe).collect()
+        p.flat_ops().into_iter().map(Op::describe).collect()
     }
 
     #[test]
@@ -809,7 +838,7 @@ mod tests {
                 "drop table `old_parent`",
             ]
         );
-        assert!(p.ops[2].destructive().is_some());
+        assert!(p.flat_ops()[2].destructive().is_some());
     }
 
     #[test]
@@ -840,8 +869,8 @@ mod tests {
                 "drop column `legacy` from `users`",
             ]
         );
-        assert!(p.ops[1].destructive().unwrap().contains("narrows"));
-        assert!(p.ops[1].destructive().unwrap().contains("NOT NULL"));
+        assert!(p.flat_ops()[1].destructive().unwrap().contains("narrows"));
+        assert!(p.flat_ops()[1].destructive().unwrap().contains("NOT NULL"));
         assert!(p.refused.is_empty(), "{:?}", p.refused);
     }
 
@@ -860,9 +889,9 @@ mod tests {
             descriptions(&p),
             vec!["alter column `t`.`n`: null, default none -> 0"]
         );
-        assert!(p.ops[0].destructive().is_none());
+        assert!(p.flat_ops()[0].destructive().is_none());
         assert!(
-            p.ops[0]
+            p.flat_ops()[0]
                 .reverse()
                 .destructive()
                 .unwrap()
@@ -881,7 +910,7 @@ mod tests {
             vec![col("display_name", ColType::Text, true)],
         )]);
         let p = plan(&a, &b, &Hints::default());
-        assert_eq!(p.ops.len(), 2);
+        assert_eq!(p.flat_ops().len(), 2);
         let warned: Vec<&String> = p.notes.iter().map(|(_, n)| n).collect();
         assert_eq!(warned.len(), 2);
         assert!(
@@ -1024,7 +1053,7 @@ mod tests {
         // So does another target.
         b.tables.get_mut("c").unwrap().foreign_keys[0].on_update = FkAction::NoAction;
         b.tables.get_mut("c").unwrap().foreign_keys[0].ref_columns = vec!["code".into()];
-        assert_eq!(plan(&a, &b, &Hints::default()).ops.len(), 2);
+        assert_eq!(plan(&a, &b, &Hints::default()).flat_ops().len(), 2);
     }
 
     #[test]
@@ -1112,7 +1141,7 @@ mod tests {
             descriptions(&p),
             vec!["change enum `mood` from ('a', 'b', 'c', 'd') to ('a')"]
         );
-        assert!(p.ops[0].destructive().is_some());
+        assert!(p.flat_ops()[0].destructive().is_some());
     }
 
     #[test]
@@ -1157,11 +1186,11 @@ mod tests {
         )]);
         let p = compare(&a, &c, &Hints::default());
         assert!(p.refused.is_empty(), "{:?}", p.refused);
-        assert_eq!(p.ops.len(), 3);
+        assert_eq!(p.flat_ops().len(), 3);
         // Adding a unique index is fine.
         let p = compare(&a, &with_unique, &Hints::default());
         assert!(p.refused.is_empty());
-        assert_eq!(p.ops.len(), 1);
+        assert_eq!(p.flat_ops().len(), 1);
         // Dropping an unnamed UNIQUE constraint: by its columns.
         let p = compare(&with_unique, &a, &Hints::default());
         assert!(p.refused.is_empty(), "{:?}", p.refused);
@@ -1188,8 +1217,8 @@ mod tests {
             .insert(("t".into(), "big".into()), ColType::BigInt);
         let p = compare(&a, &b, &hints);
         assert_eq!(
-            p.ops,
-            vec![Op::AddColumn {
+            p.flat_ops(),
+            vec![&Op::AddColumn {
                 table: "t".into(),
                 column: col("big", ColType::BigInt, true)
             }]
@@ -1213,7 +1242,64 @@ mod tests {
         y.foreign_keys = vec![fk("x_id", "x", FkAction::NoAction)];
         let b = schema(vec![x, y]);
         let p = plan(&Schema::default(), &b, &Hints::default());
-        assert_eq!(p.ops.len(), 3, "{:?}", descriptions(&p));
-        assert!(matches!(p.ops[2], Op::AddForeignKey { .. }));
+        assert_eq!(p.flat_ops().len(), 3, "{:?}", descriptions(&p));
+        assert!(matches!(p.flat_ops()[2], Op::AddForeignKey { .. }));
+    }
+
+    #[test]
+    fn changes_to_one_table_are_one_batch_op_and_down_reverses_it() {
+        let a = schema(vec![table("t", vec![col("x", ColType::Int, true)])]);
+        let mut t = table("t", vec![col("y", ColType::Text, true)]);
+        t.indexes = vec![Index {
+            name: Some("idx-t-y".into()),
+            columns: vec!["y".into()],
+            unique: false,
+        }];
+        let b = schema(vec![t]);
+        let p = plan(&a, &b, &Hints::default());
+        let [Op::Batch { table, ops }] = p.ops.as_slice() else {
+            panic!("one batch expected: {:?}", descriptions(&p));
+        };
+        assert_eq!(table, "t");
+        assert_eq!(ops.len(), 3, "{:?}", descriptions(&p));
+        assert_eq!(p.flat_ops().len(), 3);
+        let down = p.down_ops();
+        let [Op::Batch { ops: back, .. }] = down.as_slice() else {
+            panic!("down is one batch too");
+        };
+        assert_eq!(back, &super::super::ops::reverse_all(ops));
+    }
+
+    #[test]
+    fn a_change_does_not_join_its_tables_batch_across_an_op_it_depends_on() {
+        // `c` loses an index (dropped before new tables are created) and
+        // gains a foreign key onto `p`, which is created in between: the
+        // key cannot move before `p` into the first batch.
+        let mut old_c = table("c", vec![col("p_id", ColType::Int, true)]);
+        old_c.indexes = vec![Index {
+            name: Some("idx-c-p_id".into()),
+            columns: vec!["p_id".into()],
+            unique: false,
+        }];
+        let a = schema(vec![old_c]);
+        let mut c = table("c", vec![col("p_id", ColType::Int, true)]);
+        c.foreign_keys = vec![fk("p_id", "p", FkAction::Cascade)];
+        let b = schema(vec![c, table("p", vec![])]);
+        let p = plan(&a, &b, &Hints::default());
+        let kinds: Vec<&str> = p
+            .ops
+            .iter()
+            .map(|op| match op {
+                Op::CreateTable { .. } => "create",
+                Op::Batch { .. } => "batch",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["batch", "create", "batch"],
+            "{:?}",
+            descriptions(&p)
+        );
     }
 }

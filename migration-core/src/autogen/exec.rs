@@ -1,16 +1,15 @@
-//! Ops to the calls a migration makes, and running them through a `SchemaManager`.
+//! Running [`Op`]s through a `SchemaManager`, as the rendered migration does.
 //!
-//! [`steps`] lowers each [`Op`] to the calls a migration makes: a table's
-//! creation, drop or rename and a named index are `SchemaManager` calls;
-//! every other change to a table is part of one `batch_alter_table` per
-//! run of changes to that table; enum types go through [`crate::enums`].
-//! None of them names a backend: each backend does its part when the call
-//! runs (SQLite decides there whether it can `ALTER` or must rebuild the
-//! table), so the same file runs everywhere, whatever it was compared on.
-//! The executor here runs the calls; [`render`](super::render) writes the
-//! same calls as Rust code; offline SQL is the executor on a recording
-//! connection ([`sql`]). The golden tests pin the SQL of each, the
-//! round-trip test compiles and runs the rendered file.
+//! Each op is the call a migration makes: a table's creation (with its
+//! named indexes), drop or rename are `SchemaManager` calls; an
+//! [`Op::Batch`] is one `batch_alter_table`; enum types go through
+//! [`crate::enums`]. None of them names a backend: each backend does its
+//! part when the call runs (SQLite decides there whether it can `ALTER` or
+//! must rebuild the table), so the same file runs everywhere, whatever it
+//! was compared on. [`render`](super::render) writes the same calls as Rust
+//! code; offline SQL is this executor on a recording connection ([`sql`]).
+//! The golden tests pin the SQL of each, the round-trip test compiles and
+//! runs the rendered file.
 
 use super::ops::{EnumUse, Op};
 use crate::backend::Sql;
@@ -23,164 +22,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm_migration::SchemaManager;
 
-/// One call a migration makes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
-    /// `manager.create_table(...)`; single-column unnamed unique indexes are inline `UNIQUE`.
-    CreateTable(Table),
-    /// `manager.drop_table(...)`.
-    DropTable(String),
-    /// `manager.rename_table(...)`.
-    RenameTable(String, String),
-    /// `manager.create_index(...)` (the index has a name).
-    CreateIndex(String, Index),
-    /// `create_enum(manager, name, values)`.
-    CreateEnum(String, Vec<String>),
-    /// `alter_enum(manager, name, from, to, columns)`.
-    AlterEnum {
-        /// Type name.
-        name: String,
-        /// Labels now.
-        from: Vec<String>,
-        /// Labels wanted.
-        to: Vec<String>,
-        /// The columns using the type.
-        columns: Vec<EnumColumn>,
-    },
-    /// `drop_enum(manager, name)`.
-    DropEnum(String),
-    /// `batch_alter_table(manager, table, |t| ...)` with the changes to one
-    /// table: native `ALTER TABLE` on PostgreSQL and MySQL, and on SQLite
-    /// native where SQLite can, a rebuild of the table where it cannot.
-    Batch(String, Vec<Op>),
-}
-
-/// The calls that make `op` on its own.
-pub fn steps(op: &Op) -> Vec<Action> {
-    use Action as A;
-    if is_table_change(op) {
-        let table = op.table().unwrap_or_default().to_owned();
-        return vec![A::Batch(table, vec![op.clone()])];
-    }
-    match op {
-        Op::CreateTable { table } => {
-            let mut out = vec![A::CreateTable(table.clone())];
-            for index in &table.indexes {
-                if is_inline_unique(index) {
-                    continue;
-                }
-                let mut index = index.clone();
-                if index.name.is_none() {
-                    index.name = Some(index_name(&table.name, &index.columns));
-                }
-                out.push(A::CreateIndex(table.name.clone(), index));
-            }
-            out
-        }
-        Op::DropTable { table } => vec![A::DropTable(table.name.clone())],
-        Op::RenameTable { from, to } => vec![A::RenameTable(from.clone(), to.clone())],
-        Op::CreateEnum { name, values } => vec![A::CreateEnum(name.clone(), values.clone())],
-        Op::AddEnumValue {
-            name, values, uses, ..
-        } => {
-            let from: Vec<String> = values
-                .iter()
-                .filter(|v| match op {
-                    Op::AddEnumValue { value, .. } => *v != value,
-                    _ => true,
-                })
-                .cloned()
-                .collect();
-            vec![alter_enum(name, from, values.clone(), uses)]
-        }
-        Op::RecreateEnum {
-            name,
-            from,
-            to,
-            uses,
-        } => vec![alter_enum(name, from.clone(), to.clone(), uses)],
-        Op::DropEnum { name, .. } => vec![A::DropEnum(name.clone())],
-        _ => unreachable!("table changes are batched above"),
-    }
-}
-
-fn alter_enum(name: &str, from: Vec<String>, to: Vec<String>, uses: &[EnumUse]) -> Action {
-    Action::AlterEnum {
-        name: name.to_owned(),
-        from,
-        to,
-        columns: uses
-            .iter()
-            .map(|u| EnumColumn {
-                table: u.table.clone(),
-                column: u.column.clone(),
-                nullable: u.nullable,
-                default: u.default.clone(),
-            })
-            .collect(),
-    }
-}
-
-/// Whether `op` changes an existing table in place (columns, keys,
-/// indexes): it is made by batch alter, which each backend carries out its
-/// own way.
-pub fn is_table_change(op: &Op) -> bool {
-    matches!(
-        op,
-        Op::AddColumn { .. }
-            | Op::DropColumn { .. }
-            | Op::RenameColumn { .. }
-            | Op::AlterColumn { .. }
-            | Op::AddForeignKey { .. }
-            | Op::DropForeignKey { .. }
-            | Op::CreateIndex { .. }
-            | Op::DropIndex { .. }
-    )
-}
-
-/// The calls of `ops`, in order, with the changes to one table gathered in
-/// one batch alter (one rebuild on SQLite instead of one per op).
-///
-/// A change joins the table's earlier batch when nothing planned in between
-/// touches a table either of them touches (the table itself, a table its
-/// foreign keys reference): the comparison orders ops in phases (drops of
-/// keys, new tables, columns, new keys, ...), so the changes to one table
-/// arrive apart, and gathering them must not move one across an op it
-/// depends on (a foreign key onto a table created in between, say).
-pub fn actions(ops: &[Op]) -> Vec<(Vec<usize>, Vec<Action>)> {
-    let mut out: Vec<(Vec<usize>, Vec<Action>)> = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
-        if is_table_change(op) {
-            let table = op.table().unwrap_or_default();
-            let batch_at = out.iter().rposition(
-                |(_, calls)| matches!(calls.as_slice(), [Action::Batch(t, _)] if t == table),
-            );
-            if let Some(at) = batch_at {
-                let mut touched: Vec<&str> = op.tables();
-                for &m in &out[at].0 {
-                    touched.extend(ops[m].tables());
-                }
-                let independent = out[at + 1..].iter().all(|(members, _)| {
-                    members
-                        .iter()
-                        .all(|&k| ops[k].tables().iter().all(|t| !touched.contains(t)))
-                });
-                if independent {
-                    let (members, calls) = &mut out[at];
-                    members.push(i);
-                    if let [Action::Batch(_, batched)] = calls.as_mut_slice() {
-                        batched.push(op.clone());
-                    }
-                    continue;
-                }
-            }
-        }
-        out.push((vec![i], steps(op)));
-    }
-    out
-}
-
-/// The batch alter of `table` that makes `ops` (what [`Action::Batch`] runs).
+/// The batch alter of `table` that makes `ops` (what an [`Op::Batch`] runs).
 pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
     use crate::batch::{AlterColumn, ForeignKeySpec};
     let mut b = crate::batch::BatchAlter::new(table);
@@ -505,23 +347,6 @@ fn index_create(table: &str, index: &Index) -> sea_query::IndexCreateStatement {
     s
 }
 
-/// The SQL of a plain call on `backend`.
-fn build(action: &Action, backend: DbBackend) -> String {
-    use Action as A;
-    let sql = |s: Sql<'_>| crate::backend::of_db(backend).to_sql(s);
-    match action {
-        A::CreateTable(t) => sql(Sql::CreateTable(&table_create(t))),
-        A::DropTable(n) => sql(Sql::DropTable(&SqTable::drop().table(n.clone()).to_owned())),
-        A::RenameTable(f, t) => sql(Sql::RenameTable(
-            &SqTable::rename().table(f.clone(), t.clone()).to_owned(),
-        )),
-        A::CreateIndex(t, i) => sql(Sql::CreateIndex(&index_create(t, i))),
-        A::CreateEnum(..) | A::AlterEnum { .. } | A::DropEnum(_) | A::Batch(..) => {
-            unreachable!("not a plain statement: {action:?}")
-        }
-    }
-}
-
 /// The SQL `ops` run on `backend`, one statement per line: the executor
 /// ([`run`]) on a recording connection, as `up --sql` records a migration.
 /// What depends on the live database (a SQLite rebuild, a name read from
@@ -549,39 +374,117 @@ pub async fn sql(ops: &[Op], backend: DbBackend, declared: bool) -> Vec<String> 
     out
 }
 
+/// An enum type's change as `alter_enum` takes it.
+pub(crate) struct EnumAlter<'a> {
+    /// The type.
+    pub name: &'a str,
+    /// Labels now.
+    pub from: Vec<String>,
+    /// Labels wanted.
+    pub to: Vec<String>,
+    /// The columns using it.
+    pub columns: Vec<EnumColumn>,
+}
+
+/// The `alter_enum` call of an enum label change (`None` for other ops).
+pub(crate) fn enum_change(op: &Op) -> Option<EnumAlter<'_>> {
+    let columns = |uses: &[EnumUse]| {
+        uses.iter()
+            .map(|u| EnumColumn {
+                table: u.table.clone(),
+                column: u.column.clone(),
+                nullable: u.nullable,
+                default: u.default.clone(),
+            })
+            .collect()
+    };
+    match op {
+        Op::AddEnumValue {
+            name,
+            value,
+            values,
+            uses,
+            ..
+        } => Some(EnumAlter {
+            name,
+            from: values.iter().filter(|v| *v != value).cloned().collect(),
+            to: values.clone(),
+            columns: columns(uses),
+        }),
+        Op::RecreateEnum {
+            name,
+            from,
+            to,
+            uses,
+        } => Some(EnumAlter {
+            name,
+            from: from.clone(),
+            to: to.clone(),
+            columns: columns(uses),
+        }),
+        _ => None,
+    }
+}
+
+/// The indexes `CREATE TABLE` leaves to `CREATE INDEX` statements after it,
+/// each with its name (the convention's when it has none).
+pub(crate) fn indexes_after_create(table: &Table) -> Vec<Index> {
+    table
+        .indexes
+        .iter()
+        .filter(|i| !is_inline_unique(i))
+        .map(|i| Index {
+            name: Some(index_name_of(&table.name, i)),
+            ..i.clone()
+        })
+        .collect()
+}
+
 /// Runs `ops` through `manager`, as the rendered migration does.
 ///
 /// # Errors
 /// A database error, or a batch alter's refusal.
 pub async fn run(manager: &SchemaManager<'_>, ops: &[Op]) -> Result<(), sea_orm::DbErr> {
     use sea_orm::ConnectionTrait;
-    let backend = manager.get_database_backend();
-    for (_, calls) in actions(ops) {
-        for call in calls {
-            match &call {
-                Action::Batch(t, members) => batch_alter(t, members).run(manager).await?,
-                Action::CreateEnum(name, values) => {
-                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
-                    crate::enums::create_enum(manager, name, &values).await?;
-                }
-                Action::AlterEnum {
-                    name,
-                    from,
-                    to,
-                    columns,
-                } => {
-                    let from: Vec<&str> = from.iter().map(String::as_str).collect();
-                    let to: Vec<&str> = to.iter().map(String::as_str).collect();
-                    crate::enums::alter_enum(manager, name, &from, &to, columns).await?;
-                }
-                Action::DropEnum(name) => crate::enums::drop_enum(manager, name).await?,
-                plain => {
-                    manager
-                        .get_connection()
-                        .execute_unprepared(&build(plain, backend))
-                        .await?;
+    let backend = crate::backend::of_db(manager.get_database_backend());
+    let execute =
+        |sql: String| async move { manager.get_connection().execute_unprepared(&sql).await };
+    for op in ops {
+        if let Some(change) = enum_change(op) {
+            let from: Vec<&str> = change.from.iter().map(String::as_str).collect();
+            let to: Vec<&str> = change.to.iter().map(String::as_str).collect();
+            crate::enums::alter_enum(manager, change.name, &from, &to, &change.columns).await?;
+            continue;
+        }
+        match op {
+            Op::Batch { table, ops } => batch_alter(table, ops).run(manager).await?,
+            change if change.is_table_change() => {
+                let table = change.table().unwrap_or_default();
+                batch_alter(table, std::slice::from_ref(change))
+                    .run(manager)
+                    .await?;
+            }
+            Op::CreateTable { table } => {
+                execute(backend.to_sql(Sql::CreateTable(&table_create(table)))).await?;
+                for index in indexes_after_create(table) {
+                    let create = index_create(&table.name, &index);
+                    execute(backend.to_sql(Sql::CreateIndex(&create))).await?;
                 }
             }
+            Op::DropTable { table } => {
+                let drop = SqTable::drop().table(table.name.clone()).to_owned();
+                execute(backend.to_sql(Sql::DropTable(&drop))).await?;
+            }
+            Op::RenameTable { from, to } => {
+                let rename = SqTable::rename().table(from.clone(), to.clone()).to_owned();
+                execute(backend.to_sql(Sql::RenameTable(&rename))).await?;
+            }
+            Op::CreateEnum { name, values } => {
+                let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                crate::enums::create_enum(manager, name, &values).await?;
+            }
+            Op::DropEnum { name, .. } => crate::enums::drop_enum(manager, name).await?,
+            other => unreachable!("handled above: {other}"),
         }
     }
     Ok(())

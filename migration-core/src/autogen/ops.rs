@@ -1,6 +1,12 @@
 //! The schema changes autogenerate produces, as data: what [`compare`](super::compare)
 //! finds, what [`render`](super::render) writes and what [`exec`](super::exec) runs.
 //!
+//! This is the one operation model: the comparison produces a list of
+//! [`Op`]s in which the changes to one existing table are gathered in one
+//! [`Op::Batch`]; `down` is that list reversed; the renderer writes each op
+//! as the call a migration makes and the executor runs the same op (live,
+//! or on a recording connection for offline SQL).
+//!
 //! Every [`Op`] knows its exact reverse ([`Op::reverse`]); a migration's
 //! `down` is the reversed list of reversed ops ([`reverse_all`]). An op also
 //! knows whether it destroys data ([`Op::destructive`]) and what a reviewer
@@ -144,6 +150,16 @@ pub enum Op {
         /// Its labels (for the reverse).
         values: Vec<String>,
     },
+    /// Changes to one existing table made together (`batch_alter_table`):
+    /// native `ALTER TABLE` on PostgreSQL and MySQL, and on SQLite native
+    /// where SQLite can and one rebuild of the table where it cannot. Its
+    /// members are table changes ([`Op::is_table_change`]) of `table`.
+    Batch {
+        /// The table.
+        table: String,
+        /// The changes, in order.
+        ops: Vec<Op>,
+    },
 }
 
 /// The reverse of a list of ops: each op reversed, in reverse order.
@@ -152,9 +168,39 @@ pub fn reverse_all(ops: &[Op]) -> Vec<Op> {
 }
 
 impl Op {
+    /// Whether `self` changes an existing table in place (columns, keys,
+    /// indexes): such a change is made by batch alter, which each backend
+    /// carries out its own way.
+    pub fn is_table_change(&self) -> bool {
+        matches!(
+            self,
+            Op::AddColumn { .. }
+                | Op::DropColumn { .. }
+                | Op::RenameColumn { .. }
+                | Op::AlterColumn { .. }
+                | Op::AddForeignKey { .. }
+                | Op::DropForeignKey { .. }
+                | Op::CreateIndex { .. }
+                | Op::DropIndex { .. }
+                | Op::Batch { .. }
+        )
+    }
+
+    /// The single changes this op is made of: a batch's members, or the op itself.
+    pub fn members(&self) -> &[Op] {
+        match self {
+            Op::Batch { ops, .. } => ops,
+            other => std::slice::from_ref(other),
+        }
+    }
+
     /// The op that undoes this one exactly.
     pub fn reverse(&self) -> Op {
         match self {
+            Op::Batch { table, ops } => Op::Batch {
+                table: table.clone(),
+                ops: reverse_all(ops),
+            },
             Op::CreateTable { table } => Op::DropTable {
                 table: table.clone(),
             },
@@ -245,7 +291,8 @@ impl Op {
             | Op::CreateIndex { table, .. }
             | Op::DropIndex { table, .. }
             | Op::AddForeignKey { table, .. }
-            | Op::DropForeignKey { table, .. } => Some(table),
+            | Op::DropForeignKey { table, .. }
+            | Op::Batch { table, .. } => Some(table),
             _ => None,
         }
     }
@@ -267,6 +314,15 @@ impl Op {
                 out.extend(uses.iter().map(|u| u.table.as_str()));
             }
             Op::CreateEnum { .. } | Op::DropEnum { .. } => {}
+            Op::Batch { ops, .. } => {
+                for op in ops {
+                    for t in op.tables() {
+                        if !out.contains(&t) {
+                            out.push(t);
+                        }
+                    }
+                }
+            }
             other => out.extend(other.table()),
         }
         out
@@ -275,6 +331,10 @@ impl Op {
     /// Why this op destroys data or can fail on a table with rows, if it does.
     pub fn destructive(&self) -> Option<String> {
         match self {
+            Op::Batch { ops, .. } => {
+                let why: Vec<String> = ops.iter().filter_map(Op::destructive).collect();
+                (!why.is_empty()).then(|| why.join("; "))
+            }
             Op::DropTable { table } => {
                 Some(format!("drops table `{}` and every row in it", table.name))
             }
@@ -333,6 +393,9 @@ impl Op {
 
     /// Everything a reviewer should check about this op, destructive effects first.
     pub fn warnings(&self) -> Vec<String> {
+        if let Op::Batch { ops, .. } = self {
+            return ops.iter().flat_map(Op::warnings).collect();
+        }
         let mut out: Vec<String> = self
             .destructive()
             .map(|d| format!("DESTRUCTIVE: {d}"))
@@ -391,6 +454,11 @@ impl Op {
     /// Applies the op to a schema model (to simulate a plan without a database).
     pub fn apply(&self, schema: &mut Schema) {
         match self {
+            Op::Batch { ops, .. } => {
+                for op in ops {
+                    op.apply(schema);
+                }
+            }
             Op::CreateTable { table } => {
                 schema.tables.insert(table.name.clone(), table.clone());
             }
@@ -619,6 +687,16 @@ fn column_summary(c: &Column) -> String {
 impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Op::Batch { table, ops } => {
+                write!(f, "batch alter `{table}`: ")?;
+                for (i, op) in ops.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{op}")?;
+                }
+                Ok(())
+            }
             Op::CreateTable { table } => write!(
                 f,
                 "create table `{}` ({} column(s){}{})",

@@ -1,6 +1,6 @@
 //! A [`Plan`] to a migration file in the project's format.
 //!
-//! The code is built as tokens from the same [`actions`] the executor runs,
+//! The code is built as tokens from the same [`Op`]s the executor runs,
 //! formatted with `prettyplease`, and given its comments afterwards (tokens
 //! cannot carry `//` comments: each comment is a `__autogen_note!(n);`
 //! placeholder statement replaced by its lines).
@@ -9,7 +9,9 @@
 //! file keeps meaning the same thing when the entities change later.
 
 use super::compare::Plan;
-use super::exec::{Action, DefaultExpr, actions, fk_name, is_inline_unique, to_column_type};
+use super::exec::{
+    DefaultExpr, enum_change, fk_name, indexes_after_create, is_inline_unique, to_column_type,
+};
 use super::ops::Op;
 use crate::schema::{Column, FkAction, ForeignKey, Index, Table};
 use proc_macro2::{Literal, TokenStream};
@@ -33,9 +35,9 @@ pub struct FileInfo<'a> {
 /// Never for plans made by [`compare`](super::compare::compare): the tokens always parse.
 pub fn render(info: FileInfo<'_>, plan: &Plan) -> String {
     let mut notes: Vec<Vec<String>> = Vec::new();
-    let up = body(&plan.ops, |i| plan.warnings_of(i), &mut notes);
+    let up = body(&plan.ops, |i, _| plan.warnings_of(i), &mut notes);
     let down_ops = plan.down_ops();
-    let down = body(&down_ops, |i| down_ops[i].warnings(), &mut notes);
+    let down = body(&down_ops, |_, op| op.warnings(), &mut notes);
     let parents = info.parents.iter().map(|p| Literal::string(p));
     let rev_doc = format!(" Revision `{}`.", info.id);
     // The prelude has everything the calls use (batch alter, the enum calls).
@@ -80,7 +82,7 @@ fn header(info: FileInfo<'_>, plan: &Plan) -> String {
         String::new(),
         "Operations:".into(),
     ];
-    for (i, op) in plan.ops.iter().enumerate() {
+    for (i, op) in plan.flat_ops().into_iter().enumerate() {
         let flag = if op.destructive().is_some() {
             " [DESTRUCTIVE]"
         } else {
@@ -93,7 +95,7 @@ fn header(info: FileInfo<'_>, plan: &Plan) -> String {
         };
         h.push(format!("- {op}{flag}{warn}"));
     }
-    if all_actions(plan).any(|a| matches!(a, Action::Batch(..))) {
+    if plan.ops.iter().any(Op::is_table_change) {
         h.push(String::new());
         h.push(
             "`batch_alter_table` changes a table the same way on every backend: native ALTER"
@@ -184,32 +186,29 @@ fn wrap(text: &str, first: &str, rest: &str) -> Vec<String> {
     lines
 }
 
-/// Every call of the plan, `up` then `down`.
-fn all_actions(plan: &Plan) -> impl Iterator<Item = Action> {
-    actions(&plan.ops)
-        .into_iter()
-        .chain(actions(&plan.down_ops()))
-        .flat_map(|(_, calls)| calls)
-}
-
+/// The calls of `ops`, each after a comment with its changes in plain
+/// words and their warnings (`warnings` of each single change: its index
+/// among the single changes, and the change).
 fn body(
     ops: &[Op],
-    warnings: impl Fn(usize) -> Vec<String>,
+    warnings: impl Fn(usize, &Op) -> Vec<String>,
     notes: &mut Vec<Vec<String>>,
 ) -> TokenStream {
     let mut out = TokenStream::new();
-    for (members, calls) in actions(ops) {
+    let mut flat = 0;
+    for op in ops {
         let mut lines = Vec::new();
-        for i in members {
-            lines.extend(wrap(&ops[i].describe(), "", ""));
-            for w in warnings(i) {
+        for member in op.members() {
+            lines.extend(wrap(&member.describe(), "", ""));
+            for w in warnings(flat, member) {
                 lines.extend(wrap(&w, "WARNING: ", "    "));
             }
+            flat += 1;
         }
         let n = Literal::usize_unsuffixed(notes.len());
         notes.push(lines);
         out.extend(quote! { __autogen_note!(#n); });
-        out.extend(calls.iter().map(action_code));
+        out.extend(op_code(op));
     }
     out
 }
@@ -600,60 +599,67 @@ fn strs<'a>(values: impl IntoIterator<Item = &'a String>) -> TokenStream {
     quote!(&[#(#values),*])
 }
 
-fn action_code(a: &Action) -> TokenStream {
-    match a {
-        Action::CreateTable(t) => {
-            let t = table_code(t);
-            quote! { manager.create_table(#t).await?; }
-        }
-        Action::DropTable(n) => {
-            let n = lit(n);
-            quote! { manager.drop_table(Table::drop().table(#n).to_owned()).await?; }
-        }
-        Action::RenameTable(f, t) => {
-            let (f, t) = (lit(f), lit(t));
-            quote! { manager.rename_table(Table::rename().table(#f, #t).to_owned()).await?; }
-        }
-        Action::CreateIndex(t, i) => {
-            let i = index_code(t, i);
-            quote! { manager.create_index(#i).await?; }
-        }
-        Action::CreateEnum(n, v) => {
-            let (n, v) = (lit(n), strs(v));
-            quote! { create_enum(manager, #n, #v).await?; }
-        }
-        Action::AlterEnum {
-            name,
-            from,
-            to,
-            columns,
-        } => {
-            let (n, from, to) = (lit(name), strs(from), strs(to));
-            let columns = columns.iter().map(|c| {
-                let (t, col) = (lit(&c.table), lit(&c.column));
-                let null = (!c.nullable).then(|| quote!(.not_null()));
-                let default = c.default.as_deref().map(|d| {
-                    let d = lit(d);
-                    quote!(.default_sql(#d))
-                });
-                quote!(EnumColumn::new(#t, #col) #null #default)
+/// The call that makes `op` (see [`super::exec::run`], which runs the same).
+fn op_code(op: &Op) -> TokenStream {
+    if let Some(change) = enum_change(op) {
+        let (n, from, to) = (lit(change.name), strs(&change.from), strs(&change.to));
+        let columns = change.columns.iter().map(|c| {
+            let (t, col) = (lit(&c.table), lit(&c.column));
+            let null = (!c.nullable).then(|| quote!(.not_null()));
+            let default = c.default.as_deref().map(|d| {
+                let d = lit(d);
+                quote!(.default_sql(#d))
             });
-            quote! { alter_enum(manager, #n, #from, #to, &[#(#columns),*]).await?; }
-        }
-        Action::DropEnum(n) => {
-            let n = lit(n);
-            quote! { drop_enum(manager, #n).await?; }
-        }
-        Action::Batch(t, members) => {
-            let t = lit(t);
-            let calls = members.iter().map(batch_call_code);
+            quote!(EnumColumn::new(#t, #col) #null #default)
+        });
+        return quote! { alter_enum(manager, #n, #from, #to, &[#(#columns),*]).await?; };
+    }
+    match op {
+        Op::Batch { table, ops } => batch_code(table, ops),
+        change if change.is_table_change() => batch_code(
+            change.table().unwrap_or_default(),
+            std::slice::from_ref(change),
+        ),
+        Op::CreateTable { table } => {
+            let t = table_code(table);
+            let indexes = indexes_after_create(table).into_iter().map(|i| {
+                let i = index_code(&table.name, &i);
+                quote! { manager.create_index(#i).await?; }
+            });
             quote! {
-                batch_alter_table(manager, #t, |t| {
-                    #(#calls)*
-                })
-                .await?;
+                manager.create_table(#t).await?;
+                #(#indexes)*
             }
         }
+        Op::DropTable { table } => {
+            let n = lit(&table.name);
+            quote! { manager.drop_table(Table::drop().table(#n).to_owned()).await?; }
+        }
+        Op::RenameTable { from, to } => {
+            let (f, t) = (lit(from), lit(to));
+            quote! { manager.rename_table(Table::rename().table(#f, #t).to_owned()).await?; }
+        }
+        Op::CreateEnum { name, values } => {
+            let (n, v) = (lit(name), strs(values));
+            quote! { create_enum(manager, #n, #v).await?; }
+        }
+        Op::DropEnum { name, .. } => {
+            let n = lit(name);
+            quote! { drop_enum(manager, #n).await?; }
+        }
+        other => unreachable!("handled above: {other}"),
+    }
+}
+
+/// `batch_alter_table(manager, table, |t| …)` with one call per change.
+fn batch_code(table: &str, ops: &[Op]) -> TokenStream {
+    let t = lit(table);
+    let calls = ops.iter().map(batch_call_code);
+    quote! {
+        batch_alter_table(manager, #t, |t| {
+            #(#calls)*
+        })
+        .await?;
     }
 }
 

@@ -1483,7 +1483,7 @@ fn scratch_description(scratch: &crate::autogen::Scratch) -> String {
 /// Prints the ops of a plan in plain words with their warnings.
 fn print_plan(plan: &crate::autogen::Plan) {
     println!("Operations (up):");
-    for (i, op) in plan.ops.iter().enumerate() {
+    for (i, op) in plan.flat_ops().into_iter().enumerate() {
         let flag = if op.destructive().is_some() {
             "  [DESTRUCTIVE]"
         } else {

@@ -244,7 +244,74 @@ pub(crate) fn get_opt_i64(row: &QueryResult, col: &str) -> Result<Option<i64>, D
     row.try_get::<Option<i64>>("", col)
 }
 
+/// Two lists of one kind of object paired: the one matching both the
+/// comparison (`check`, autogenerate) and [`Schema::diff_lines`] use, so
+/// "no difference" means the same to both.
+#[derive(Debug)]
+pub struct Pairing<'a, T> {
+    /// The same object on both sides (possibly with other attributes).
+    pub pairs: Vec<(&'a T, &'a T)>,
+    /// Only on the left.
+    pub left: Vec<&'a T>,
+    /// Only on the right.
+    pub right: Vec<&'a T>,
+}
+
+/// Pairs equal objects first, then by `same`, each object at most once.
+fn pair_up<'a, T: PartialEq>(
+    a: &'a [T],
+    b: &'a [T],
+    same: impl Fn(&T, &T) -> bool,
+) -> Pairing<'a, T> {
+    let mut right: Vec<&T> = b.iter().collect();
+    let mut pairs = Vec::new();
+    let mut rest = Vec::new();
+    for x in a {
+        match right.iter().position(|y| *y == x) {
+            Some(p) => pairs.push((x, right.remove(p))),
+            None => rest.push(x),
+        }
+    }
+    let mut left = Vec::new();
+    for x in rest {
+        match right.iter().position(|y| same(x, y)) {
+            Some(p) => pairs.push((x, right.remove(p))),
+            None => left.push(x),
+        }
+    }
+    Pairing { pairs, left, right }
+}
+
+/// Whether two optional names can be the same object's: equal, or one unset.
+pub fn names_compatible(a: &Option<String>, b: &Option<String>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
 impl Table {
+    /// The indexes of `self` and `other` that are one index: the same
+    /// columns and uniqueness, and the same name where both have one (an
+    /// index under another name is another index: it is dropped and
+    /// created by its name).
+    pub fn pair_indexes<'a>(&'a self, other: &'a Table) -> Pairing<'a, Index> {
+        pair_up(&self.indexes, &other.indexes, |a, b| {
+            a.columns == b.columns && a.unique == b.unique && names_compatible(&a.name, &b.name)
+        })
+    }
+
+    /// The foreign keys of `self` and `other` that are one key: the same
+    /// columns, referenced table and referenced columns. A key is what it
+    /// enforces, so its name does not pair it (one named by hand in a
+    /// migration and the entity's by SeaORM's convention are one key); the
+    /// caller compares the rules (and, strictly, the names) of each pair.
+    pub fn pair_foreign_keys<'a>(&'a self, other: &'a Table) -> Pairing<'a, ForeignKey> {
+        pair_up(&self.foreign_keys, &other.foreign_keys, |a, b| {
+            a.columns == b.columns && a.ref_table == b.ref_table && a.ref_columns == b.ref_columns
+        })
+    }
+
     /// Creates an empty table model.
     pub fn new(name: impl Into<String>) -> Self {
         Table {
@@ -336,13 +403,6 @@ fn opt_default(d: &Option<String>) -> &str {
     d.as_deref().unwrap_or("none")
 }
 
-fn names_compatible(a: &Option<String>, b: &Option<String>) -> bool {
-    match (a, b) {
-        (Some(a), Some(b)) => a == b,
-        _ => true,
-    }
-}
-
 fn diff_table(a: &Table, b: &Table, out: &mut Vec<String>) {
     let t = &a.name;
     for ca in &a.columns {
@@ -392,98 +452,48 @@ fn diff_table(a: &Table, b: &Table, out: &mut Vec<String>) {
         ));
     }
 
-    // Indexes: exact matches first, then by (columns, unique).
-    let mut left: Vec<&Index> = a.indexes.iter().collect();
-    let mut right: Vec<&Index> = b.indexes.iter().collect();
-    left.retain(|ia| {
-        if let Some(pos) = right.iter().position(|ib| *ib == *ia) {
-            right.remove(pos);
-            false
-        } else {
-            true
-        }
-    });
-    left.retain(|ia| {
-        if let Some(pos) = right
-            .iter()
-            .position(|ib| ib.columns == ia.columns && ib.unique == ia.unique)
-        {
-            let ib = right.remove(pos);
-            if !names_compatible(&ia.name, &ib.name) {
-                out.push(format!(
-                    "table `{t}`: {}: name {} vs {}",
-                    describe_index_cols(ia),
-                    fmt_name(&ia.name),
-                    fmt_name(&ib.name)
-                ));
-            }
-            false
-        } else {
-            true
-        }
-    });
-    for ia in left {
+    // Indexes and foreign keys, paired as the comparison pairs them.
+    let indexes = a.pair_indexes(b);
+    for ia in indexes.left {
         out.push(format!("table `{t}`: {ia}: only on left"));
     }
-    for ib in right {
+    for ib in indexes.right {
         out.push(format!("table `{t}`: {ib}: only on right"));
     }
-
-    // Foreign keys.
-    let key = |f: &ForeignKey| {
-        (
-            f.columns.clone(),
-            f.ref_table.clone(),
-            f.ref_columns.clone(),
-        )
-    };
-    let mut left: Vec<&ForeignKey> = a.foreign_keys.iter().collect();
-    let mut right: Vec<&ForeignKey> = b.foreign_keys.iter().collect();
-    left.retain(|fa| {
-        if let Some(pos) = right.iter().position(|fb| *fb == *fa) {
-            right.remove(pos);
-            false
-        } else {
-            true
+    let keys = a.pair_foreign_keys(b);
+    for (fa, fb) in keys.pairs {
+        let what = format!(
+            "foreign key {} -> `{}` {}",
+            ident_list(&fa.columns),
+            fa.ref_table,
+            ident_list(&fa.ref_columns)
+        );
+        // Stricter than `check`, which takes a key under another name for
+        // the same key: a round trip must give back the very names.
+        if !names_compatible(&fa.name, &fb.name) {
+            out.push(format!(
+                "table `{t}`: {what}: name {} vs {}",
+                fmt_name(&fa.name),
+                fmt_name(&fb.name)
+            ));
         }
-    });
-    left.retain(|fa| {
-        if let Some(pos) = right.iter().position(|fb| key(fb) == key(fa)) {
-            let fb = right.remove(pos);
-            let what = format!(
-                "foreign key {} -> `{}` {}",
-                ident_list(&fa.columns),
-                fa.ref_table,
-                ident_list(&fa.ref_columns)
-            );
-            if !names_compatible(&fa.name, &fb.name) {
-                out.push(format!(
-                    "table `{t}`: {what}: name {} vs {}",
-                    fmt_name(&fa.name),
-                    fmt_name(&fb.name)
-                ));
-            }
-            if fa.on_delete != fb.on_delete {
-                out.push(format!(
-                    "table `{t}`: {what}: on delete {} vs {}",
-                    fa.on_delete, fb.on_delete
-                ));
-            }
-            if fa.on_update != fb.on_update {
-                out.push(format!(
-                    "table `{t}`: {what}: on update {} vs {}",
-                    fa.on_update, fb.on_update
-                ));
-            }
-            false
-        } else {
-            true
+        if fa.on_delete != fb.on_delete {
+            out.push(format!(
+                "table `{t}`: {what}: on delete {} vs {}",
+                fa.on_delete, fb.on_delete
+            ));
         }
-    });
-    for fa in left {
+        if fa.on_update != fb.on_update {
+            out.push(format!(
+                "table `{t}`: {what}: on update {} vs {}",
+                fa.on_update, fb.on_update
+            ));
+        }
+    }
+    for fa in keys.left {
         out.push(format!("table `{t}`: {fa}: only on left"));
     }
-    for fb in right {
+    for fb in keys.right {
         out.push(format!("table `{t}`: {fb}: only on right"));
     }
 
@@ -504,14 +514,6 @@ fn fmt_name(n: &Option<String>) -> String {
         Some(n) => format!("`{n}`"),
         None => "<generated>".to_owned(),
     }
-}
-
-fn describe_index_cols(i: &Index) -> String {
-    format!(
-        "{}index {}",
-        if i.unique { "unique " } else { "" },
-        ident_list(&i.columns)
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -1140,7 +1142,10 @@ mod tests {
         assert_eq!(
             b.diff_lines(&c),
             vec![
-                "table `t`: unique index (`a`): name `u` vs `v`",
+                // Another name is another index (the comparison drops and
+                // creates it by name); a key is paired by what it enforces.
+                "table `t`: unique index `u` (`a`): only on left",
+                "table `t`: unique index `v` (`a`): only on right",
                 "table `t`: foreign key (`a`) -> `p` (`id`): on delete cascade vs set null",
             ]
         );
