@@ -71,6 +71,22 @@ pub enum Error {
         state: String,
     },
 
+    /// A migration failed where a command rehearses it, not on the target
+    /// database: applied to a scratch database (`check`, autogenerate) or
+    /// rendered offline (the lint, `--sql`). Nothing was changed.
+    #[error("revision `{revision}` fails when {where_}: {source}\n  {fix}")]
+    Rehearsal {
+        /// The revision.
+        revision: String,
+        /// Where it ran, e.g. "applied to the scratch database".
+        where_: String,
+        /// Why it failed.
+        #[source]
+        source: Box<MigrationError>,
+        /// What to do about it.
+        fix: &'static str,
+    },
+
     /// Another process holds the migration lock for longer than the timeout.
     #[error(
         "timed out after {}s waiting for the migration lock{holder}\n  another migration is running \

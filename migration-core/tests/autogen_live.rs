@@ -305,6 +305,51 @@ fn b2_schema(b: DbBackend) -> SchemaBuilder {
         .register(b2::accounts::Entity)
 }
 
+/// Version 1 and 2 of a table whose changes some backend's reflection
+/// hides: SQLite writes `integer` for `i32` and `i64`, PostgreSQL `bytea`
+/// for `binary(16)` and `varbinary(16)`.
+mod m1 {
+    pub mod counters {
+        use sea_orm::entity::prelude::*;
+        #[sea_orm::model]
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "counters")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub hits: i32,
+            #[sea_orm(column_type = "Binary(16)")]
+            pub digest: Vec<u8>,
+        }
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+}
+
+mod m2 {
+    pub mod counters {
+        use sea_orm::entity::prelude::*;
+        #[sea_orm::model]
+        #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+        #[sea_orm(table_name = "counters")]
+        pub struct Model {
+            #[sea_orm(primary_key)]
+            pub id: i32,
+            pub hits: i64,
+            #[sea_orm(column_type = "VarBinary(StringLen::N(16))")]
+            pub digest: Vec<u8>,
+        }
+        impl ActiveModelBehavior for ActiveModel {}
+    }
+}
+
+fn m1_schema(b: DbBackend) -> SchemaBuilder {
+    OrmSchema::new(b).builder().register(m1::counters::Entity)
+}
+
+fn m2_schema(b: DbBackend) -> SchemaBuilder {
+    OrmSchema::new(b).builder().register(m2::counters::Entity)
+}
+
 /// A revision that creates the entities of `schema` (stands for "the migrations").
 struct CreateEntities {
     name: &'static str,
@@ -501,6 +546,65 @@ async fn no_difference_means_no_ops() {
             "{}: {}",
             dialect.name(),
             describe(&cmp.plan)
+        );
+    }
+}
+
+/// A change one backend's reflection hides is found on every backend, and
+/// the same ops come out wherever the comparison ran: the migrations' own
+/// DDL, rendered offline, says what the scratch database cannot.
+#[tokio::test]
+async fn changes_a_backend_merges_are_found_on_every_backend() {
+    let mut plans = Vec::new();
+    for dialect in ALL {
+        if !reachable(dialect).await {
+            continue;
+        }
+        let migrator = migrator_of("m20250101_000000_v1", m1_schema);
+        let cmp = compare_project(
+            &migrator,
+            &Entities::new(m2_schema),
+            &scratch(dialect),
+            &Target::Heads,
+        )
+        .await
+        .unwrap();
+        let text = describe(&cmp.plan);
+        assert!(
+            text.contains("alter column `counters`.`hits`: type int -> bigint"),
+            "{}: {text}",
+            dialect.name()
+        );
+        assert!(
+            text.contains("alter column `counters`.`digest`: type binary(16) -> "),
+            "{}: {text}",
+            dialect.name()
+        );
+        plans.push((dialect, cmp.plan.ops));
+        // Once the migrations declare what the entities do, nothing is left.
+        let migrator = migrator_of("m20250101_000000_v2", m2_schema);
+        let cmp = compare_project(
+            &migrator,
+            &Entities::new(m2_schema),
+            &scratch(dialect),
+            &Target::Heads,
+        )
+        .await
+        .unwrap();
+        assert!(
+            cmp.plan.is_empty(),
+            "{}: {}",
+            dialect.name(),
+            describe(&cmp.plan)
+        );
+    }
+    for (dialect, ops) in &plans[1..] {
+        assert_eq!(
+            ops,
+            &plans[0].1,
+            "{} vs {}",
+            dialect.name(),
+            plans[0].0.name()
         );
     }
 }

@@ -682,3 +682,61 @@ async fn acknowledged_findings_do_not_fail_and_show_their_reason() {
         "{report}"
     );
 }
+
+/// The seed pattern of SeaORM's guides: `ActiveModel::insert`, which reads
+/// the inserted row back.
+struct SeedsThroughActiveModel;
+
+impl MigrationName for SeedsThroughActiveModel {
+    fn name(&self) -> &str {
+        "m20250101_000001_seed"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for SeedsThroughActiveModel {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        use sea_orm::{ActiveModelTrait, Set};
+        items::ActiveModel {
+            qty: Set(Some(3)),
+            ..Default::default()
+        }
+        .insert(manager.get_connection())
+        .await?;
+        Ok(())
+    }
+}
+
+/// A migration that cannot be rendered offline fails the lint with a typed
+/// cause, the fix, and exit code 1 (it is not a usage error).
+#[tokio::test]
+async fn a_migration_that_cannot_render_offline_says_why_and_how_to_fix() {
+    let migrator = Migrator::new(vec![Revision::new(
+        "m20250101_000001_seed",
+        &[],
+        "seed",
+        "seed",
+        "fixture",
+        Box::new(SeedsThroughActiveModel),
+    )])
+    .unwrap();
+    for dialect in migration_core::testing::ALL {
+        let err = lint::statements(&migrator, "m20250101_000001_seed", dialect)
+            .await
+            .expect_err("no row comes back offline");
+        assert_eq!(err.exit_code(), 1, "{err}");
+        let migration_core::Error::Rehearsal { source, .. } = &err else {
+            panic!("not a rehearsal failure: {err:?}");
+        };
+        assert!(
+            matches!(
+                **source,
+                migration_core::error::MigrationError::Step(
+                    DbErr::RecordNotFound(_) | DbErr::RecordNotInserted
+                )
+            ),
+            "{source:?}"
+        );
+        assert!(err.to_string().contains("insert_many"), "{err}");
+    }
+}

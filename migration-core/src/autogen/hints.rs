@@ -79,6 +79,138 @@ impl Entities {
     }
 }
 
+/// Each column's type as one backend's DDL spells it: `(table, column)` -> spelling.
+pub type Spellings = BTreeMap<(String, String), String>;
+
+impl Entities {
+    /// Each column's type as each backend's DDL of the entities spells it.
+    ///
+    /// # Errors
+    /// See [`capture_ddl`].
+    pub async fn spellings(&self) -> Result<Vec<(Dialect, Spellings)>, DbErr> {
+        let mut out = Vec::new();
+        for dialect in Dialect::ALL {
+            let ddl = self.ddl(dialect.db_backend()).await?;
+            out.push((dialect, column_spellings(ddl, quote_char(dialect))));
+        }
+        Ok(out)
+    }
+}
+
+/// The character `dialect` quotes identifiers with.
+pub(crate) fn quote_char(dialect: Dialect) -> char {
+    backend::of(dialect)
+        .quote_ident("")
+        .chars()
+        .next()
+        .unwrap_or('"')
+}
+
+/// The spelling of each column's type once `statements` (one backend's DDL,
+/// in order) have run: `CREATE TABLE`, `ALTER TABLE` adding, retyping
+/// (`ALTER COLUMN … TYPE`, `MODIFY`, `CHANGE`), renaming and dropping
+/// columns, and renames and drops of tables. Other statements change no
+/// column type and are skipped.
+pub fn column_spellings(statements: &[String], q: char) -> Spellings {
+    let mut cols = Spellings::new();
+    for sql in statements {
+        if let Some(t) = parse_create_table(sql, q) {
+            cols.retain(|(name, _), _| *name != t.name);
+            for c in t.columns {
+                cols.insert((t.name.clone(), c.name), c.type_text);
+            }
+        } else if let Some(rest) = keyword(sql, "DROP").and_then(|r| keyword(r, "TABLE")) {
+            let rest = keyword(rest, "IF")
+                .and_then(|r| keyword(r, "EXISTS"))
+                .unwrap_or(rest);
+            for part in split_top(rest) {
+                if let Some((t, _)) = read_ident(part, q) {
+                    cols.retain(|(name, _), _| *name != t);
+                }
+            }
+        } else if let Some(rest) = keyword(sql, "RENAME").and_then(|r| keyword(r, "TABLE")) {
+            for part in split_top(rest) {
+                if let Some((from, r)) = read_ident(part, q)
+                    && let Some((to, _)) = keyword(r, "TO").and_then(|r| read_ident(r, q))
+                {
+                    rename_table(&mut cols, &from, &to);
+                }
+            }
+        } else if let Some(rest) = keyword(sql, "ALTER").and_then(|r| keyword(r, "TABLE"))
+            && let Some((mut table, rest)) = read_ident(rest, q)
+        {
+            for action in split_top(rest) {
+                alter_spelling(&mut cols, &mut table, action, q);
+            }
+        }
+    }
+    cols
+}
+
+fn rename_table(cols: &mut Spellings, from: &str, to: &str) {
+    let moved: Vec<((String, String), String)> = cols
+        .iter()
+        .filter(|((t, _), _)| t == from)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    for ((_, column), spelling) in moved {
+        cols.remove(&(from.to_owned(), column.clone()));
+        cols.insert((to.to_owned(), column), spelling);
+    }
+}
+
+/// One action of an `ALTER TABLE` on `table` (which a `RENAME TO` changes).
+fn alter_spelling(cols: &mut Spellings, table: &mut String, action: &str, q: char) {
+    let column = |r: &str| keyword(r, "COLUMN").unwrap_or(r).to_owned();
+    if let Some(r) = keyword(action, "ADD") {
+        let r = column(r);
+        let r = keyword(&r, "IF")
+            .and_then(|r| keyword(r, "NOT"))
+            .and_then(|r| keyword(r, "EXISTS"))
+            .unwrap_or(&r);
+        if let Some((c, def)) = read_ident(r, q) {
+            cols.insert((table.clone(), c), type_text(def));
+        }
+    } else if let Some(r) = keyword(action, "MODIFY") {
+        if let Some((c, def)) = read_ident(&column(r), q) {
+            cols.insert((table.clone(), c), type_text(def));
+        }
+    } else if let Some(r) = keyword(action, "CHANGE") {
+        let r = column(r);
+        if let Some((old, r)) = read_ident(&r, q)
+            && let Some((new, def)) = read_ident(r, q)
+        {
+            cols.remove(&(table.clone(), old));
+            cols.insert((table.clone(), new), type_text(def));
+        }
+    } else if let Some(r) = keyword(action, "ALTER") {
+        if let Some((c, r)) = read_ident(&column(r), q) {
+            let r = keyword(r, "SET")
+                .and_then(|r| keyword(r, "DATA"))
+                .unwrap_or(r);
+            if let Some(def) = keyword(r, "TYPE") {
+                cols.insert((table.clone(), c), type_text(def));
+            }
+        }
+    } else if let Some(r) = keyword(action, "RENAME") {
+        if let Some(r) = keyword(r, "COLUMN") {
+            if let Some((from, r)) = read_ident(r, q)
+                && let Some((to, _)) = keyword(r, "TO").and_then(|r| read_ident(r, q))
+                && let Some(spelling) = cols.remove(&(table.clone(), from))
+            {
+                cols.insert((table.clone(), to), spelling);
+            }
+        } else if let Some((to, _)) = keyword(r, "TO").and_then(|r| read_ident(r, q)) {
+            rename_table(cols, table, &to);
+            *table = to;
+        }
+    } else if let Some(r) = keyword(action, "DROP")
+        && let Some((c, _)) = read_ident(&column(r), q)
+    {
+        cols.remove(&(table.clone(), c));
+    }
+}
+
 /// Reads the hints from the entities' DDL as each backend writes it.
 pub fn from_dialect_ddl(ddl: &[(Dialect, Vec<String>)]) -> Hints {
     let mut hints = Hints::default();
@@ -93,11 +225,7 @@ pub fn from_dialect_ddl(ddl: &[(Dialect, Vec<String>)]) -> Hints {
     let mut spelled: BTreeMap<(String, String), Vec<(Dialect, String)>> = BTreeMap::new();
     let mut keys: Vec<(String, ForeignKey)> = Vec::new();
     for (dialect, statements) in ddl {
-        let q = backend::of(*dialect)
-            .quote_ident("")
-            .chars()
-            .next()
-            .unwrap_or('"');
+        let q = quote_char(*dialect);
         for sql in statements {
             if let Some(fk) = parse_alter_add_fk(sql, q) {
                 keys.push(fk);
@@ -168,7 +296,7 @@ pub fn from_dialect_ddl(ddl: &[(Dialect, Vec<String>)]) -> Hints {
 /// declared, so the generated migration writes that builder everywhere:
 /// `varbinary(32)` is `.var_binary(32)`, `int unsigned` is `.unsigned()`,
 /// sea-query's `Timestamp` is `.timestamp()`, `Money` is `.money()`.
-fn exact_type(
+pub(crate) fn exact_type(
     spellings: &[(Dialect, String)],
     enums: &BTreeMap<String, Vec<String>>,
 ) -> Option<ColType> {
@@ -239,8 +367,22 @@ struct ParsedTable {
     foreign_keys: Vec<ForeignKey>,
 }
 
-/// Words that end a column's type in sea-query's `CREATE TABLE` output.
+/// The type at the start of a column definition (up to [`TYPE_END`]).
+fn type_text(def: &str) -> String {
+    let end = TYPE_END
+        .iter()
+        .filter_map(|w| find_word(def, w))
+        .min()
+        .unwrap_or(def.len());
+    def[..end].trim().to_owned()
+}
+
+/// Words that end a column's type in sea-query's `CREATE TABLE` and `ALTER
+/// TABLE` output.
 const TYPE_END: &[&str] = &[
+    "USING",
+    "FIRST",
+    "AFTER",
     "NOT",
     "NULL",
     "DEFAULT",
@@ -433,14 +575,9 @@ fn parse_create_table(sql: &str, q: char) -> Option<ParsedTable> {
         let Some((col, def)) = read_ident(part, q) else {
             continue;
         };
-        let end = TYPE_END
-            .iter()
-            .filter_map(|w| find_word(def, w))
-            .min()
-            .unwrap_or(def.len());
         table.columns.push(ParsedColumn {
             name: col,
-            type_text: def[..end].trim().to_owned(),
+            type_text: type_text(def),
             comment: comment_in(def),
         });
     }
@@ -862,5 +999,48 @@ mod tests {
         assert_eq!(h.column_renames.len(), 1);
         assert_eq!(renamed_from("renamed_from \"a\""), Some("a".into()));
         assert_eq!(renamed_from("nothing"), None);
+    }
+
+    #[test]
+    fn column_spellings_follow_the_history() {
+        let pg: Vec<String> = [
+            r#"CREATE TABLE "t" ( "id" serial PRIMARY KEY, "n" integer NOT NULL, "gone" text )"#,
+            r#"ALTER TABLE "t" ALTER COLUMN "n" TYPE bigint USING "n"::bigint, ADD COLUMN "d" bytea NULL"#,
+            r#"ALTER TABLE "t" RENAME COLUMN "d" TO "digest""#,
+            r#"ALTER TABLE "t" DROP COLUMN "gone""#,
+            r#"ALTER TABLE "t" ADD CONSTRAINT "fk" FOREIGN KEY ("n") REFERENCES "p" ("id")"#,
+            r#"ALTER TABLE "t" RENAME TO "counters""#,
+            r#"CREATE TABLE "x" ( "a" integer )"#,
+            r#"DROP TABLE "x""#,
+        ]
+        .map(String::from)
+        .to_vec();
+        let got = column_spellings(&pg, '"');
+        let want: Spellings = [
+            (("counters".into(), "id".into()), "serial".into()),
+            (("counters".into(), "n".into()), "bigint".into()),
+            (("counters".into(), "digest".into()), "bytea".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
+
+        let mysql: Vec<String> = [
+            "CREATE TABLE `t` ( `id` int NOT NULL AUTO_INCREMENT PRIMARY KEY, `n` int NOT NULL, `b` binary(16) NOT NULL )",
+            "ALTER TABLE `t` MODIFY COLUMN `n` bigint NOT NULL, CHANGE COLUMN `b` `digest` varbinary(16) NOT NULL",
+            "RENAME TABLE `t` TO `counters`",
+            "ALTER TABLE `counters` DROP FOREIGN KEY `fk`",
+        ]
+        .map(String::from)
+        .to_vec();
+        let got = column_spellings(&mysql, '`');
+        let want: Spellings = [
+            (("counters".into(), "id".into()), "int".into()),
+            (("counters".into(), "n".into()), "bigint".into()),
+            (("counters".into(), "digest".into()), "varbinary(16)".into()),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(got, want);
     }
 }

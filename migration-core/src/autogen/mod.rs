@@ -25,7 +25,7 @@ pub mod render;
 
 pub use crate::entities::{Entities, EntitySchemaFn};
 pub use compare::{Plan, compare};
-pub use hints::Hints;
+pub use hints::{Hints, Spellings, column_spellings};
 pub use ops::Op;
 
 use crate::backend::{self, ScratchPlace};
@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::graph::Target;
 use crate::revision::Migrator;
 use crate::runner::RunnerOptions;
-use crate::schema::{ColType, Schema};
+use crate::schema::{ColType, Schema, squash_type};
 use crate::url::Dialect;
 use sea_orm::{IntoDatabaseExecutor, TransactionTrait};
 use sea_orm_migration::SchemaManager;
@@ -112,11 +112,11 @@ impl Side<'_> {
                     let up = crate::runner::Direction::Up;
                     crate::runner::guarded(rev, up, SchemaManager::new(exec()))
                         .await
-                        .map_err(|cause| {
-                            Error::Usage(format!(
-                                "applying `{id}` to the scratch database failed: {cause}. Fix the \
-                                 migration (`up` runs it the same way on a real database)"
-                            ))
+                        .map_err(|source| Error::Rehearsal {
+                            revision: id.clone(),
+                            where_: "applied to the scratch database".into(),
+                            source: Box::new(source),
+                            fix: "fix the migration: `up` runs it the same way on a real database",
                         })?;
                 }
                 Ok(())
@@ -300,14 +300,20 @@ pub async fn compare_project(
 ) -> Result<Comparison> {
     // The three are independent: build both sides (and read the entities'
     // DDL) at once.
-    let (migrations, declared, hints) = tokio::join!(
+    let (migrations, declared, hints, history) = tokio::join!(
         scratch.build(Side::Migrations(migrator, target)),
         scratch.build(Side::Entities(entities)),
         entities.hints(),
+        history_spellings(migrator, target),
     );
     let (mut migrations, mut declared) = (migrations?, declared?);
     let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;
+    let spelled = entities
+        .spellings()
+        .await
+        .map_err(Error::db("reading the entities' DDL"))?;
     prepare(&mut hints, &mut migrations, &mut declared, scratch.dialect);
+    reveal_merged_types(&mut migrations, &mut declared, &history, &spelled, &hints);
     let plan = compare(&migrations, &declared, &hints);
     Ok(Comparison {
         dialect: scratch.dialect,
@@ -316,6 +322,107 @@ pub async fn compare_project(
         hints,
         plan,
     })
+}
+
+/// Each column's type as the migrations' DDL spells it on each backend,
+/// rendered offline (a recording connection, no database) up to `target`.
+/// A backend whose rendering of the history is incomplete (a part that
+/// needs the live database, a migration that fails offline) is left out:
+/// its spellings would be stale.
+async fn history_spellings(migrator: &Migrator, target: &Target) -> Vec<(Dialect, Spellings)> {
+    use crate::offline::Entry;
+    let Ok(plan) = Side::plan(migrator, target) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for dialect in Dialect::ALL {
+        let (db, script) = crate::offline::recording_connection(dialect.db_backend());
+        let history = async {
+            for id in &plan {
+                let rev = migrator.revision(id)?;
+                let up = crate::runner::Direction::Up;
+                crate::runner::guarded(rev, up, SchemaManager::new(&db))
+                    .await
+                    .ok()?;
+            }
+            Some(())
+        };
+        let complete = crate::offline::with_recording(script.clone(), history).await;
+        let entries = script.entries();
+        if complete.is_none() || entries.iter().any(|e| matches!(e, Entry::Unrenderable(_))) {
+            continue;
+        }
+        let statements: Vec<String> = entries
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Execute(sql) => Some(sql),
+                _ => None,
+            })
+            .collect();
+        out.push((
+            dialect,
+            column_spellings(&statements, hints::quote_char(dialect)),
+        ));
+    }
+    out
+}
+
+/// Where the comparison backend reflects a column alike on both sides but
+/// another backend's DDL spells the two apart (SQLite writes `integer` for
+/// `i32` and `i64` alike, PostgreSQL `bytea` for `binary` and `varbinary`),
+/// gives both sides their exact types, so the comparison finds the change
+/// whatever backend it runs on. The two sides are weighed on the same
+/// backends (those whose rendering of the history is complete).
+pub fn reveal_merged_types(
+    migrations: &mut Schema,
+    entities: &mut Schema,
+    history: &[(Dialect, Spellings)],
+    declared: &[(Dialect, Spellings)],
+    hints: &Hints,
+) {
+    for (name, et) in &mut entities.tables {
+        let Some(mt) = migrations.tables.get_mut(name) else {
+            continue;
+        };
+        for ec in &mut et.columns {
+            let Some(mc) = mt.columns.iter_mut().find(|c| c.name == ec.name) else {
+                continue;
+            };
+            if mc.col_type != ec.col_type {
+                continue;
+            }
+            let key = (name.clone(), ec.name.clone());
+            let spelled =
+                |sides: &[(Dialect, Spellings)], on: &[Dialect]| -> Vec<(Dialect, String)> {
+                    sides
+                        .iter()
+                        .filter(|(d, _)| on.contains(d))
+                        .filter_map(|(d, s)| s.get(&key).map(|t| (*d, t.clone())))
+                        .collect()
+                };
+            let on: Vec<Dialect> = history.iter().map(|(d, _)| *d).collect();
+            let (m, e) = (spelled(history, &on), spelled(declared, &on));
+            let apart = m.iter().any(|(d, t)| {
+                e.iter()
+                    .any(|(d2, t2)| d == d2 && squash_type(t) != squash_type(t2))
+            });
+            if !apart {
+                continue;
+            }
+            if let (Some(from), Some(to)) = (
+                hints::exact_type(&m, &hints.enums),
+                hints::exact_type(&e, &hints.enums),
+            ) && from != to
+                // Enum labels come from the entities' types alone, so the
+                // migrations' side of an enum cannot be told from them.
+                && !matches!(from, ColType::Enum { .. })
+                && !matches!(to, ColType::Enum { .. })
+            {
+                mc.col_type = from;
+                ec.col_type = to;
+            }
+        }
+    }
 }
 
 /// [`prepare`]s copies of two reflected schemas and compares them: what

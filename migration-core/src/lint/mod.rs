@@ -92,11 +92,14 @@ pub async fn statements(
     );
     crate::offline::with_recording(script.clone(), up)
         .await
-        .map_err(|cause| {
-            crate::Error::Usage(format!(
-                "`{id}` fails when rendered offline for {}: {cause}",
-                dialect.name()
-            ))
+        .map_err(|source| crate::Error::Rehearsal {
+            revision: id.clone(),
+            where_: format!("rendered offline for {}", dialect.name()),
+            source: Box::new(source),
+            fix: "the lint reads each migration's SQL from an offline rendering, where no \
+                  row comes back: write seed rows with `migration_core::data::insert_many` or \
+                  an `InsertStatement` instead of `ActiveModel::insert` (which reads the \
+                  inserted row back)",
         })?;
     let table = migrator.history_table();
     Ok(script
