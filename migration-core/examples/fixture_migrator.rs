@@ -3,7 +3,9 @@
 //!
 //! `FIXTURE_REVISIONS` lists which fixtures form the (linear) history, in order,
 //! e.g. `items,fill,fail`. `FIXTURE_ROWS` sizes `fill`; `FIXTURE_SLEEP_MS` sizes
-//! `slow`; `FIXTURE_MARKER` is a file `fill` and `slow` create once they are under way.
+//! `slow`; `FIXTURE_MARKER` is a file `fill` and `slow` create once they are under way;
+//! `FIXTURE_NO_TRANSACTION` lists the fixtures that run outside a transaction
+//! (`use_transaction() == Some(false)`).
 
 use migration_core::prelude::*;
 use migration_core::{Migrator, Revision};
@@ -32,6 +34,11 @@ fn mark_started() {
 
 #[async_trait::async_trait]
 impl MigrationTrait for Fixture {
+    fn use_transaction(&self) -> Option<bool> {
+        let list = std::env::var("FIXTURE_NO_TRANSACTION").unwrap_or_default();
+        list.split(',').any(|n| n.trim() == self.0).then_some(false)
+    }
+
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
         match self.0 {

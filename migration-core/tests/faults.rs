@@ -334,6 +334,91 @@ async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
     }
 }
 
+/// A revision that runs outside a transaction (`use_transaction() ==
+/// Some(false)`) on PostgreSQL and SQLite, killed part-way: nothing can take
+/// it back, so it was recorded as interrupted before its first statement;
+/// the next run refuses to build on it and lists what may have run; the
+/// operator undoes the part that ran, repairs, and the next run finishes.
+#[tokio::test]
+async fn sigkill_outside_a_transaction_leaves_the_revision_recorded_as_interrupted() {
+    let _servers = SERVER_SETTINGS.read().await;
+    let rounds: usize = std::env::var("KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let rows: i64 = 200_000;
+    let outside = [("FIXTURE_NO_TRANSACTION", "fill")];
+    for (dialect, round) in ALL
+        .into_iter()
+        // MySQL's DDL commits by itself anyway: the test above covers it.
+        .filter(|d| *d != Dialect::MySql)
+        .flat_map(|d| (0..rounds).map(move |r| (d, r)))
+    {
+        let Some(db) = TestDb::create(dialect, "fault_kill_outside").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
+        let conn = connect(url).await;
+        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+
+        let rows_text = rows.to_string();
+        let env = [outside[0], ("FIXTURE_ROWS", rows_text.as_str())];
+        let mut child = under_way(url, "items,fill", &["up"], &env);
+        child.kill().unwrap(); // SIGKILL
+        let _ = child.wait();
+
+        assert_eq!(
+            recorded(url).await,
+            vec![
+                (ITEMS.into(), "applied".into()),
+                ("m20250101_000002_fill".into(), "running".into())
+            ],
+            "{} round {round}",
+            dialect.name()
+        );
+        // Its first chunk committed (no transaction): the rows stay.
+        let partial = count_items(url).await;
+        assert!(partial >= 1003 && partial < rows + 3, "{partial} rows");
+        let mut refused = command(url, "items,fill", &["--lock-timeout", "5", "up"]);
+        let refused = refused.envs(outside).output().unwrap();
+        let said = err(&refused);
+        assert_eq!(refused.status.code(), Some(1), "{said}");
+        assert!(
+            said.contains("interrupted") && said.contains("Its statements, in order"),
+            "{said}"
+        );
+        assert!(said.contains("use_transaction() is Some(false)"), "{said}");
+        assert_eq!(
+            count_items(url).await,
+            partial,
+            "a refused run changes nothing"
+        );
+
+        // The operator undoes the part that ran and repairs.
+        let conn = connect(url).await;
+        conn.execute_unprepared("DELETE FROM items WHERE n >= 0")
+            .await
+            .unwrap();
+        conn.close().await.unwrap();
+        assert_eq!(run(url, "items,fill", &["repair"]).status.code(), Some(0));
+        let mut again = command(url, "items,fill", &["--lock-timeout", "5", "up"]);
+        let again = again.envs(outside).output().unwrap();
+        assert_eq!(again.status.code(), Some(0), "{}", err(&again));
+        assert_eq!(count_items(url).await, rows + 3, "round {round}");
+        assert_eq!(
+            recorded(url).await,
+            vec![
+                (ITEMS.into(), "applied".into()),
+                ("m20250101_000002_fill".into(), "applied".into())
+            ]
+        );
+    }
+}
+
 /// Kills every other session on the test database, as a failover or an admin would.
 async fn kill_sessions(url: &str, dialect: Dialect) -> usize {
     let admin = connect(url).await;
