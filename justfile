@@ -54,9 +54,9 @@ migrate-revert COUNT="1":
 migrate-revert-to VERSION:
     {{migration}} down --to {{replace_regex(VERSION, '^VERSION=', '')}}
 
-# Print the SQL `up` would run, without running it.
+# Print the SQL `up` would run on the database as it is now (what is pending), without running it.
 migrate-dry-run:
-    {{migration}} up --sql
+    {{migration}} up --sql --from current
 
 # Fail if the entities changed without a migration, or the history has several heads.
 migrate-check:

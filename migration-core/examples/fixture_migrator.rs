@@ -132,6 +132,27 @@ impl MigrationTrait for Fixture {
                     .await
                     .map(|_| ())
             }
+            "outside" => {
+                // A statement the server refuses inside a transaction, in a
+                // revision that does not say whether it wants one.
+                manager
+                    .create_table(
+                        Table::create()
+                            .table("outside_done")
+                            .col(ColumnDef::new("id").integer())
+                            .to_owned(),
+                    )
+                    .await?;
+                let refused = match db.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => {
+                        "CREATE INDEX CONCURRENTLY outside_done_id ON outside_done (id)"
+                    }
+                    sea_orm::DbBackend::Sqlite => "VACUUM",
+                    // MySQL has no such statement: its DDL ends the transaction anyway.
+                    _ => "CREATE INDEX outside_done_id ON outside_done (id)",
+                };
+                db.execute_unprepared(refused).await.map(|_| ())
+            }
             "fail" => {
                 manager
                     .create_table(
@@ -165,6 +186,7 @@ impl MigrationTrait for Fixture {
             "items" => "items",
             "slow" => "slow_done",
             "busy" => "busy_done",
+            "outside" => "outside_done",
             "fail" => "half_done",
             "panic" => "panic_done",
             _ => {

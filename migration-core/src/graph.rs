@@ -259,8 +259,13 @@ pub enum Target {
     Base,
     /// A revision spec: a full id or a unique prefix, resolved at planning time.
     Revision(String),
-    /// `+N` (apply N more) or `-N` (undo N).
+    /// `+N` (apply N more) or `-N` (undo N): exactly N, or nothing when
+    /// nothing is pending (`+N` at the head is a no-op, as in Alembic).
     Relative(i64),
+    /// `-n N` (sea-orm-migration's steps): up to N revisions, positive for
+    /// `up` and negative for `down`; fewer when fewer are pending or applied,
+    /// none for 0.
+    Steps(i64),
     /// `REV+N` / `REV-N`: N steps along the unique child / parent chain from `REV`.
     RevisionRelative(String, i64),
 }
@@ -311,6 +316,7 @@ impl fmt::Display for Target {
             Target::Base => f.write_str("base"),
             Target::Revision(spec) => f.write_str(spec),
             Target::Relative(n) => write!(f, "{n:+}"),
+            Target::Steps(n) => write!(f, "-n {}", n.unsigned_abs()),
             Target::RevisionRelative(spec, n) => write!(f, "{spec}{n:+}"),
         }
     }
@@ -541,7 +547,7 @@ impl RevisionGraph {
                     .take(wanted)
                     .map(|&i| self.id(i).to_owned())
                     .collect();
-                if plan.len() < wanted {
+                if !plan.is_empty() && plan.len() < wanted {
                     return Err(GraphError::NotEnough {
                         requested: wanted,
                         available: plan.len(),
@@ -549,6 +555,21 @@ impl RevisionGraph {
                     });
                 }
                 return Ok(plan);
+            }
+            Target::Steps(steps) if *steps >= 0 => {
+                return Ok(self
+                    .order
+                    .iter()
+                    .filter(|&&i| !done[i])
+                    .take(step_count(*steps))
+                    .map(|&i| self.id(i).to_owned())
+                    .collect());
+            }
+            Target::Steps(_) => {
+                return Err(bad_target(
+                    target,
+                    "a negative step count undoes revisions; use `down`",
+                ));
             }
             Target::Relative(0) => {
                 return Err(bad_target(target, "a step count must be at least 1"));
@@ -599,6 +620,22 @@ impl RevisionGraph {
                 }
                 return Ok(plan);
             }
+            Target::Steps(steps) if *steps <= 0 => {
+                return Ok(self
+                    .order
+                    .iter()
+                    .rev()
+                    .filter(|&&i| done[i])
+                    .take(step_count(*steps))
+                    .map(|&i| self.id(i).to_owned())
+                    .collect());
+            }
+            Target::Steps(_) => {
+                return Err(bad_target(
+                    target,
+                    "a positive step count applies revisions; use `up`",
+                ));
+            }
             Target::Relative(0) => {
                 return Err(bad_target(target, "a step count must be at least 1"));
             }
@@ -636,7 +673,7 @@ impl RevisionGraph {
             Target::RevisionRelative(spec, steps) => {
                 self.closure([self.walk(target, spec, *steps)?], &self.parents)
             }
-            Target::Relative(_) => {
+            Target::Relative(_) | Target::Steps(_) => {
                 return Err(bad_target(
                     target,
                     "stamp needs an absolute target: a revision, `head`, `heads` or `base`",
@@ -1503,12 +1540,39 @@ mod tests {
             err.to_string(),
             "asked for 2 steps but only 1 is pending; `up` applies all"
         );
+        // `+N` at the head is a no-op (Alembic), not an error.
         let all = set(&["r1", "r2", "r3", "r4"]);
-        let err = g.plan_upgrade(&all, &t("+1")).unwrap_err();
+        assert!(g.plan_upgrade(&all, &t("+1")).unwrap().is_empty());
+        // `-n N` (sea-orm-migration) applies up to N: what there is, none for 0.
+        let two = set(&["r1", "r2"]);
         assert_eq!(
-            err.to_string(),
-            "asked for 1 step but nothing is pending; the database is up to date"
+            g.plan_upgrade(&two, &Target::Steps(10)).unwrap(),
+            strs(&["r3", "r4"])
         );
+        assert_eq!(
+            g.plan_upgrade(&two, &Target::Steps(1)).unwrap(),
+            strs(&["r3"])
+        );
+        assert!(g.plan_upgrade(&two, &Target::Steps(0)).unwrap().is_empty());
+        assert!(g.plan_upgrade(&all, &Target::Steps(3)).unwrap().is_empty());
+        assert_eq!(
+            g.plan_downgrade(&two, &Target::Steps(-10)).unwrap(),
+            strs(&["r2", "r1"])
+        );
+        assert!(
+            g.plan_downgrade(&two, &Target::Steps(0))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            g.plan_downgrade(&HashSet::new(), &Target::Steps(-1))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(matches!(
+            g.plan_upgrade(&two, &Target::Steps(-1)),
+            Err(GraphError::BadTarget { .. })
+        ));
         assert!(matches!(
             g.plan_upgrade(&none, &Target::Relative(0)),
             Err(GraphError::BadTarget { .. })

@@ -117,6 +117,13 @@ impl Revision {
     pub fn use_transaction(&self) -> bool {
         self.migration.use_transaction() != Some(false)
     }
+
+    /// Whether the migration left the choice open (`use_transaction()` is
+    /// `None`): one that then cannot run inside a transaction (the server
+    /// says so) is run again outside one, with a warning.
+    pub fn transaction_unspecified(&self) -> bool {
+        self.migration.use_transaction().is_none()
+    }
 }
 
 impl std::fmt::Debug for Revision {

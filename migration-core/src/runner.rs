@@ -773,7 +773,10 @@ impl<'m> Runner<'m> {
         let plan = self.migrator.graph().plan_upgrade(&state.applied, target)?;
         // 6. Apply and record each step; each commits with its record.
         for (done, id) in plan.iter().enumerate() {
-            self.run(self.revision(id)?, Direction::Up, done).await?;
+            // Boxed, like each attempt: a revision's future is large, and
+            // inline it would make every caller's future deeper than rustc's
+            // layout limit.
+            Box::pin(self.run(self.revision(id)?, Direction::Up, done)).await?;
         }
         Ok(plan)
     }
@@ -787,7 +790,7 @@ impl<'m> Runner<'m> {
             .graph()
             .plan_downgrade(&state.applied, target)?;
         for (done, id) in plan.iter().enumerate() {
-            self.run(self.revision(id)?, Direction::Down, done).await?;
+            Box::pin(self.run(self.revision(id)?, Direction::Down, done)).await?;
         }
         Ok(plan)
     }
@@ -848,8 +851,59 @@ impl<'m> Runner<'m> {
     /// already succeeded (for the error message).
     async fn run(&self, rev: &Revision, direction: Direction, done: usize) -> Result<()> {
         (self.progress)(Event::Started(rev, direction));
-        let started = Instant::now();
-        let atomic = rev.use_transaction() && self.backend.transactional_ddl();
+        let mut in_transaction = rev.use_transaction();
+        loop {
+            let started = Instant::now();
+            match self
+                .attempt(rev, direction, done, in_transaction, started)
+                .await?
+            {
+                Ok(()) => {
+                    (self.progress)(Event::Finished(rev, direction, started.elapsed()));
+                    return Ok(());
+                }
+                // The server refused a statement inside the transaction,
+                // which rolled back: nothing of the revision is left. One
+                // that did not say whether it wants a transaction runs again
+                // outside one (what sea-orm-migration does for it everywhere
+                // but PostgreSQL).
+                Err(MigrationError::Step(e))
+                    if in_transaction
+                        && rev.transaction_unspecified()
+                        && matches!(self.mode, Mode::Live)
+                        && crate::backend::database_error(&e)
+                            .is_some_and(|d| self.backend.refuses_transaction(d)) =>
+                {
+                    (self.progress)(Event::Warning(&format!(
+                        "`{}` cannot run inside a transaction ({e}); running it again outside \
+                         one. Say so in the migration: `fn use_transaction(&self) -> \
+                         Option<bool> {{ Some(false) }}`",
+                        rev.id
+                    )));
+                    in_transaction = false;
+                }
+                Err(cause) => {
+                    let atomic = in_transaction && self.backend.transactional_ddl();
+                    return Err(self
+                        .failed(rev, direction, cause, atomic, done, started)
+                        .await);
+                }
+            }
+        }
+    }
+
+    /// One attempt at a revision, inside a transaction or not. The outer
+    /// error ends the run at once (the lock was lost, the transaction could
+    /// not start); the inner one is the revision's failure, not yet reported.
+    async fn attempt(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        done: usize,
+        in_transaction: bool,
+        started: Instant,
+    ) -> Result<Result<(), MigrationError>> {
+        let atomic = in_transaction && self.backend.transactional_ddl();
         // Fencing: prove the lock before the first statement (a revision
         // outside a transaction cannot be taken back once it starts) ...
         if let Err(lost) = self.prove_lock_unless_fresh().await {
@@ -863,49 +917,52 @@ impl<'m> Runner<'m> {
         if !atomic && matches!(self.mode, Mode::Live) {
             self.mark_interrupted(rev, direction).await?;
         }
-        let outcome = if rev.use_transaction() {
+        if in_transaction {
             let txn = self
                 .db
                 .begin()
                 .await
                 .map_err(Error::db("starting the migration transaction"))?;
-            match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
-                Ok(()) => {
-                    // Where DDL commits by itself (MySQL), the transaction
-                    // ended with the first DDL statement and the record
-                    // would commit on its own: prove the lock before it.
-                    if !atomic && let Err(lost) = self.prove_lock(Some(&txn)).await {
-                        let _ = txn.rollback().await;
-                        return Err(self.lock_lost(lost, rev, direction, Lost::Ran, done));
-                    }
-                    match self.record(&txn, rev, direction, started).await {
-                        // ... and again right before the commit: a lock lost
-                        // meanwhile may have let another migrator in.
-                        Ok(()) if atomic => match self.prove_lock(Some(&txn)).await {
+            return Ok(
+                match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
+                    Ok(()) => {
+                        // Where DDL commits by itself (MySQL), the transaction
+                        // ended with the first DDL statement and the record
+                        // would commit on its own: prove the lock before it.
+                        if !atomic && let Err(lost) = self.prove_lock(Some(&txn)).await {
+                            let _ = txn.rollback().await;
+                            return Err(self.lock_lost(lost, rev, direction, Lost::Ran, done));
+                        }
+                        match self.record(&txn, rev, direction, started, atomic).await {
+                            // ... and again right before the commit: a lock lost
+                            // meanwhile may have let another migrator in.
+                            Ok(()) if atomic => match self.prove_lock(Some(&txn)).await {
+                                Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
+                                Err(lost) => {
+                                    let _ = txn.rollback().await;
+                                    let at = Lost::RolledBack;
+                                    return Err(self.lock_lost(lost, rev, direction, at, done));
+                                }
+                            },
                             Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
-                            Err(lost) => {
-                                let _ = txn.rollback().await;
-                                let at = Lost::RolledBack;
-                                return Err(self.lock_lost(lost, rev, direction, at, done));
-                            }
-                        },
-                        Ok(()) => txn.commit().await.map_err(MigrationError::Commit),
-                        Err(e) => Err(MigrationError::Record(Box::new(e))),
+                            Err(e) => Err(MigrationError::Record(Box::new(e))),
+                        }
                     }
-                }
-                Err(cause) => {
-                    let _ = txn.rollback().await;
-                    Err(cause)
-                }
-            }
-        } else {
+                    Err(cause) => {
+                        let _ = txn.rollback().await;
+                        Err(cause)
+                    }
+                },
+            );
+        }
+        Ok(
             match self
                 .guarded(rev, direction, SchemaManager::new(&self.db))
                 .await
             {
                 Ok(()) => match self.prove_lock(None).await {
                     Ok(()) => self
-                        .record(&self.db, rev, direction, started)
+                        .record(&self.db, rev, direction, started, atomic)
                         .await
                         .map_err(|e| MigrationError::Record(Box::new(e))),
                     Err(lost) => {
@@ -913,17 +970,8 @@ impl<'m> Runner<'m> {
                     }
                 },
                 Err(cause) => Err(cause),
-            }
-        };
-        match outcome {
-            Ok(()) => {
-                (self.progress)(Event::Finished(rev, direction, started.elapsed()));
-                Ok(())
-            }
-            Err(cause) => Err(self
-                .failed(rev, direction, cause, atomic, done, started)
-                .await),
-        }
+            },
+        )
     }
 
     /// Runs a step; offline, with the script visible to helpers that must
@@ -949,8 +997,8 @@ impl<'m> Runner<'m> {
         rev: &Revision,
         direction: Direction,
         started: Instant,
+        atomic: bool,
     ) -> Result<()> {
-        let atomic = rev.use_transaction() && self.backend.transactional_ddl();
         match direction {
             Direction::Up => {
                 let ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
@@ -967,9 +1015,11 @@ impl<'m> Runner<'m> {
     }
 
     /// Why a revision here cannot be taken back once it runs.
-    fn why_not_atomic(&self) -> String {
-        if self.backend.transactional_ddl() {
+    fn why_not_atomic(&self, rev: &Revision) -> String {
+        if self.backend.transactional_ddl() && !rev.use_transaction() {
             "it runs without a transaction (use_transaction() is Some(false))".to_string()
+        } else if self.backend.transactional_ddl() {
+            "it runs without a transaction (the server refused it inside one)".to_string()
         } else {
             format!(
                 "{} commits each DDL statement implicitly",
@@ -981,7 +1031,7 @@ impl<'m> Runner<'m> {
     /// Records `rev` as interrupted (a failed row saying so, with its
     /// statements), committed before its first statement runs.
     async fn mark_interrupted(&self, rev: &Revision, direction: Direction) -> Result<()> {
-        let why = self.why_not_atomic();
+        let why = self.why_not_atomic(rev);
         // No statement list here: rendering it runs the migration's code,
         // and a run refusing to build on this record lists them instead.
         let cause = format!(
@@ -1020,7 +1070,7 @@ impl<'m> Runner<'m> {
                 rev.id
             )
         } else {
-            let why = self.why_not_atomic();
+            let why = self.why_not_atomic(rev);
             let recorded = self.record_failure(rev, direction, &cause, started).await;
             let statements = self.statement_list(rev, direction).await;
             format!(

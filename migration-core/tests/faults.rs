@@ -419,6 +419,37 @@ async fn sigkill_outside_a_transaction_leaves_the_revision_recorded_as_interrupt
     }
 }
 
+/// A revision that leaves `use_transaction()` at `None` and runs a statement
+/// the server refuses inside a transaction (PostgreSQL's `CREATE INDEX
+/// CONCURRENTLY`, SQLite's `VACUUM`) is rolled back and run again outside
+/// one, with a warning naming the fix.
+#[tokio::test]
+async fn a_revision_the_server_refuses_in_a_transaction_runs_outside_one() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "fault_outside").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        let out = run(url, "items,outside", &["up"]);
+        assert_eq!(out.status.code(), Some(0), "{}", err(&out));
+        let said = err(&out) + &String::from_utf8_lossy(&out.stdout);
+        if dialect != Dialect::MySql {
+            assert!(
+                said.contains("cannot run inside a transaction") && said.contains("Some(false)"),
+                "{said}"
+            );
+        }
+        assert_eq!(
+            recorded(url).await,
+            vec![
+                (ITEMS.into(), "applied".into()),
+                ("m20250101_000002_outside".into(), "applied".into())
+            ]
+        );
+        assert!(tables(url).await.contains(&"outside_done".to_owned()));
+    }
+}
+
 /// Kills every other session on the test database, as a failover or an admin would.
 async fn kill_sessions(url: &str, dialect: Dialect) -> usize {
     let admin = connect(url).await;

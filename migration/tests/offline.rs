@@ -308,3 +308,61 @@ fn show_sql_prints_one_revision_and_from_to_select_a_range() {
     let out = cli("", &["up", "--sql", "--dialect", "oracle"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `up --sql --from current` (what `just migrate-dry-run` runs) reads where the
+/// database is, read only, and scripts only what is pending there; the
+/// script then takes the database to the head.
+#[tokio::test]
+async fn from_current_scripts_what_is_pending_on_the_database() {
+    let ids = project_ids();
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "offline_current").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        // A fresh database: everything is pending, and nothing is created.
+        let out = cli(url, &["up", "--sql", "--from", "current"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).matches("-- Applying ").count(),
+            ids.len(),
+            "{}",
+            stdout(&out)
+        );
+        let (rows, schema) = snapshot(url).await;
+        assert!(rows.is_empty() && schema.tables.is_empty(), "{schema}");
+
+        assert_eq!(cli(url, &["up", "--to", &ids[2]]).status.code(), Some(0));
+        let before = snapshot(url).await;
+        let out = offline_cli(url, &["up", "--sql", "--from", "current"], dialect);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let script = stdout(&out);
+        assert_eq!(
+            before,
+            snapshot(url).await,
+            "--from current wrote something"
+        );
+        assert_eq!(
+            script.matches("-- Applying ").count(),
+            ids.len() - 3,
+            "{script}"
+        );
+        assert!(
+            !script.contains(&format!("-- Applying {}", ids[2])),
+            "{script}"
+        );
+        assert!(
+            script.contains(&format!("-- Applying {}", ids[3])),
+            "{script}"
+        );
+        if !marked(&script) {
+            run_script(url, dialect, &script);
+            let status = cli_json(url, &["status", "--format", "json"]);
+            assert_eq!(
+                status["pending"].as_array().map(Vec::len),
+                Some(0),
+                "{status}"
+            );
+        }
+    }
+}

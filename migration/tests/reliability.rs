@@ -201,10 +201,11 @@ async fn two_branches_show_as_two_heads_until_merged() {
     let v = versions.to_str().unwrap();
     let bin = scratch.build();
     let head = project_ids().last().unwrap().clone();
-    // Two developers branch from the same head.
+    // Two developers branch from the same head (each on their own checkout:
+    // the second has not seen the first one's file, hence `--head`).
     for name in ["add phone to users", "add printer location"] {
         let out = Command::new(&bin)
-            .args(["generate", name, "--dir", v])
+            .args(["generate", name, "--dir", v, "--head", &head])
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -236,7 +237,15 @@ async fn two_branches_show_as_two_heads_until_merged() {
         assert_eq!(run(&bin, &db.url, &["up", "heads"]).status.code(), Some(0));
     }
     let out = Command::new(&bin)
-        .args(["merge", "-m", "merge phone and location", "--dir", v])
+        // Alembic's spelling: `merge heads -m ...`.
+        .args([
+            "merge",
+            "heads",
+            "-m",
+            "merge phone and location",
+            "--dir",
+            v,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));

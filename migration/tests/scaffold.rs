@@ -193,4 +193,18 @@ async fn generated_and_merge_files_compile_without_warnings_and_the_prelude_seed
     .expect("the seeded row");
     assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "dark");
     db.close().await.ok();
+
+    // Three `generate`s with no build in between chain (the parent is read
+    // from the files on disk, not from the graph this binary was built with).
+    let mut parent = merge.clone();
+    for name in ["chain_one", "chain_two", "chain_three"] {
+        let out = run(&bin, ws.root(), &["generate", name]);
+        assert_eq!(out.status.code(), Some(0));
+        let (id, src) = written(&versions, &format!("_{name}"));
+        assert!(
+            src.contains(&format!("pub const PARENTS: &[&str] = &[\"{parent}\"];")),
+            "{name} does not build on {parent}:\n{src}"
+        );
+        parent = id;
+    }
 }

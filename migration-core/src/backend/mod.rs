@@ -141,6 +141,13 @@ pub trait Backend: Send + Sync {
         None
     }
 
+    /// Whether `error` says the statement cannot run inside a transaction
+    /// (PostgreSQL's `CREATE INDEX CONCURRENTLY`, SQLite's `VACUUM`): a
+    /// revision that did not say whether it wants one is then run outside.
+    fn refuses_transaction(&self, _error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+        false
+    }
+
     /// A URL for a private in-memory database, where the engine has them
     /// (SQLite): `check` compares there when no server is given.
     fn memory_url(&self) -> Option<&'static str> {
@@ -574,6 +581,17 @@ pub(crate) async fn key_rows(
             ])
         })
         .collect()
+}
+
+/// The server's own error inside a database error, if it has one.
+pub fn database_error(error: &DbErr) -> Option<&dyn sea_orm::sqlx::error::DatabaseError> {
+    use sea_orm::RuntimeErr;
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(e))
+        | DbErr::Query(RuntimeErr::SqlxError(e))
+        | DbErr::Conn(RuntimeErr::SqlxError(e)) => e.as_database_error(),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -133,7 +133,8 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Create a merge revision joining heads.
     Merge {
-        /// The heads to merge [default: all heads].
+        /// The heads to merge (`heads`: all of them, Alembic's `merge heads`)
+        /// [default: all heads].
         revisions: Vec<String>,
         /// What the merge is for.
         #[arg(short, long, default_value = "merge heads")]
@@ -177,8 +178,9 @@ pub struct StepArgs {
     /// Print the SQL instead of running it (no connection is made).
     #[arg(long)]
     pub sql: bool,
-    /// With --sql: the revision the database is assumed to be at
-    /// [default: base for `up`, the heads for `down`].
+    /// With --sql: the revision the database is assumed to be at, or
+    /// `current` to read it from the database (read only; the one offline
+    /// form that connects) [default: base for `up`, the heads for `down`].
     #[arg(long, requires = "sql")]
     pub from: Option<String>,
     /// With --sql: the SQL dialect [default: the URL's scheme].
@@ -534,11 +536,30 @@ impl<'m> Ctx<'m> {
         )
     }
 
-    /// The revisions an offline run assumes applied: `--from REV` and its ancestors;
-    /// without it, nothing for `up` and everything for `down`.
-    fn assumed_applied(&self, from: Option<&str>, direction: Direction) -> Result<HashSet<String>> {
+    /// The revisions an offline run assumes applied: `--from REV` and its
+    /// ancestors; `--from current`, what the database records (read only:
+    /// the one offline form that connects); without it, nothing for `up` and
+    /// everything for `down`.
+    async fn assumed_applied(
+        &self,
+        from: Option<&str>,
+        direction: Direction,
+    ) -> Result<HashSet<String>> {
         let graph = self.migrator.graph();
         match (from, direction) {
+            (Some("current"), _) => {
+                let runner = self.runner().await?;
+                let state = runner.state().await?;
+                if let Some(row) = state.failed.first() {
+                    return Err(Error::Usage(format!(
+                        "revision `{}` is recorded as failed or interrupted in this database; \
+                         `--from current` cannot tell what it left: fix it (see `status`), or \
+                         pass `--from REV`",
+                        row.revision
+                    )));
+                }
+                Ok(state.applied)
+            }
             (Some(spec), _) => Ok(graph.plan_stamp(&Target::parse(spec)?)?),
             (None, Direction::Up) => Ok(HashSet::new()),
             (None, Direction::Down) => Ok(graph.plan_stamp(&Target::Heads)?),
@@ -681,7 +702,9 @@ impl<'m> Ctx<'m> {
     async fn up(&self, args: StepArgs) -> Result<()> {
         let target = step_target(&args, Direction::Up)?;
         if args.sql {
-            let applied = self.assumed_applied(args.from.as_deref(), Direction::Up)?;
+            let applied = self
+                .assumed_applied(args.from.as_deref(), Direction::Up)
+                .await?;
             return self
                 .offline(
                     args.dialect.as_deref(),
@@ -699,6 +722,7 @@ impl<'m> Ctx<'m> {
             println!("failed");
         }
         let applied = applied?;
+        fewer_than_asked(&target, applied.len(), "pending", "applied");
         self.lift_hold(&runner).await?;
         match applied.len() {
             0 => println!(
@@ -716,7 +740,9 @@ impl<'m> Ctx<'m> {
     async fn down(&self, args: StepArgs) -> Result<()> {
         let target = step_target(&args, Direction::Down)?;
         if args.sql {
-            let applied = self.assumed_applied(args.from.as_deref(), Direction::Down)?;
+            let applied = self
+                .assumed_applied(args.from.as_deref(), Direction::Down)
+                .await?;
             return self
                 .offline(
                     args.dialect.as_deref(),
@@ -734,6 +760,7 @@ impl<'m> Ctx<'m> {
             println!("failed");
         }
         let reverted = reverted?;
+        fewer_than_asked(&target, reverted.len(), "applied", "reverted");
         let state = runner.state().await?;
         println!(
             "Reverted {} revision(s); the database is at {}.",
@@ -1087,14 +1114,25 @@ fn default_up_target(_migrator: &Migrator) -> Target {
     Target::Head
 }
 
-fn step_target(args: &StepArgs, direction: Direction) -> Result<Target> {
-    if let Some(n) = args.num {
-        if n == 0 {
-            return Err(Error::Usage("-n must be at least 1".into()));
+/// Says so when `-n N` found fewer than N revisions to run (sea-orm-migration
+/// runs what there is, silently; a line keeps a script's log honest).
+fn fewer_than_asked(target: &Target, ran: usize, there: &str, done: &str) {
+    if let Target::Steps(n) = target {
+        let asked = usize::try_from(n.unsigned_abs()).unwrap_or(usize::MAX);
+        if ran < asked {
+            println!(
+                "-n {asked} asked for {asked} revision(s); {ran} were {there}, so {ran} {done}."
+            );
         }
+    }
+}
+
+fn step_target(args: &StepArgs, direction: Direction) -> Result<Target> {
+    // sea-orm-migration's `-n`: up to N (0: none), fewer when fewer are there.
+    if let Some(n) = args.num {
         return Ok(match direction {
-            Direction::Up => Target::Relative(i64::from(n)),
-            Direction::Down => Target::Relative(-i64::from(n)),
+            Direction::Up => Target::Steps(i64::from(n)),
+            Direction::Down => Target::Steps(-i64::from(n)),
         });
     }
     match args.to.as_deref().or(args.target.as_deref()) {
@@ -1369,11 +1407,61 @@ fn taken(migrator: &Migrator, dir: &std::path::Path) -> impl Fn(&str) -> bool {
     move |id| known.contains(id) || dir.join(format!("{id}.rs")).exists()
 }
 
+/// The revision graph this binary was built with, plus the files in `dir`
+/// written since (each file's `PARENTS`), so that `generate`, `revision` and
+/// `merge` chain onto files no build has seen yet. `None` when the folder or
+/// a new file's `PARENTS` cannot be read, or they do not form a graph: the
+/// built graph is used then.
+fn graph_on_disk(
+    migrator: &Migrator,
+    dir: &std::path::Path,
+) -> Option<crate::graph::RevisionGraph> {
+    let mut revisions: Vec<RevisionInfo> = migrator.graph().topo_order().cloned().collect();
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        let Some(id) = path.file_stem().and_then(|s| s.to_str()).filter(|s| {
+            migration_build::is_valid_id(s) && path.extension().is_some_and(|e| e == "rs")
+        }) else {
+            continue;
+        };
+        if migrator.revision(id).is_some() {
+            continue;
+        }
+        let parents = scaffold::parents_in(&std::fs::read_to_string(&path).ok()?)?;
+        let parents: Vec<&str> = parents.iter().map(String::as_str).collect();
+        revisions.push(RevisionInfo::new(id, &parents, ""));
+    }
+    crate::graph::RevisionGraph::new(revisions).ok()
+}
+
+/// Ids on disk that this binary was not built with.
+fn not_built(migrator: &Migrator, disk: &crate::graph::RevisionGraph) -> Vec<String> {
+    disk.ids_in_order()
+        .filter(|id| migrator.revision(id).is_none())
+        .map(str::to_string)
+        .collect()
+}
+
 async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     let message = args.name.or(args.message).ok_or_else(|| {
         Error::Usage("name the migration: `generate add_phone_to_users` or `revision -m \"add phone to users\"`".into())
     })?;
-    let graph = migrator.graph();
+    let dir = versions_dir(migrator, args.dir.clone())?;
+    let disk = graph_on_disk(migrator, &dir);
+    if args.autogenerate
+        && let Some(disk) = &disk
+        && let new = not_built(migrator, disk)
+        && !new.is_empty()
+    {
+        return Err(Error::Usage(format!(
+            "{} has revision(s) this binary was not built with ({}); autogenerate compares \
+             what the built migrations produce, so rebuild first (`cargo run -p migration -- \
+             revision --autogenerate ...` rebuilds) and run it again",
+            dir.display(),
+            new.join(", ")
+        )));
+    }
+    let graph = disk.as_ref().unwrap_or(migrator.graph());
     let parents = match &args.head {
         Some(spec) => vec![graph.resolve(spec)?.to_string()],
         None => match graph.heads().as_slice() {
@@ -1388,7 +1476,6 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
             }
         },
     };
-    let dir = versions_dir(migrator, args.dir)?;
     let parent_text = if parents.is_empty() {
         "<base>".to_string()
     } else {
@@ -1631,22 +1718,26 @@ fn merge(
     message: &str,
     dir: Option<PathBuf>,
 ) -> Result<()> {
-    let graph = migrator.graph();
-    let parents: Vec<String> = if revisions.is_empty() {
-        graph.heads().into_iter().map(str::to_string).collect()
-    } else {
-        revisions
-            .iter()
-            .map(|spec| graph.resolve(spec).map(str::to_string))
-            .collect::<Result<_, _>>()?
-    };
+    let dir = versions_dir(migrator, dir)?;
+    let disk = graph_on_disk(migrator, &dir);
+    let graph = disk.as_ref().unwrap_or(migrator.graph());
+    // No revisions, or Alembic's `merge heads`: every head.
+    let mut parents: Vec<String> = Vec::new();
+    let all_heads = revisions.is_empty() || revisions.iter().any(|r| r == "heads");
+    for spec in revisions.iter().filter(|r| *r != "heads") {
+        parents.push(graph.resolve(spec)?.to_string());
+    }
+    if all_heads {
+        parents.extend(graph.heads().into_iter().map(str::to_string));
+    }
+    let mut seen = HashSet::new();
+    parents.retain(|p| seen.insert(p.clone()));
     if parents.len() < 2 {
         return Err(Error::Usage(format!(
             "nothing to merge: {} head(s); a merge needs at least two (see `heads`)",
             parents.len()
         )));
     }
-    let dir = versions_dir(migrator, dir)?;
     let id = scaffold::new_id(message, chrono::Utc::now(), taken(migrator, &dir))?;
     let path = scaffold::write(&dir, &id, &scaffold::render(&id, message, &parents, true))?;
     println!(

@@ -114,6 +114,27 @@ pub fn write(dir: &Path, id: &str, source: &str) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// The ids in a migration file's `pub const PARENTS: &[&str] = &[...];`, as
+/// its source says now (`None`: the file declares no readable `PARENTS`).
+pub fn parents_in(source: &str) -> Option<Vec<String>> {
+    let at = source.find("const PARENTS")?;
+    let rest = &source[at..];
+    let open = rest.find('=')?;
+    let rest = &rest[open + 1..];
+    let list_start = rest.find('[')?;
+    let list_end = rest[list_start..].find(']')? + list_start;
+    let list = &rest[list_start + 1..list_end];
+    let mut out = Vec::new();
+    let mut parts = list.split('"');
+    parts.next();
+    while let Some(id) = parts.next() {
+        out.push(id.to_owned());
+        // What lies between two literals: a comma and spaces.
+        parts.next();
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -444,6 +444,11 @@ impl Backend for Postgres {
         }
     }
 
+    /// SQLSTATE 25001 `active_sql_transaction`: "… cannot run inside a transaction block".
+    fn refuses_transaction(&self, error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+        error.code().is_some_and(|c| c == "25001")
+    }
+
     async fn reflect(&self, db: &DatabaseExecutor<'_>, exclude: &[&str]) -> Result<Schema, DbErr> {
         reflect::reflect(db, exclude).await
     }

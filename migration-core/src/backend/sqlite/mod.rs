@@ -158,6 +158,12 @@ impl Backend for Sqlite {
         )
     }
 
+    /// `cannot VACUUM from within a transaction`, `cannot change into wal
+    /// mode from within a transaction` (SQLite gives them no code of their own).
+    fn refuses_transaction(&self, error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
+        error.message().contains("from within a transaction")
+    }
+
     fn memory_url(&self) -> Option<&'static str> {
         Some("sqlite::memory:")
     }
