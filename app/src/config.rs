@@ -9,6 +9,7 @@ use std::time::Duration;
 /// Every environment variable the service reads (`.env.example` documents each one).
 pub const VARIABLES: &[&str] = &[
     "DATABASE_URL",
+    "DATABASE_SCHEMA",
     "APP_ADDR",
     "MIGRATE_ON_START",
     "DB_CONNECT_ATTEMPTS",
@@ -129,9 +130,17 @@ impl Config {
             None => defaults.connect_backoff,
         };
         Ok(Self {
-            database_url: get("DATABASE_URL")
-                .map(|v| v.trim().to_string())
-                .unwrap_or(defaults.database_url),
+            database_url: {
+                let url = get("DATABASE_URL")
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or(defaults.database_url);
+                // sea-orm-cli's `DATABASE_SCHEMA`: PostgreSQL's search path.
+                match get("DATABASE_SCHEMA").filter(|v| !v.trim().is_empty()) {
+                    Some(schema) => migration_core::url::with_schema(&url, &schema)
+                        .map_err(|e| e.to_string())?,
+                    None => url,
+                }
+            },
             addr: get("APP_ADDR")
                 .map(|v| v.trim().to_string())
                 .unwrap_or(defaults.addr),

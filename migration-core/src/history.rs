@@ -222,10 +222,15 @@ impl History {
     ///
     /// Returns the revisions adopted from sea-orm-migration's `seaql_migrations`
     /// when the table is created in a database that has one.
+    ///
+    /// `known` says which revisions the code defines: a `seaql_migrations`
+    /// that records one it does not is "the database is ahead of this code",
+    /// refused before anything is written.
     pub async fn ensure(
         &self,
         db: &DatabaseConnection,
         backend: &dyn Backend,
+        known: &(dyn Fn(&str) -> bool + Sync),
     ) -> Result<Vec<String>> {
         // One catalog query on the common path (an up-to-date table), as before
         // the column existed: the column's presence implies the table's.
@@ -239,8 +244,25 @@ impl History {
         {
             return self.add_direction_column(db).await.map(|()| Vec::new());
         }
+        let adopt = self.seaql_rows(db, backend).await?;
+        let mut unknown: Vec<String> = adopt
+            .iter()
+            .filter(|r| !known(&r.revision))
+            .map(|r| r.revision.clone())
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(Error::Graph(crate::graph::GraphError::UnknownApplied {
+                ids: unknown,
+            }));
+        }
         self.create(db).await?;
-        self.adopt_seaql_migrations(db, backend).await
+        let mut adopted = Vec::new();
+        for row in adopt {
+            self.insert(db, &row).await?;
+            adopted.push(row.revision);
+        }
+        Ok(adopted)
     }
 
     async fn has_direction_column(&self, db: &DatabaseConnection) -> Result<bool> {
@@ -294,13 +316,14 @@ impl History {
         exec(db, &create, "creating the tracking table").await
     }
 
-    /// Copies sea-orm-migration's applied versions into the new table, so a
-    /// database it migrated is taken over without re-running anything.
-    async fn adopt_seaql_migrations(
+    /// sea-orm-migration's applied versions as this table's rows (what
+    /// adopting them writes; read-only commands show them as they are).
+    /// Empty when the database has no `seaql_migrations`.
+    async fn seaql_rows(
         &self,
         db: &DatabaseConnection,
         backend: &dyn Backend,
-    ) -> Result<Vec<String>> {
+    ) -> Result<Vec<HistoryRow>> {
         if !backend
             .has_table(db, SEAQL_MIGRATIONS)
             .await
@@ -317,7 +340,7 @@ impl History {
             .query_all(&select)
             .await
             .map_err(Error::db("reading seaql_migrations"))?;
-        let mut adopted = Vec::new();
+        let mut out = Vec::new();
         for row in rows {
             let version: String = row
                 .try_get("", "version")
@@ -328,8 +351,8 @@ impl History {
             let applied_at = chrono::DateTime::from_timestamp(secs, 0)
                 .unwrap_or_default()
                 .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let row = HistoryRow {
-                revision: version.clone(),
+            out.push(HistoryRow {
+                revision: version,
                 applied_at,
                 execution_ms: 0,
                 // Unknown: sea-orm-migration keeps none. `None` is filled in by
@@ -338,11 +361,9 @@ impl History {
                 status: STATUS_APPLIED.to_string(),
                 error: None,
                 direction: None,
-            };
-            self.insert(db, &row).await?;
-            adopted.push(version);
+            });
         }
-        Ok(adopted)
+        Ok(out)
     }
 
     /// Every row, oldest first; empty when the table does not exist yet. Reads
@@ -361,7 +382,9 @@ impl History {
             .await
             .map_err(Error::db("looking for the tracking table"))?
         {
-            return Ok(Vec::new());
+            // Not created yet: a database sea-orm-migration migrated reads
+            // as what the first command that writes will adopt.
+            return self.seaql_rows(db, backend).await;
         }
         self.read_columns(db, false).await
     }

@@ -824,7 +824,12 @@ impl<'m> Runner<'m> {
         if let Mode::Offline { .. } = self.mode {
             return self.history.create(&self.db).await;
         }
-        let adopted = self.history.ensure(&self.db, self.backend).await?;
+        self.backend
+            .ensure_schema(&self.db)
+            .await
+            .map_err(Error::db("creating the schema of the search path"))?;
+        let known = |id: &str| self.migrator.revision(id).is_some();
+        let adopted = self.history.ensure(&self.db, self.backend, &known).await?;
         if !adopted.is_empty() {
             // sea-orm-migration keeps no checksums: trust the code as it is now.
             for id in &adopted {

@@ -164,6 +164,37 @@ pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
     Some(std::path::PathBuf::from(path))
 }
 
+/// The URL with the database schema set to `schema` (sea-orm-cli's `-s` /
+/// `DATABASE_SCHEMA`), so that every connection made from it (the pool, the
+/// lock's, a pooled driver's) creates and reads the tracking table and the
+/// migrations' tables there. How is the engine's ([`Backend::with_schema`]:
+/// PostgreSQL's `search_path` as a startup option).
+///
+/// # Errors
+/// `schema` is empty, or the engine has no schemas to choose (a MySQL
+/// database is its own schema; SQLite has none): the message says what to
+/// do instead.
+///
+/// [`Backend::with_schema`]: crate::backend::Backend::with_schema
+pub fn with_schema(url: &str, schema: &str) -> crate::Result<String> {
+    let schema = schema.trim();
+    if schema.is_empty() {
+        return Err(crate::Error::Usage(
+            "the database schema is empty; pass a name with -s (or unset DATABASE_SCHEMA)".into(),
+        ));
+    }
+    crate::backend::of(Dialect::from_url(url)?)
+        .with_schema(url, schema)
+        .ok_or_else(|| {
+            crate::Error::Usage(format!(
+                "a database schema (-s/--database-schema, DATABASE_SCHEMA) is PostgreSQL's; {} \
+                 has none to choose: name the database in the URL instead, or unset \
+                 DATABASE_SCHEMA",
+                mask(url)
+            ))
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -280,5 +311,26 @@ mod tests {
         assert_eq!(database_name("mysql://root@127.0.0.1:3306/"), None);
         assert_eq!(database_name("mysql://127.0.0.1/?x=1"), None);
         assert_eq!(database_name("postgres://h/db#frag"), Some("db"));
+    }
+
+    #[test]
+    fn a_schema_becomes_the_search_path_startup_option() {
+        assert_eq!(
+            with_schema("postgres://u:p@h/db", "tenant").unwrap(),
+            "postgres://u:p@h/db?options=-c%20search_path%3Dtenant"
+        );
+        assert_eq!(
+            with_schema("postgres://h/db?sslmode=disable", "t1").unwrap(),
+            "postgres://h/db?sslmode=disable&options=-c%20search_path%3Dt1"
+        );
+        // Quoted, and its space escaped for the server's option parser.
+        assert!(
+            with_schema("postgres://h/db", "Tenant A")
+                .unwrap()
+                .ends_with("search_path%3D%22Tenant%5C%20A%22")
+        );
+        let err = with_schema("sqlite://x.db", "t").unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("PostgreSQL"), "{err}");
     }
 }

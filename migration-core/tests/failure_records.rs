@@ -190,7 +190,13 @@ async fn an_old_tracking_table_is_upgraded_once_and_its_prefixed_rows_still_read
         );
         // Idempotent: a second and third ensure change nothing and do not fail.
         for _ in 0..2 {
-            assert!(history.ensure(&db, backend).await.unwrap().is_empty());
+            assert!(
+                history
+                    .ensure(&db, backend, &|_| true)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
         }
         let again = history.read(&db, backend).await.unwrap();
         assert_eq!(

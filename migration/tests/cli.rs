@@ -187,6 +187,91 @@ async fn step_counts_behave_as_sea_orm_migration_and_alembic_users_expect() {
     }
 }
 
+/// sea-orm-cli's `-s` / `DATABASE_SCHEMA` on PostgreSQL: every command works
+/// in that schema (created by the first that writes), tracking table
+/// included, and `public` is never touched; elsewhere the flag is refused.
+#[tokio::test]
+async fn a_postgres_schema_other_than_public_for_every_command() {
+    use sea_orm::ConnectionTrait;
+    let Some(db) = TestDb::create(Dialect::Postgres, "cli_schema").await else {
+        return;
+    };
+    let url = db.url.as_str();
+    let ids = project_ids();
+    let tables_in = |schema: &'static str| async move {
+        let conn = sea_orm::Database::connect(url).await.unwrap();
+        let rows = conn
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!(
+                    "SELECT table_name::text FROM information_schema.tables \
+                     WHERE table_schema = '{schema}' ORDER BY 1"
+                ),
+            ))
+            .await
+            .unwrap();
+        conn.close().await.ok();
+        rows.iter()
+            .map(|r| r.try_get_by_index::<String>(0).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let s = |args: &[&str]| {
+        let mut all = vec!["-s", "Tenant A"];
+        all.extend_from_slice(args);
+        cli(url, &all)
+    };
+    let out = s(&["up"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tenant = tables_in("Tenant A").await;
+    assert!(
+        tenant.contains(&"seaorm_revisions".to_owned()),
+        "{tenant:?}"
+    );
+    assert!(tenant.len() > 3, "{tenant:?}");
+    assert!(tables_in("public").await.is_empty());
+
+    // Read-only commands read there; without the schema nothing is applied.
+    let status = s(&["status", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(json["pending"].as_array().map(Vec::len), Some(0), "{json}");
+    let plain = cli_json(url, &["status", "--format", "json"]);
+    assert_eq!(plain["pending"].as_array().map(Vec::len), Some(ids.len()));
+    // DATABASE_SCHEMA is the same setting.
+    let env = std::process::Command::new(BIN)
+        .args(["-u", url, "current", "--format", "json"])
+        .env("DATABASE_SCHEMA", "Tenant A")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    let current: serde_json::Value = serde_json::from_slice(&env.stdout).unwrap();
+    assert!(!strings(&current["current"]).is_empty(), "{current}");
+
+    assert_eq!(s(&["down", "-n", "2"]).status.code(), Some(0));
+    assert_eq!(s(&["up"]).status.code(), Some(0));
+    let check = s(&["check", "-u", url]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&check),
+        stderr(&check)
+    );
+    assert_eq!(s(&["fresh", "--yes"]).status.code(), Some(0));
+    assert_eq!(tables_in("Tenant A").await, tenant);
+    assert_eq!(s(&["reset", "--yes"]).status.code(), Some(0));
+    assert!(
+        !tables_in("Tenant A")
+            .await
+            .contains(&"seaorm_revisions".to_owned())
+    );
+    assert!(tables_in("public").await.is_empty());
+
+    // A schema is PostgreSQL's: refused on the others, with what to do.
+    let out = cli("sqlite::memory:", &["-s", "x", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("PostgreSQL"), "{}", stderr(&out));
+}
+
 /// Asserts that running `args` exits with `code`, prints `message` on stderr and
 /// leaves tracking rows and schema as they were.
 async fn refused(url: &str, args: &[&str], code: i32, message: &str) {

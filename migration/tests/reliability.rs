@@ -301,8 +301,19 @@ async fn a_database_migrated_by_sea_orm_migration_is_adopted() {
         };
         let conn = sea_orm::Database::connect(&db.url).await.unwrap();
         SeaOrmMigrator::up(&conn, None).await.unwrap();
-        conn.close().await.unwrap();
         let (_, schema_before) = snapshot(&db.url).await;
+
+        // Read-only commands already see what will be adopted, and write nothing.
+        let status = cli_json(&db.url, &["status", "--format", "json"]);
+        assert_eq!(
+            status["pending"].as_array().map(Vec::len),
+            Some(0),
+            "{status}"
+        );
+        let current = cli_json(&db.url, &["current", "--format", "json"]);
+        assert!(!strings(&current["current"]).is_empty(), "{current}");
+        assert!(!tracked(dialect, &conn).await, "a read-only command wrote");
+        conn.close().await.unwrap();
 
         let up = cli(&db.url, &["up"]);
         assert_eq!(up.status.code(), Some(0), "{}", stderr(&up));
@@ -322,7 +333,41 @@ async fn a_database_migrated_by_sea_orm_migration_is_adopted() {
         assert_eq!(schema_after, schema_before);
         // A second run adopts nothing more.
         assert!(!stdout(&cli(&db.url, &["up"])).contains("Adopted"));
+
+        // A sea-orm-migration database ahead of this code: `up` is refused
+        // before anything is written (no adoption committed).
+        let Some(ahead) = TestDb::create(dialect, "adopt_ahead").await else {
+            continue;
+        };
+        let conn = sea_orm::Database::connect(&ahead.url).await.unwrap();
+        SeaOrmMigrator::up(&conn, None).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &conn,
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20990101_000000_future', 0)",
+        )
+        .await
+        .unwrap();
+        let up = cli(&ahead.url, &["up"]);
+        assert_eq!(up.status.code(), Some(1), "{}", stderr(&up));
+        assert!(
+            stderr(&up).contains("ahead of this code"),
+            "{}",
+            stderr(&up)
+        );
+        assert!(!tracked(dialect, &conn).await, "a refused up adopted");
+        conn.close().await.unwrap();
     }
+}
+
+/// Whether this engine's tracking table exists.
+async fn tracked(
+    dialect: migration_core::url::Dialect,
+    conn: &sea_orm::DatabaseConnection,
+) -> bool {
+    migration_core::backend::of(dialect)
+        .has_table(conn, migration_core::revision::DEFAULT_HISTORY_TABLE)
+        .await
+        .unwrap()
 }
 
 /// SQLite's lock is keyed on the database file itself: processes reaching

@@ -206,6 +206,20 @@ pub trait Backend: Send + Sync {
         &[]
     }
 
+    /// `url` with the database schema set to `schema` for every connection
+    /// made from it; `None` where the engine has no schemas to choose.
+    fn with_schema(&self, _url: &str, _schema: &str) -> Option<String> {
+        None
+    }
+
+    /// Creates the schema the connection's search path names first when it
+    /// does not exist yet (PostgreSQL with `-s`/`DATABASE_SCHEMA`), before a
+    /// command that writes creates the tracking table there; nothing on the
+    /// other engines.
+    async fn ensure_schema(&self, _db: &DatabaseConnection) -> Result<(), DbErr> {
+        Ok(())
+    }
+
     /// Whether a table exists in the current database/schema.
     async fn has_table(&self, db: &DatabaseConnection, table: &str) -> Result<bool, DbErr>;
 

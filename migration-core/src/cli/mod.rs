@@ -83,6 +83,23 @@ pub struct Cli {
     )]
     pub lock_lease: u64,
 
+    /// PostgreSQL schema to migrate and read (sea-orm-cli's `-s`): the
+    /// tracking table and the migrations' tables live there; created by the
+    /// first command that writes.
+    #[arg(
+        short = 's',
+        long,
+        env = "DATABASE_SCHEMA",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_schema: Option<String>,
+
+    /// Log more: `-v` the engine's steps (debug), `-vv` every statement
+    /// (trace); `MIGRATION_LOG` sets the filter itself.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
     /// What to do; `up` when omitted (as in sea-orm-migration).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -139,8 +156,14 @@ pub enum Command {
         /// What the merge is for.
         #[arg(short, long, default_value = "merge heads")]
         message: String,
-        /// Folder to write the file into [default: the migration crate's src/versions].
-        #[arg(long, env = "MIGRATION_DIR")]
+        /// Folder to write the file into [default: the migration crate's src/versions]
+        /// (sea-orm-cli's `-d/--migration-dir`).
+        #[arg(
+            short = 'd',
+            long,
+            visible_alias = "migration-dir",
+            env = "MIGRATION_DIR"
+        )]
         dir: Option<PathBuf>,
     },
     /// DESTRUCTIVE: drop every table in the database, then apply all revisions.
@@ -221,9 +244,6 @@ pub struct FormatArg {
 /// `history` options.
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    /// Show parents, file and checksum too.
-    #[arg(short, long)]
-    pub verbose: bool,
     /// Range `A:B` (either side may be empty; `base`, `head`, `heads`, revisions).
     #[arg(short, long, allow_hyphen_values = true)]
     pub rev_range: Option<String>,
@@ -249,8 +269,14 @@ pub struct GenerateArgs {
     /// Fill the migration from the difference between entities and migrations.
     #[arg(long)]
     pub autogenerate: bool,
-    /// Folder to write the file into [default: the migration crate's src/versions].
-    #[arg(long, env = "MIGRATION_DIR")]
+    /// Folder to write the file into [default: the migration crate's src/versions]
+    /// (sea-orm-cli's `-d/--migration-dir`).
+    #[arg(
+        short = 'd',
+        long,
+        visible_alias = "migration-dir",
+        env = "MIGRATION_DIR"
+    )]
     pub dir: Option<PathBuf>,
     /// Where `--autogenerate` compares.
     #[command(flatten)]
@@ -341,7 +367,7 @@ pub fn main(migrator: impl FnOnce() -> Result<Migrator>) -> ExitCode {
     quiet_broken_pipe();
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    init_tracing();
+    init_tracing(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -381,9 +407,14 @@ fn quiet_broken_pipe() {
     }));
 }
 
-fn init_tracing() {
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "migration_core=debug,warn",
+        _ => "migration_core=trace,sea_orm=debug,sqlx=info,warn",
+    };
     let mut filter = tracing_subscriber::EnvFilter::try_from_env("MIGRATION_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     for directive in crate::url::QUIET_DRIVER_LOGS {
         if let Ok(d) = directive.parse() {
             filter = filter.add_directive(d);
@@ -405,6 +436,14 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         .clone()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+    let url = match cli
+        .database_schema
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+    {
+        Some(schema) => crate::url::with_schema(&url, schema)?,
+        None => url,
+    };
     let options = RunnerOptions {
         lock_timeout: Duration::from_secs(cli.lock_timeout),
         connect_attempts: cli.connect_attempts,
@@ -432,7 +471,8 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
                 return Ok(());
             }
             let applied = state.map(|(s, _)| s.applied);
-            history(migrator, &args, applied.as_ref())
+            // Alembic's `history -v`: parents, file and checksum too.
+            history(migrator, &args, applied.as_ref(), cli.verbose > 0)
         }
         Command::Show {
             revision,
@@ -480,7 +520,12 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         Command::Reset(c) => ctx.reset(c.yes).await,
         Command::Repair => ctx.repair().await,
         Command::Check(args) => {
-            let named = cli.database_url.as_deref().filter(|u| !u.trim().is_empty());
+            // The URL as the user named it, with the schema of `-s` applied.
+            let named = cli
+                .database_url
+                .as_deref()
+                .filter(|u| !u.trim().is_empty())
+                .map(|_| ctx.url.as_str());
             check(&ctx, args, named).await
         }
         Command::Lint(args) => ctx.lint(args).await,
@@ -508,7 +553,9 @@ fn print_progress(event: Event<'_>) {
         Event::LockWaiting(holder) => writeln!(out, "Waiting for the migration lock{holder} ..."),
         Event::Adopted(ids) => writeln!(
             out,
-            "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again.",
+            "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again. \
+             From now on this tool keeps the record (seaql_migrations is left as it was and no longer \
+             updated): do not run sea-orm-migration against this database again.",
             ids.len()
         ),
         Event::Started(rev, direction) => {
@@ -1236,6 +1283,7 @@ fn history(
     migrator: &Migrator,
     args: &HistoryArgs,
     applied: Option<&HashSet<String>>,
+    verbose: bool,
 ) -> Result<()> {
     let graph = migrator.graph();
     let none = HashSet::new();
@@ -1311,9 +1359,7 @@ fn history(
             format!(" ({})", marks.join(", "))
         };
         println!("{parents} -> {}{marks}, {}", r.id, r.message);
-        if args.verbose
-            && let Some(rev) = migrator.revision(&r.id)
-        {
+        if verbose && let Some(rev) = migrator.revision(&r.id) {
             println!("    path:     {}\n    checksum: {}", rev.path, rev.checksum);
         }
     }

@@ -22,6 +22,7 @@ pub fn cli(url: &str, args: &[&str]) -> Output {
     cmd.args(args)
         .current_dir(cwd.path())
         .env_remove("DATABASE_URL")
+        .env_remove("DATABASE_SCHEMA")
         .env_remove("MIGRATION_DIR")
         .env_remove("MIGRATION_SCRATCH_URL")
         .env("MIGRATION_CONNECT_ATTEMPTS", "2")

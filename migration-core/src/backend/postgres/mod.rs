@@ -444,6 +444,61 @@ impl Backend for Postgres {
         }
     }
 
+    /// `search_path` as the `options` startup parameter (`-c search_path=…`,
+    /// percent-encoded), which sqlx passes on every connection it opens.
+    fn with_schema(&self, url: &str, schema: &str) -> Option<String> {
+        // Quoted unless it is a plain lower-case identifier, so `Tenant A` stays one name.
+        let plain = schema
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !schema.starts_with(|c: char| c.is_ascii_digit());
+        let name = if plain {
+            schema.to_owned()
+        } else {
+            format!("\"{}\"", schema.replace('"', "\"\""))
+        };
+        // The server splits `options` at spaces unless a backslash escapes them.
+        let escaped = name.replace('\\', "\\\\").replace(' ', "\\ ");
+        let option = format!("-c search_path={escaped}");
+        let mut encoded = String::new();
+        for b in option.bytes() {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                encoded.push(char::from(b));
+            } else {
+                encoded.push_str(&format!("%{b:02X}"));
+            }
+        }
+        let sep = if url.contains('?') { '&' } else { '?' };
+        Some(format!("{url}{sep}options={encoded}"))
+    }
+
+    async fn ensure_schema(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        // `current_schema()` is NULL when no schema of the search path exists.
+        if super::query_text(db, "SELECT current_schema()::text")
+            .await
+            .is_some()
+        {
+            return Ok(());
+        }
+        let path = super::query_text(db, "SELECT current_setting('search_path')")
+            .await
+            .unwrap_or_default();
+        let Some(first) = path
+            .split(',')
+            .map(str::trim)
+            .find(|s| !s.is_empty() && *s != "\"$user\"" && *s != "$user")
+        else {
+            return Ok(());
+        };
+        let name = first
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .map_or_else(|| first.to_owned(), |s| s.replace("\"\"", "\""));
+        db.execute_unprepared(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(&name)))
+            .await
+            .map(|_| ())
+    }
+
     /// SQLSTATE 25001 `active_sql_transaction`: "… cannot run inside a transaction block".
     fn refuses_transaction(&self, error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
         error.code().is_some_and(|c| c == "25001")
