@@ -538,15 +538,7 @@ impl RevisionGraph {
             }
             Target::Relative(steps) if *steps > 0 => {
                 let wanted = step_count(*steps);
-                // Topo order puts every pending parent before its child, so any prefix of the
-                // pending list is itself a valid plan.
-                let plan: Vec<String> = self
-                    .order
-                    .iter()
-                    .filter(|&&i| !done[i])
-                    .take(wanted)
-                    .map(|&i| self.id(i).to_owned())
-                    .collect();
+                let plan = self.first_pending(&done, wanted);
                 if !plan.is_empty() && plan.len() < wanted {
                     return Err(GraphError::NotEnough {
                         requested: wanted,
@@ -557,13 +549,7 @@ impl RevisionGraph {
                 return Ok(plan);
             }
             Target::Steps(steps) if *steps >= 0 => {
-                return Ok(self
-                    .order
-                    .iter()
-                    .filter(|&&i| !done[i])
-                    .take(step_count(*steps))
-                    .map(|&i| self.id(i).to_owned())
-                    .collect());
+                return Ok(self.first_pending(&done, step_count(*steps)));
             }
             Target::Steps(_) => {
                 return Err(bad_target(
@@ -590,6 +576,31 @@ impl RevisionGraph {
         Ok(self.collect(|i| goal[i] && !done[i], false))
     }
 
+    /// At most `n` pending revisions, parents first. Topo order puts every
+    /// pending parent before its child, so any prefix of the pending list is
+    /// itself a valid plan.
+    fn first_pending(&self, done: &[bool], n: usize) -> Vec<String> {
+        self.order
+            .iter()
+            .filter(|&&i| !done[i])
+            .take(n)
+            .map(|&i| self.id(i).to_owned())
+            .collect()
+    }
+
+    /// At most `n` applied revisions, children first. Reverse topo order
+    /// lists every applied descendant before its ancestor, so a prefix never
+    /// undoes a revision while something built on it stays applied.
+    fn last_applied(&self, done: &[bool], n: usize) -> Vec<String> {
+        self.order
+            .iter()
+            .rev()
+            .filter(|&&i| done[i])
+            .take(n)
+            .map(|&i| self.id(i).to_owned())
+            .collect()
+    }
+
     /// Revisions to undo to reach `target`, children before parents.
     pub fn plan_downgrade(
         &self,
@@ -601,16 +612,7 @@ impl RevisionGraph {
         let undo = match target {
             Target::Relative(steps) if *steps < 0 => {
                 let wanted = step_count(*steps);
-                // Reverse topo order lists every applied descendant before its ancestor, so a
-                // prefix never undoes a revision while something built on it stays applied.
-                let plan: Vec<String> = self
-                    .order
-                    .iter()
-                    .rev()
-                    .filter(|&&i| done[i])
-                    .take(wanted)
-                    .map(|&i| self.id(i).to_owned())
-                    .collect();
+                let plan = self.last_applied(&done, wanted);
                 if plan.len() < wanted {
                     return Err(GraphError::NotEnough {
                         requested: wanted,
@@ -621,14 +623,7 @@ impl RevisionGraph {
                 return Ok(plan);
             }
             Target::Steps(steps) if *steps <= 0 => {
-                return Ok(self
-                    .order
-                    .iter()
-                    .rev()
-                    .filter(|&&i| done[i])
-                    .take(step_count(*steps))
-                    .map(|&i| self.id(i).to_owned())
-                    .collect());
+                return Ok(self.last_applied(&done, step_count(*steps)));
             }
             Target::Steps(_) => {
                 return Err(bad_target(

@@ -407,6 +407,24 @@ async fn reflect(url: &str, _dialect: Dialect) -> Schema {
     schema
 }
 
+/// Compares the migrations of one revision creating `migrations`' entities
+/// with the entities of `entities`, on `dialect` (as `check` does).
+async fn compared(
+    dialect: Dialect,
+    migrations: fn(DbBackend) -> SchemaBuilder,
+    entities: fn(DbBackend) -> SchemaBuilder,
+) -> migration_core::autogen::Comparison {
+    let migrator = migrator_of("m20250101_000000_v1", migrations);
+    compare_project(
+        &migrator,
+        &Entities::new(entities),
+        &scratch(dialect),
+        &Target::Heads,
+    )
+    .await
+    .unwrap()
+}
+
 /// Whether the backend's server answers (prints why not and skips otherwise).
 async fn reachable(dialect: Dialect) -> bool {
     TestDb::create(dialect, "probe").await.is_some()
@@ -532,15 +550,7 @@ async fn no_difference_means_no_ops() {
         if !reachable(dialect).await {
             continue;
         }
-        let migrator = migrator_of("m20250101_000000_v1", a2_schema);
-        let cmp = compare_project(
-            &migrator,
-            &Entities::new(a2_schema),
-            &scratch(dialect),
-            &Target::Heads,
-        )
-        .await
-        .unwrap();
+        let cmp = compared(dialect, a2_schema, a2_schema).await;
         assert!(
             cmp.plan.is_empty(),
             "{}: {}",
@@ -560,15 +570,7 @@ async fn changes_a_backend_merges_are_found_on_every_backend() {
         if !reachable(dialect).await {
             continue;
         }
-        let migrator = migrator_of("m20250101_000000_v1", m1_schema);
-        let cmp = compare_project(
-            &migrator,
-            &Entities::new(m2_schema),
-            &scratch(dialect),
-            &Target::Heads,
-        )
-        .await
-        .unwrap();
+        let cmp = compared(dialect, m1_schema, m2_schema).await;
         let text = describe(&cmp.plan);
         assert!(
             text.contains("alter column `counters`.`hits`: type int -> bigint"),
@@ -582,15 +584,7 @@ async fn changes_a_backend_merges_are_found_on_every_backend() {
         );
         plans.push((dialect, cmp.plan.ops));
         // Once the migrations declare what the entities do, nothing is left.
-        let migrator = migrator_of("m20250101_000000_v2", m2_schema);
-        let cmp = compare_project(
-            &migrator,
-            &Entities::new(m2_schema),
-            &scratch(dialect),
-            &Target::Heads,
-        )
-        .await
-        .unwrap();
+        let cmp = compared(dialect, m2_schema, m2_schema).await;
         assert!(
             cmp.plan.is_empty(),
             "{}: {}",

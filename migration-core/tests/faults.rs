@@ -260,6 +260,18 @@ fn wait_for(marker: &std::path::Path, child: &mut Child) {
     }
 }
 
+/// A fresh database at the `items` fixture with three rows (-1, -2, -3) in it.
+async fn items_with_three_rows(dialect: Dialect, name: &str) -> Option<TestDb> {
+    let db = TestDb::create(dialect, name).await?;
+    assert_eq!(run(&db.url, "items", &["up"]).status.code(), Some(0));
+    let conn = connect(&db.url).await;
+    conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)")
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    Some(db)
+}
+
 #[tokio::test]
 async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
     let _servers = SERVER_SETTINGS.read().await;
@@ -275,16 +287,10 @@ async fn sigkill_during_a_backfill_loses_nothing_and_the_next_run_finishes() {
         .into_iter()
         .flat_map(|d| (0..rounds).map(move |r| (d, r)))
     {
-        let Some(db) = TestDb::create(dialect, "fault_kill").await else {
+        let Some(db) = items_with_three_rows(dialect, "fault_kill").await else {
             continue;
         };
         let url = db.url.as_str();
-        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
-        let conn = connect(url).await;
-        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)")
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
 
         let rows_text = rows.to_string();
         let mut child = under_way(url, "items,fill", &["up"], &[("FIXTURE_ROWS", &rows_text)]);
@@ -354,16 +360,10 @@ async fn sigkill_outside_a_transaction_leaves_the_revision_recorded_as_interrupt
         .filter(|d| *d != Dialect::MySql)
         .flat_map(|d| (0..rounds).map(move |r| (d, r)))
     {
-        let Some(db) = TestDb::create(dialect, "fault_kill_outside").await else {
+        let Some(db) = items_with_three_rows(dialect, "fault_kill_outside").await else {
             continue;
         };
         let url = db.url.as_str();
-        assert_eq!(run(url, "items", &["up"]).status.code(), Some(0));
-        let conn = connect(url).await;
-        conn.execute_unprepared("INSERT INTO items (n) VALUES (-1), (-2), (-3)")
-            .await
-            .unwrap();
-        conn.close().await.unwrap();
 
         let rows_text = rows.to_string();
         let env = [outside[0], ("FIXTURE_ROWS", rows_text.as_str())];
