@@ -248,6 +248,24 @@ mod tests {
     }
 
     #[test]
+    fn database_schema_sets_the_postgres_search_path_and_is_refused_elsewhere() {
+        let c = config(&[
+            ("DATABASE_URL", "postgres://u:pw@db:5432/app"),
+            ("DATABASE_SCHEMA", "tenant_a"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.database_url,
+            "postgres://u:pw@db:5432/app?options=-c%20search_path%3Dtenant_a"
+        );
+        let e = config(&[("DATABASE_SCHEMA", "tenant_a")]).unwrap_err();
+        assert!(
+            e.contains("DATABASE_SCHEMA") && e.contains("PostgreSQL"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn rejects_bad_values_with_the_variable_name() {
         let e = config(&[("MIGRATE_ON_START", "sideways")]).unwrap_err();
         assert!(e.contains("MIGRATE_ON_START"), "{e}");
