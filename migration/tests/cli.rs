@@ -610,6 +610,56 @@ fn generate_writes_a_compilable_revision_on_the_head_and_merge_needs_two_heads()
     );
 }
 
+/// sea-orm-cli's `generate --local-time` names the file by the local clock
+/// (`TZ`), `--universal-time` (the default) by UTC.
+#[test]
+fn generate_names_files_by_utc_or_local_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let id_time = |args: &[&str]| {
+        let before: std::collections::HashSet<String> = migration_build::discover(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.id)
+            .collect();
+        let out = std::process::Command::new(BIN)
+            .args(["generate", "--dir", d])
+            .args(args)
+            // 14 hours ahead of UTC, all year round.
+            .env("TZ", "Etc/GMT-14")
+            .env_remove("MIGRATION_DIR")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let id = migration_build::discover(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|f| f.id)
+            .find(|id| !before.contains(id))
+            .unwrap();
+        let stamp = chrono::NaiveDateTime::parse_from_str(&id[1..16], "%Y%m%d_%H%M%S").unwrap();
+        (stamp - chrono::Utc::now().naive_utc()).num_seconds()
+    };
+    let utc = id_time(&["utc_one"]);
+    assert!(utc.abs() < 60, "{utc} s from UTC");
+    let utc = id_time(&["utc_two", "--universal-time"]);
+    assert!(utc.abs() < 60, "{utc} s from UTC");
+    let local = id_time(&["local_one", "--local-time"]);
+    assert!((local - 14 * 3600).abs() < 60, "{local} s from UTC");
+    let both = std::process::Command::new(BIN)
+        .args([
+            "generate",
+            "x",
+            "--dir",
+            d,
+            "--local-time",
+            "--universal-time",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(both.status.code(), Some(2));
+}
+
 /// Every hostile URL of `testing::HOSTILE_URLS` through `status`, `up` and
 /// `check -u` with every log at `trace`: each fails (exit 1, or 2 for a URL
 /// no parser accepts) and no byte of stdout or stderr carries its secret.

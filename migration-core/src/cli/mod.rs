@@ -269,6 +269,12 @@ pub struct GenerateArgs {
     /// Fill the migration from the difference between entities and migrations.
     #[arg(long)]
     pub autogenerate: bool,
+    /// Name the file by the local time (sea-orm-cli's `--local-time`).
+    #[arg(long, conflicts_with = "universal_time")]
+    pub local_time: bool,
+    /// Name the file by UTC, the default (sea-orm-cli's `--universal-time`).
+    #[arg(long)]
+    pub universal_time: bool,
     /// Folder to write the file into [default: the migration crate's src/versions]
     /// (sea-orm-cli's `-d/--migration-dir`).
     #[arg(
@@ -1488,7 +1494,17 @@ fn not_built(migrator: &Migrator, disk: &crate::graph::RevisionGraph) -> Vec<Str
         .collect()
 }
 
+/// The time a new revision's id is named by: UTC, or the local time.
+fn now(local: bool) -> chrono::NaiveDateTime {
+    if local {
+        chrono::Local::now().naive_local()
+    } else {
+        chrono::Utc::now().naive_utc()
+    }
+}
+
 async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
+    let local_time = args.local_time;
     let message = args.name.or(args.message).ok_or_else(|| {
         Error::Usage("name the migration: `generate add_phone_to_users` or `revision -m \"add phone to users\"`".into())
     })?;
@@ -1528,7 +1544,7 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
         parents.join(", ")
     };
     if !args.autogenerate {
-        let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
+        let id = scaffold::new_id(&message, now(local_time), taken(migrator, &dir))?;
         let path = scaffold::write(&dir, &id, &scaffold::render(&id, &message, &parents, false))?;
         println!("Created {} (parent: {parent_text})", path.display());
         println!("Write its `up` and `down`, then apply it with `up`; the next build picks it up.");
@@ -1566,7 +1582,7 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
             plan.refused.len()
         )));
     }
-    let id = scaffold::new_id(&message, chrono::Utc::now(), taken(migrator, &dir))?;
+    let id = scaffold::new_id(&message, now(local_time), taken(migrator, &dir))?;
     let info = crate::autogen::render::FileInfo {
         id: &id,
         message: &message,
@@ -1784,7 +1800,7 @@ fn merge(
             parents.len()
         )));
     }
-    let id = scaffold::new_id(message, chrono::Utc::now(), taken(migrator, &dir))?;
+    let id = scaffold::new_id(message, now(false), taken(migrator, &dir))?;
     let path = scaffold::write(&dir, &id, &scaffold::render(&id, message, &parents, true))?;
     println!(
         "Created merge revision {} joining {}",

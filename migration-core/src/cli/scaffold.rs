@@ -25,7 +25,7 @@ pub fn slug(message: &str) -> String {
 /// time forward a second at a time on a clash.
 pub fn new_id(
     message: &str,
-    now: chrono::DateTime<chrono::Utc>,
+    now: chrono::NaiveDateTime,
     taken: impl Fn(&str) -> bool,
 ) -> Result<String> {
     let slug = slug(message);
@@ -153,7 +153,7 @@ mod tests {
     fn ids_skip_taken_ones() {
         let now = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
             .unwrap()
-            .to_utc();
+            .naive_utc();
         let id = new_id("add phone", now, |id| id == "m20250601_120000_add_phone").unwrap();
         assert_eq!(id, "m20250601_120001_add_phone");
         assert!(migration_build::is_valid_id(&id));
