@@ -662,8 +662,13 @@ impl<'m> Runner<'m> {
 
     /// Runs `body` while holding the migration lock, and releases it on every path.
     async fn locked<T>(&self, body: impl AsyncFnOnce() -> Result<T>) -> Result<T> {
-        if let Mode::Offline { .. } = self.mode {
-            // A script takes no lock: whoever runs it serializes it.
+        if let Mode::Offline { script, .. } = &self.mode {
+            // A script takes no lock: whoever runs it serializes it. The
+            // entities' tables are taken to exist, so that a row a seed
+            // reads back gets values of its columns' types.
+            script
+                .assume_entities(self.migrator, self.db.get_database_backend())
+                .await;
             return body().await;
         }
         // 1. Lock: one migrator per database at a time, from before we read the
@@ -1131,6 +1136,9 @@ impl<'m> Runner<'m> {
     async fn statement_list(&self, rev: &Revision, direction: Direction) -> String {
         // Run just this revision's step against a recording connection.
         let (db, script) = crate::offline::recording_connection(self.db.get_database_backend());
+        script
+            .assume_entities(self.migrator, self.db.get_database_backend())
+            .await;
         // With the script visible, a batch alter lists what it declares too.
         let run = guarded(rev, direction, SchemaManager::new(&db));
         if crate::offline::with_recording(script.clone(), run)

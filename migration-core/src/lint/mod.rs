@@ -85,6 +85,7 @@ pub async fn statements(
         .revision(&id)
         .ok_or_else(|| crate::Error::Usage(format!("no migration for `{id}`")))?;
     let (db, script) = crate::offline::recording_connection(dialect.db_backend());
+    script.assume_entities(migrator, dialect.db_backend()).await;
     let up = crate::runner::guarded(
         rev,
         crate::runner::Direction::Up,
@@ -97,9 +98,10 @@ pub async fn statements(
             where_: format!("rendered offline for {}", dialect.name()),
             source: Box::new(source),
             fix: "the lint reads each migration's SQL from an offline rendering, where no \
-                  row comes back: write seed rows with `migration_core::data::insert_many` or \
-                  an `InsertStatement` instead of `ActiveModel::insert` (which reads the \
-                  inserted row back)",
+                  table has rows: a step that needs a row to exist (a `find` it unwraps, a \
+                  value read back whose column type neither the migration nor the entities \
+                  declare) cannot be rendered; let the step go on when a read finds nothing \
+                  (an `Option` it matches instead of an error it returns)",
         })?;
     let table = migrator.history_table();
     Ok(script

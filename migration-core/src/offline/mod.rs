@@ -5,7 +5,8 @@
 //! run unchanged against a [`DatabaseConnection`] whose driver records every
 //! statement, transaction boundary and read (Alembic's `as_sql` executor swap).
 //! Reads cannot be answered offline: they return no rows and are written into the
-//! script as a marked comment, counted in [`Script::unrenderable`]. Helpers that
+//! script as a marked comment, counted in [`Script::unrenderable`]; the reads
+//! SeaORM makes of a row it just wrote are answered ([`answers`]). Helpers that
 //! plan on the live database (batch alter) check [`recording`] and render what
 //! they declare instead, marking the rest.
 
@@ -13,7 +14,10 @@ use sea_orm::{
     DatabaseConnection, DbBackend, DbErr, ExecResult, MockDatabase, MockDatabaseConnection,
     MockDatabaseTrait, MockExecResult, QueryResult, Statement, Transaction,
 };
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+
+mod answers;
 
 /// One line of the recorded script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +71,9 @@ pub struct Script {
     /// server on MySQL), so that a part that needs the table's current
     /// definition reads it there.
     shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
+    /// DDL taken to have run before the script (the entities' tables), so
+    /// that a row a data step reads back gets values of its columns' types.
+    assumed: Arc<Mutex<Vec<String>>>,
 }
 
 /// The copy behind [`Script::shadow`].
@@ -92,6 +99,25 @@ impl Script {
     fn push(&self, entry: Entry) {
         if let Ok(mut entries) = self.entries.lock() {
             entries.push(entry);
+        }
+    }
+
+    /// Takes `ddl` to have run before the script: the rows SeaORM reads back
+    /// after a write (`ActiveModel::insert`) get values of the types it gives
+    /// the columns, where the script's own DDL does not say.
+    pub fn assume_ddl(&self, ddl: &[String]) {
+        if let Ok(mut assumed) = self.assumed.lock() {
+            assumed.extend_from_slice(ddl);
+        }
+    }
+
+    /// [`Script::assume_ddl`] with the DDL of `migrator`'s entities, if it
+    /// has any (a failure to capture it only leaves those types unknown).
+    pub(crate) async fn assume_entities(&self, migrator: &crate::Migrator, backend: DbBackend) {
+        if let Some(entities) = migrator.entities()
+            && let Ok(ddl) = entities.ddl(backend).await
+        {
+            self.assume_ddl(ddl);
         }
     }
 
@@ -255,22 +281,123 @@ impl Script {
 struct Recorder {
     backend: DbBackend,
     script: Script,
+    /// The last key made up for an inserted row.
+    last_id: i64,
+    /// The row the last statement inserted (table, bound values, made-up
+    /// key), which MySQL/MariaDB's `ActiveModel::insert` reads back next.
+    inserted: Option<(String, BTreeMap<String, sea_orm::Value>, i64)>,
+}
+
+impl Recorder {
+    /// The column types the script's DDL so far spells (for made-up values).
+    /// The DDL reader is the autogenerate's, in the tooling; without it every
+    /// value not bound by the statement is read as NULL (and marked).
+    #[cfg(not(feature = "tooling"))]
+    fn spellings(&self) -> answers::Spellings {
+        answers::Spellings::new()
+    }
+
+    /// The column types the script's DDL so far spells (for made-up values).
+    #[cfg(feature = "tooling")]
+    fn spellings(&self) -> answers::Spellings {
+        let mut statements: Vec<String> = self
+            .script
+            .assumed
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default();
+        statements.extend(self.script.entries().into_iter().filter_map(|e| match e {
+            Entry::Execute(sql) => Some(sql),
+            _ => None,
+        }));
+        let q = if self.backend == DbBackend::MySql {
+            '`'
+        } else {
+            '"'
+        };
+        crate::autogen::hints::column_spellings(&statements, q)
+    }
+
+    /// A row SeaORM reads back from `table`: `known` values, the rest made up
+    /// from the script's DDL. A made-up or missing value is a marked part: a
+    /// statement below that uses it is not what the database would run.
+    fn answer(
+        &mut self,
+        table: &str,
+        columns: &[String],
+        known: &BTreeMap<String, sea_orm::Value>,
+        id: i64,
+        key: &[String],
+        stmt: Statement,
+    ) -> Result<Vec<QueryResult>, DbErr> {
+        let (row, mut made_up, unknown) =
+            answers::made_up_row(table, columns, known, &self.spellings(), id);
+        // The key a MySQL read-back asks for is the made-up insert id.
+        made_up.splice(0..0, key.iter().filter(|k| columns.contains(k)).cloned());
+        if !made_up.is_empty() || !unknown.is_empty() {
+            let list = |cols: &[String]| {
+                cols.iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let mut why = format!(
+                "the migration reads back the row it wrote to `{table}`; a script has no rows, so"
+            );
+            if !made_up.is_empty() {
+                why.push_str(&format!(
+                    " it reads back made-up values for {} (integers {id}, text empty, times at \
+                     the epoch)",
+                    list(&made_up)
+                ));
+            }
+            if !unknown.is_empty() {
+                if !made_up.is_empty() {
+                    why.push_str(" and");
+                }
+                why.push_str(&format!(
+                    " {} (of a type the script does not know) read as NULL",
+                    list(&unknown)
+                ));
+            }
+            why.push_str(":\na statement below that uses them is not what the database would run");
+            self.script.push(Entry::Unrenderable(why));
+        }
+        MockDatabase::new(self.backend)
+            .append_query_results([[row]])
+            .query(0, stmt)
+    }
 }
 
 impl MockDatabaseTrait for Recorder {
     fn execute(&mut self, _counter: usize, stmt: Statement) -> Result<ExecResult, DbErr> {
         self.script.push(Entry::Execute(stmt.to_string()));
+        // SeaORM refuses a write that affected no row (`RecordNotInserted`,
+        // `RecordNotUpdated`): a write affects the rows it lists, or one.
+        let write = answers::write(&stmt);
+        self.inserted = None;
+        let (rows_affected, last_insert_id) = match write {
+            Some(w) if w.verb == "INSERT" => {
+                self.last_id += 1;
+                let rows = w.rows;
+                self.inserted = Some((w.table, w.values, self.last_id));
+                (rows, u64::try_from(self.last_id).unwrap_or(1))
+            }
+            Some(_) => (1, 0),
+            None => (0, 0),
+        };
         // sea-orm builds ExecResults only through its own mock; borrow one.
         MockDatabase::new(self.backend)
             .append_exec_results([MockExecResult {
-                last_insert_id: 0,
-                rows_affected: 0,
+                last_insert_id,
+                rows_affected,
             }])
             .execute(0, stmt)
     }
 
     fn query(&mut self, _counter: usize, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let sql = stmt.to_string();
+        let inserted = self.inserted.take();
         // sea-orm-migration's `has_table`/`has_column`/`has_index` expect
         // one row (they fail on none): a probe is answered "no", and the
         // script says so, as a counted part, so rendering goes on.
@@ -285,6 +412,31 @@ impl MockDatabaseTrait for Recorder {
             return MockDatabase::new(self.backend)
                 .append_query_results([[row]])
                 .query(0, stmt);
+        }
+        // A write with `RETURNING` (PostgreSQL, SQLite): the statement is
+        // part of the script, and its row is answered.
+        if let Some(w) = answers::write(&stmt) {
+            self.script.push(Entry::Execute(sql));
+            let id = if w.verb == "INSERT" {
+                self.last_id += 1;
+                self.last_id
+            } else {
+                1
+            };
+            if w.returning.is_empty() {
+                return Ok(Vec::new());
+            }
+            return self.answer(&w.table, &w.returning, &w.values, id, &[], stmt);
+        }
+        // MySQL/MariaDB's `ActiveModel::insert` reads the row back by the
+        // inserted id right after the insert.
+        if let Some((table, mut known, id)) = inserted
+            && let Some(select) = answers::select(&stmt)
+            && select.table == table
+        {
+            let key: Vec<String> = select.equal.keys().cloned().collect();
+            known.extend(select.equal);
+            return self.answer(&table, &select.columns, &known, id, &key, stmt);
         }
         self.script.push(Entry::Read(sql));
         Ok(Vec::new())
@@ -331,6 +483,8 @@ pub fn recording_connection(backend: DbBackend) -> (DatabaseConnection, Script) 
     let recorder = Recorder {
         backend,
         script: script.clone(),
+        last_id: 0,
+        inserted: None,
     };
     let connection = sea_orm::DatabaseConnectionType::MockDatabaseConnection(Arc::new(
         MockDatabaseConnection::new(recorder),
