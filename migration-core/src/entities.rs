@@ -21,6 +21,7 @@ pub type EntitySchemaFn = dyn Fn(DbBackend) -> SchemaBuilder + Send + Sync;
 pub struct Entities {
     schema: Arc<EntitySchemaFn>,
     extra_indexes: Vec<(String, Index)>,
+    ownership: Ownership,
     /// The captured DDL per backend, and the hints read from it: one command
     /// needs them up to three times (the entities' side, the comparison and
     /// the lint), and capturing 300 entities costs tens of milliseconds.
@@ -35,6 +36,87 @@ pub(crate) struct Captured {
     /// Read by autogenerate (tooling) only; the runtime never needs them.
     #[cfg(feature = "tooling")]
     pub(crate) hints: tokio::sync::OnceCell<crate::autogen::Hints>,
+}
+
+/// A kind of database object a project can declare the migrations' own
+/// ([`crate::Migrator::migrations_own`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ObjectKind {
+    /// A table (pattern: its name): never dropped, its differences not listed.
+    Table,
+    /// A column (pattern: `table.column`): never dropped or altered.
+    Column,
+    /// An index or unique constraint (pattern: its name, or `table.name`).
+    Index,
+    /// A column's server default (pattern: `table.column`).
+    Default,
+}
+
+impl ObjectKind {
+    /// The word `check` uses for it.
+    pub fn word(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "table",
+            ObjectKind::Column => "column",
+            ObjectKind::Index => "index",
+            ObjectKind::Default => "server default",
+        }
+    }
+}
+
+/// Which database objects belong to the migrations rather than to the
+/// entities (Alembic's `include_object`): `check` and autogenerate list
+/// them as "managed by migrations" and never generate a change to them.
+///
+/// Whatever entities cannot declare is the migrations' already (expression,
+/// partial and method-specific indexes, server defaults an entity does not
+/// declare, views, triggers, functions, extensions, virtual tables); these
+/// rules add what entities could declare but a project keeps in its
+/// migrations. `--strict` compares everything regardless.
+///
+/// Patterns are globs: `*` any run of characters, `?` one.
+#[derive(Debug, Clone, Default)]
+pub struct Ownership {
+    rules: Vec<(ObjectKind, String)>,
+}
+
+impl Ownership {
+    /// Whether an object of `kind` named `name` (`table`, `table.column`,
+    /// or an index's `table.index`) is the migrations'. An index rule
+    /// without a `.` matches the index's own name.
+    pub fn owns(&self, kind: ObjectKind, name: &str) -> bool {
+        self.rules.iter().any(|(k, pattern)| {
+            *k == kind
+                && (glob(pattern, name)
+                    || (kind == ObjectKind::Index
+                        && !pattern.contains('.')
+                        && name.split_once('.').is_some_and(|(_, n)| glob(pattern, n))))
+        })
+    }
+}
+
+/// Whether `text` matches the glob `pattern` (`*`, `?`).
+fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // Classic two-pointer glob with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
 }
 
 impl std::fmt::Debug for Entities {
@@ -52,21 +134,28 @@ impl Entities {
         Self {
             schema: Arc::new(schema),
             extra_indexes: Vec::new(),
+            ownership: Ownership::default(),
             captured: Arc::default(),
         }
+    }
+
+    /// Declares the objects of `kind` whose names match `pattern` the
+    /// migrations' (see [`Ownership`]).
+    pub fn migrations_own(mut self, kind: ObjectKind, pattern: &str) -> Self {
+        self.ownership.rules.push((kind, pattern.to_owned()));
+        self
+    }
+
+    /// What the migrations own beyond what entities cannot declare.
+    pub fn ownership(&self) -> &Ownership {
+        &self.ownership
     }
 
     /// Declares an index the entities cannot express (a composite non-unique
     /// index): it is added to the entities' side of every comparison.
     pub fn with_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
-        self.extra_indexes.push((
-            table.to_owned(),
-            Index {
-                name: Some(name.to_owned()),
-                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-                unique: false,
-            },
-        ));
+        self.extra_indexes
+            .push((table.to_owned(), Index::new(Some(name), columns, false)));
         self
     }
 
@@ -199,4 +288,27 @@ pub async fn capture_ddl(
     entities(backend).apply(&recorder).await?;
     let _ = recorder.answer.close().await;
     Ok(recorder.sql.into_inner().unwrap_or_default())
+}
+
+#[cfg(test)]
+mod ownership_tests {
+    use super::*;
+
+    #[test]
+    fn rules_match_by_kind_and_glob() {
+        let o = Entities::new(|b| sea_orm::Schema::new(b).builder())
+            .migrations_own(ObjectKind::Index, "*_trgm")
+            .migrations_own(ObjectKind::Table, "audit_?")
+            .migrations_own(ObjectKind::Default, "users.*")
+            .ownership()
+            .clone();
+        assert!(o.owns(ObjectKind::Index, "members.members_name_trgm"));
+        assert!(o.owns(ObjectKind::Index, "name_trgm"));
+        assert!(!o.owns(ObjectKind::Index, "members.members_name_idx"));
+        assert!(o.owns(ObjectKind::Table, "audit_1"));
+        assert!(!o.owns(ObjectKind::Table, "audit_10"));
+        assert!(o.owns(ObjectKind::Default, "users.created_at"));
+        assert!(!o.owns(ObjectKind::Default, "orders.created_at"));
+        assert!(!o.owns(ObjectKind::Column, "users.created_at"));
+    }
 }

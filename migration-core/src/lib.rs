@@ -42,6 +42,7 @@ pub mod testing;
 mod tokens;
 pub mod url;
 
+pub use entities::{ObjectKind, Ownership};
 pub use error::{Error, MigrationError, Result};
 pub use graph::{RevisionGraph, RevisionInfo, Target};
 pub use revision::{Direction, Migrator, Revision};

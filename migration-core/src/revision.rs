@@ -202,6 +202,22 @@ impl Migrator {
         self
     }
 
+    /// Declares the objects of `kind` matching `pattern` (a glob) the
+    /// migrations': `check` and autogenerate list them as "managed by
+    /// migrations" and never change them (Alembic's `include_object`; see
+    /// [`crate::entities::Ownership`]). Call after [`Migrator::with_entities`].
+    ///
+    /// ```ignore
+    /// Migrator::new(revisions)?
+    ///     .with_entities(entity::schema)
+    ///     .migrations_own(ObjectKind::Table, "audit_*")
+    ///     .migrations_own(ObjectKind::Index, "*_trgm")
+    /// ```
+    pub fn migrations_own(mut self, kind: crate::entities::ObjectKind, pattern: &str) -> Self {
+        self.entities = self.entities.map(|e| e.migrations_own(kind, pattern));
+        self
+    }
+
     /// The registered entities, if any.
     pub fn entities(&self) -> Option<&crate::entities::Entities> {
         self.entities.as_ref()

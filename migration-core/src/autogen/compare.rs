@@ -16,6 +16,7 @@
 
 use super::hints::Hints;
 use super::ops::{EnumUse, Op};
+use crate::entities::ObjectKind;
 use crate::schema::{ColType, Column, ForeignKey, Pairing, Schema, Table};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +34,25 @@ pub struct Plan {
     pub refused: Vec<String>,
     /// How many of `refused` are unsupported on every backend.
     pub unsupported: usize,
+    /// Objects left to the migrations (see [`Scope`]), one line each: not
+    /// differences, and never an op.
+    pub managed: Vec<String>,
+}
+
+/// What a comparison leaves to the migrations.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Compare everything (`--strict`): nothing is left to the migrations.
+    pub strict: bool,
+    /// What the project declares the migrations' beyond what entities
+    /// cannot declare ([`crate::Migrator::migrations_own`]).
+    pub owned: crate::entities::Ownership,
+}
+
+impl Scope {
+    fn owns(&self, kind: crate::entities::ObjectKind, name: &str) -> bool {
+        !self.strict && self.owned.owns(kind, name)
+    }
 }
 
 impl Plan {
@@ -89,12 +109,22 @@ pub use crate::naming::object_name;
 /// `hints` adds what reflection cannot see: rename markers and the entities'
 /// exact column types (used for the code, never for equality).
 pub fn compare(from: &Schema, to: &Schema, hints: &Hints) -> Plan {
+    compare_in(from, to, hints, &Scope::default())
+}
+
+/// [`compare`], leaving to the migrations what `scope` gives them: by
+/// default whatever entities cannot declare (an index with a shape, a
+/// server default the entity does not declare), plus the project's rules;
+/// each such object is a line of [`Plan::managed`] instead of an op.
+pub fn compare_in(from: &Schema, to: &Schema, hints: &Hints, scope: &Scope) -> Plan {
     let mut c = Comparer {
         work: from.clone(),
         to,
         hints,
+        scope,
         phases: Default::default(),
         refused: Vec::new(),
+        managed: Vec::new(),
     };
     c.renames();
     c.enums();
@@ -102,6 +132,7 @@ pub fn compare(from: &Schema, to: &Schema, hints: &Hints) -> Plan {
     let mut plan = Plan {
         unsupported: c.refused.len(),
         refused: c.refused,
+        managed: c.managed,
         ..Plan::default()
     };
     let mut flat = 0;
@@ -182,8 +213,10 @@ struct Comparer<'a> {
     work: Schema,
     to: &'a Schema,
     hints: &'a Hints,
+    scope: &'a Scope,
     phases: [Vec<Planned>; PHASES],
     refused: Vec<String>,
+    managed: Vec<String>,
 }
 
 impl Comparer<'_> {
@@ -446,6 +479,16 @@ impl Comparer<'_> {
             .tables
             .values()
             .filter(|t| !to.tables.contains_key(&t.name))
+            .filter(|t| {
+                let owned = self.scope.owns(ObjectKind::Table, &t.name);
+                if owned {
+                    self.managed.push(format!(
+                        "table `{}`: managed by migrations (the migrator says so)",
+                        t.name
+                    ));
+                }
+                !owned
+            })
             .cloned()
             .collect();
         let dropped_refs: Vec<&Table> = dropped.iter().collect();
@@ -501,7 +544,20 @@ impl Comparer<'_> {
         for tc in &t.columns {
             match w.column(&tc.name) {
                 None => added.push(tc.clone()),
+                Some(wc)
+                    if self
+                        .scope
+                        .owns(ObjectKind::Column, &format!("{name}.{}", tc.name)) =>
+                {
+                    if wc != tc {
+                        self.managed.push(format!(
+                            "table `{name}`: column `{}`: managed by migrations (the migrator says so)",
+                            tc.name
+                        ));
+                    }
+                }
                 Some(wc) => {
+                    let wc = &self.leave_default(name, wc, tc);
                     if wc.auto_increment != tc.auto_increment {
                         self.refused.push(format!(
                             "table `{name}`: column `{}`: auto-increment {} vs {} (entities); \
@@ -532,7 +588,17 @@ impl Comparer<'_> {
         }
         for wc in &w.columns {
             if t.column(&wc.name).is_none() {
-                removed.push(wc.clone());
+                if self
+                    .scope
+                    .owns(ObjectKind::Column, &format!("{name}.{}", wc.name))
+                {
+                    self.managed.push(format!(
+                        "table `{name}`: column `{}`: managed by migrations (the migrator says so)",
+                        wc.name
+                    ));
+                } else {
+                    removed.push(wc.clone());
+                }
             }
         }
         for a in &added {
@@ -588,9 +654,53 @@ impl Comparer<'_> {
         self.foreign_keys(name, w, t);
     }
 
+    /// The database's column `wc` with the server default the entity `tc`
+    /// does not declare left alone (the migrations' unless `--strict`, or
+    /// a default the migrator gives the migrations), noted in `managed`.
+    fn leave_default(&mut self, table: &str, wc: &Column, tc: &Column) -> Column {
+        let qualified = format!("{table}.{}", wc.name);
+        let undeclared = !self.scope.strict && wc.default.is_some() && tc.default.is_none();
+        if wc.default != tc.default
+            && (undeclared || self.scope.owns(ObjectKind::Default, &qualified))
+        {
+            self.managed.push(format!(
+                "table `{table}`: column `{}`: server default {}: managed by migrations ({})",
+                wc.name,
+                wc.default.as_deref().unwrap_or("none"),
+                if undeclared {
+                    "the entity declares none"
+                } else {
+                    "the migrator says so"
+                }
+            ));
+            return Column {
+                default: tc.default.clone(),
+                ..wc.clone()
+            };
+        }
+        wc.clone()
+    }
+
     fn indexes(&mut self, name: &str, w: &Table, t: &Table) {
         let Pairing { left, right, .. } = w.pair_indexes(t);
         for a in left {
+            // What entities cannot declare (an expression, a predicate, an
+            // access method…) is the migrations', unless the entities
+            // declare an index of that name (then it is changed).
+            let replaced = a.name.is_some() && right.iter().any(|b| b.name == a.name);
+            let undeclarable = !self.scope.strict && !a.entities_can_declare();
+            let qualified = format!("{name}.{}", a.name.as_deref().unwrap_or_default());
+            if !replaced && (undeclarable || self.scope.owns(ObjectKind::Index, &qualified)) {
+                self.managed.push(format!(
+                    "table `{name}`: {a}: managed by migrations ({})",
+                    if undeclarable {
+                        "entities cannot declare it"
+                    } else {
+                        "the migrator says so"
+                    }
+                ));
+                continue;
+            }
             self.push(
                 DROP_INDEX,
                 Op::DropIndex {
@@ -968,11 +1078,13 @@ mod tests {
                 name: None,
                 columns: vec!["a".into()],
                 unique: true,
+                shape: Default::default(),
             },
             Index {
                 name: Some("idx-t-b".into()),
                 columns: vec!["b".into()],
                 unique: false,
+                shape: Default::default(),
             },
         ];
         let mut b = a.clone();
@@ -981,11 +1093,13 @@ mod tests {
                 name: None,
                 columns: vec!["b".into()],
                 unique: true,
+                shape: Default::default(),
             },
             Index {
                 name: Some("idx-t-a-c".into()),
                 columns: vec!["a".into(), "c".into()],
                 unique: false,
+                shape: Default::default(),
             },
         ];
         let (a, b) = (schema(vec![a]), schema(vec![b]));
@@ -1152,6 +1266,7 @@ mod tests {
             name: None,
             columns: vec!["u".into()],
             unique: true,
+            shape: Default::default(),
         }];
         // Dropping a column that has a foreign key: a rebuild.
         let mut with_fk = schema(vec![
@@ -1254,6 +1369,7 @@ mod tests {
             name: Some("idx-t-y".into()),
             columns: vec!["y".into()],
             unique: false,
+            shape: Default::default(),
         }];
         let b = schema(vec![t]);
         let p = plan(&a, &b, &Hints::default());
@@ -1280,6 +1396,7 @@ mod tests {
             name: Some("idx-c-p_id".into()),
             columns: vec!["p_id".into()],
             unique: false,
+            shape: Default::default(),
         }];
         let a = schema(vec![old_c]);
         let mut c = table("c", vec![col("p_id", ColType::Int, true)]);

@@ -15,7 +15,7 @@ use super::ops::{EnumUse, Op};
 use crate::backend::Sql;
 use crate::enums::EnumColumn;
 use crate::naming::{foreign_key_name, index_name};
-use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, Table};
+use crate::schema::{ColType, Column, FkAction, ForeignKey, Index, IndexShape, Table};
 use sea_orm::DbBackend;
 use sea_orm::sea_query::{
     self, ColumnDef, ColumnType, Expr, ForeignKeyAction, StringLen, Table as SqTable,
@@ -85,14 +85,28 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
                 }
             }
             Op::CreateIndex { table, index } => {
-                b.create_index(index_spec(table, index));
+                // A UNIQUE constraint comes back as a constraint (it is
+                // dropped as one), an index as an index with its shape.
+                if is_unique_constraint(index) {
+                    let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+                    b.add_unique(&index_name_of(table, index), &cols);
+                } else {
+                    b.create_index(index_spec(table, index));
+                }
             }
             Op::DropIndex { table, index } => {
                 let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
+                // By its real name where it has one of its own; else found
+                // in the catalog by its columns, as what it is (a unique or
+                // an index), so that one migration drops the same object on
+                // every backend whatever name each gave it.
                 match &index.name {
-                    Some(name) if index.unique => b.drop_unique_def(name, &cols),
+                    Some(name) if index.unique && index.shape.is_plain() => {
+                        b.drop_unique_def(name, &cols)
+                    }
                     Some(_) => b.drop_index_def(index_spec(table, index)),
-                    None => b.drop_unique_on(&cols),
+                    None if index.unique => b.drop_unique_on(&cols),
+                    None => b.drop_index_on(&cols),
                 };
             }
             other => unreachable!("not a batch op: {other}"),
@@ -101,21 +115,43 @@ pub fn batch_alter(table: &str, ops: &[Op]) -> crate::batch::BatchAlter {
     b
 }
 
-/// The batch's spec of an index (named by the convention when unnamed).
-fn index_spec(table: &str, index: &Index) -> crate::batch::IndexSpec {
-    let name = index_name_of(table, index);
-    let cols: Vec<&str> = index.columns.iter().map(String::as_str).collect();
-    let spec = crate::batch::IndexSpec::new(&name, &cols);
-    if index.unique { spec.unique() } else { spec }
+/// The batch's spec of an index, with its shape (named by the convention
+/// when unnamed).
+pub(crate) fn index_spec(table: &str, index: &Index) -> crate::batch::IndexSpec {
+    crate::batch::IndexSpec {
+        name: index_name_of(table, index),
+        columns: index.columns.clone(),
+        unique: index.unique,
+        shape: IndexShape {
+            constraint: false,
+            ..index.shape.clone()
+        },
+    }
+}
+
+/// Whether `index` is re-created as a UNIQUE constraint (`add_unique`):
+/// one that was a constraint, with nothing a constraint cannot have.
+pub(crate) fn is_unique_constraint(index: &Index) -> bool {
+    index.unique && index.shape.constraint && index.shape.is_plain()
 }
 
 /// The name an index is created or dropped by: its own, or the one of the
 /// naming convention (what the generated file writes, too).
 pub(crate) fn index_name_of(table: &str, index: &Index) -> String {
-    index
-        .name
-        .clone()
-        .unwrap_or_else(|| index_name(table, &index.columns))
+    index.name.clone().unwrap_or_else(|| {
+        // An expression part is named by its words: `lower(name)` -> `lower_name`.
+        let words: Vec<String> = index
+            .columns
+            .iter()
+            .map(|c| {
+                c.split(|ch: char| !ch.is_alphanumeric() && ch != '_')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("_")
+            })
+            .collect();
+        index_name(table, &words)
+    })
 }
 
 /// The name a foreign key is created or dropped by: its own, or the one of
@@ -129,7 +165,7 @@ pub(crate) fn fk_name(table: &str, fk: &ForeignKey) -> String {
 
 /// Whether a table's index is written inline in `CREATE TABLE` (`UNIQUE` on the column).
 pub(crate) fn is_inline_unique(index: &Index) -> bool {
-    index.name.is_none() && index.unique && index.columns.len() == 1
+    index.name.is_none() && index.unique && index.columns.len() == 1 && index.shape.is_plain()
 }
 
 /// The sea-query type that reflects as `t` (see [`ColType::from_column_type`]).
@@ -467,8 +503,14 @@ pub async fn run(manager: &SchemaManager<'_>, ops: &[Op]) -> Result<(), sea_orm:
             Op::CreateTable { table } => {
                 execute(backend.to_sql(Sql::CreateTable(&table_create(table)))).await?;
                 for index in indexes_after_create(table) {
-                    let create = index_create(&table.name, &index);
-                    execute(backend.to_sql(Sql::CreateIndex(&create))).await?;
+                    let sql = if index.shape.is_plain() {
+                        backend.to_sql(Sql::CreateIndex(&index_create(&table.name, &index)))
+                    } else {
+                        backend
+                            .create_index_sql(&table.name, &index_spec(&table.name, &index))
+                            .map_err(sea_orm::DbErr::Migration)?
+                    };
+                    execute(sql).await?;
                 }
             }
             Op::DropTable { table } => {

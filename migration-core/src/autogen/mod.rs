@@ -298,6 +298,23 @@ pub async fn compare_project(
     scratch: &Scratch,
     target: &Target,
 ) -> Result<Comparison> {
+    compare_project_in(migrator, entities, scratch, target, false).await
+}
+
+/// [`compare_project`], comparing everything when `strict` (`--strict`):
+/// otherwise what entities cannot declare, and what the migrator gives the
+/// migrations ([`Migrator::migrations_own`]), is listed in
+/// [`Plan::managed`] instead of changed.
+///
+/// # Errors
+/// As [`compare_project`].
+pub async fn compare_project_in(
+    migrator: &Migrator,
+    entities: &Entities,
+    scratch: &Scratch,
+    target: &Target,
+    strict: bool,
+) -> Result<Comparison> {
     // The three are independent: build both sides (and read the entities'
     // DDL) at once.
     let (migrations, declared, hints, history) = tokio::join!(
@@ -314,7 +331,19 @@ pub async fn compare_project(
         .map_err(Error::db("reading the entities' DDL"))?;
     prepare(&mut hints, &mut migrations, &mut declared, scratch.dialect);
     reveal_merged_types(&mut migrations, &mut declared, &history, &spelled, &hints);
-    let plan = compare(&migrations, &declared, &hints);
+    let scope = compare::Scope {
+        strict,
+        owned: entities.ownership().clone(),
+    };
+    let mut plan = compare::compare_in(&migrations, &declared, &hints, &scope);
+    if !strict {
+        plan.managed.extend(
+            migrations
+                .others
+                .iter()
+                .map(|o| format!("{o}: managed by migrations")),
+        );
+    }
     Ok(Comparison {
         dialect: scratch.dialect,
         migrations,

@@ -866,6 +866,7 @@ mod tests {
             name: None,
             columns: vec!["email".into()],
             unique: true,
+            shape: Default::default(),
         }];
         let mut posts = Table::new("posts");
         posts.columns = vec![
@@ -920,6 +921,7 @@ mod tests {
                     name: Some("i".into()),
                     columns: vec!["email".into()],
                     unique: false,
+                    shape: Default::default(),
                 },
             },
             Op::AddForeignKey {

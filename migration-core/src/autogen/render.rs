@@ -357,13 +357,20 @@ fn batch_call_code(op: &Op) -> TokenStream {
             quote! { t.add_foreign_key(#spec); }
         }
         Op::CreateIndex { table, index } => {
-            let spec = index_spec_code(table, index);
-            quote! { t.create_index(#spec); }
+            if super::exec::is_unique_constraint(index) {
+                let name = lit(&super::exec::index_name_of(table, index));
+                let cols = index.columns.iter().map(|c| lit(c));
+                quote! { t.add_unique(#name, &[#(#cols),*]); }
+            } else {
+                let spec = index_spec_code(table, index);
+                quote! { t.create_index(#spec); }
+            }
         }
         Op::DropIndex { table, index } => {
+            // As `exec::batch_alter` decides: by its name, else by its columns.
             let cols = index.columns.iter().map(|c| lit(c));
             match &index.name {
-                Some(name) if index.unique => {
+                Some(name) if index.unique && index.shape.is_plain() => {
                     let name = lit(name);
                     quote! { t.drop_unique_def(#name, &[#(#cols),*]); }
                 }
@@ -371,7 +378,8 @@ fn batch_call_code(op: &Op) -> TokenStream {
                     let spec = index_spec_code(table, index);
                     quote! { t.drop_index_def(#spec); }
                 }
-                None => quote! { t.drop_unique_on(&[#(#cols),*]); },
+                None if index.unique => quote! { t.drop_unique_on(&[#(#cols),*]); },
+                None => quote! { t.drop_index_on(&[#(#cols),*]); },
             }
         }
         Op::DropForeignKey { table, fk } => {
@@ -382,12 +390,54 @@ fn batch_call_code(op: &Op) -> TokenStream {
     }
 }
 
-/// `IndexSpec::new(…)` for a batch (named by the convention when unnamed).
+/// `IndexSpec::new(…)` for a batch (named by the convention when unnamed),
+/// with the builder calls of its shape: `.expr("lower(name)").opclass(…)`,
+/// `.using("gin")`, `.where_(…)`.
 fn index_spec_code(table: &str, index: &Index) -> TokenStream {
     let name = lit(&super::exec::index_name_of(table, index));
-    let cols = index.columns.iter().map(|c| lit(c));
     let unique = index.unique.then(|| quote!(.unique()));
-    quote!(IndexSpec::new(#name, &[#(#cols),*]) #unique)
+    let sh = &index.shape;
+    let head = if sh.parts.is_empty() {
+        let cols = index.columns.iter().map(|c| lit(c));
+        quote!(IndexSpec::new(#name, &[#(#cols),*]))
+    } else {
+        let parts = index.columns.iter().enumerate().map(|(i, c)| {
+            let p = sh.parts.get(i).cloned().unwrap_or_default();
+            let c = lit(c);
+            let part = if p.expression {
+                quote!(.expr(#c))
+            } else {
+                quote!(.col(#c))
+            };
+            let length = p.length.map(|n| quote!(.prefix(#n)));
+            let opclass = p.opclass.as_deref().map(|o| {
+                let o = lit(o);
+                quote!(.opclass(#o))
+            });
+            let desc = p.descending.then(|| quote!(.desc()));
+            let nulls = match p.nulls_first {
+                Some(true) => Some(quote!(.nulls_first())),
+                Some(false) => Some(quote!(.nulls_last())),
+                None => None,
+            };
+            quote!(#part #length #opclass #desc #nulls)
+        });
+        quote!(IndexSpec::new(#name, &[]) #(#parts)*)
+    };
+    let using = sh.method.as_deref().map(|m| {
+        let m = lit(m);
+        quote!(.using(#m))
+    });
+    let include = (!sh.include.is_empty()).then(|| {
+        let cols = sh.include.iter().map(|c| lit(c));
+        quote!(.include(&[#(#cols),*]))
+    });
+    let predicate = sh.predicate.as_deref().map(|p| {
+        let p = lit(p);
+        quote!(.where_(#p))
+    });
+    let nnd = sh.nulls_not_distinct.then(|| quote!(.nulls_not_distinct()));
+    quote!(#head #unique #using #include #nnd #predicate)
 }
 
 fn lit(s: &str) -> Literal {
@@ -622,9 +672,21 @@ fn op_code(op: &Op) -> TokenStream {
         ),
         Op::CreateTable { table } => {
             let t = table_code(table);
+            // A plain index is sea-query's `Index::create()`; one with a
+            // shape sea-query cannot write is a batch's `create_index`.
             let indexes = indexes_after_create(table).into_iter().map(|i| {
-                let i = index_code(&table.name, &i);
-                quote! { manager.create_index(#i).await?; }
+                if i.shape.is_plain() {
+                    let i = index_code(&table.name, &i);
+                    quote! { manager.create_index(#i).await?; }
+                } else {
+                    batch_code(
+                        &table.name,
+                        &[Op::CreateIndex {
+                            table: table.name.clone(),
+                            index: i,
+                        }],
+                    )
+                }
             });
             quote! {
                 manager.create_table(#t).await?;

@@ -20,7 +20,7 @@ pub use dialect::Dialect;
 pub use lock::{LockKind, MigrationLock, OnWait};
 pub(crate) use lock::{LockSession, NoLock, heartbeat_for, hold};
 
-use crate::batch::{BatchAlter, BatchError, KeyKind, TableKey};
+use crate::batch::{BatchAlter, BatchError, IndexSpec, KeyKind, TableKey};
 use crate::error::Result;
 use crate::schema::{ColType, FkAction, Schema};
 use async_trait::async_trait;
@@ -413,6 +413,22 @@ pub trait Backend: Send + Sync {
 
     /// A query counting indexes named `$2` on table `$1`.
     fn has_index_sql(&self) -> &'static str;
+
+    /// The statement creating `index` on `table`, with its whole shape.
+    ///
+    /// # Errors
+    /// A property this backend has not (see [`refuse_index`]).
+    fn create_index_sql(&self, table: &str, index: &IndexSpec) -> Result<String, String>;
+}
+
+/// Why `backend` cannot create `index`: it has not `what`; `fix` says what
+/// to write instead.
+pub(crate) fn refuse_index(backend: &str, index: &IndexSpec, what: &str, fix: &str) -> String {
+    format!(
+        "index `{}`: {backend} has no {what}; {fix} (or create it only on the backends that \
+         have it: `if manager.get_database_backend() == DbBackend::…`)",
+        index.name
+    )
 }
 
 /// The backend for a dialect: the one place a dialect picks an engine.
@@ -551,6 +567,7 @@ pub(crate) fn keys_from_rows(rows: Vec<[Option<String>; 6]>) -> Vec<TableKey> {
     for [id, name, kind, column, ref_table, ref_column] in rows {
         let kind = match kind.as_deref() {
             Some("f") => KeyKind::ForeignKey,
+            Some("i") => KeyKind::Index,
             _ => KeyKind::Unique,
         };
         let id = id.unwrap_or_default();

@@ -324,15 +324,32 @@ impl From<ForeignKeyCreateStatement> for ForeignKeySpec {
     }
 }
 
-/// A plain (column-list) index.
+/// An index: its name, key parts and, beyond a plain column list, its shape
+/// (access method, expressions, order, operator classes, `INCLUDE`, a
+/// partial predicate: [`crate::schema::IndexShape`]).
+///
+/// ```ignore
+/// // CREATE INDEX members_name_trgm ON members USING gin (lower(name) gin_trgm_ops)
+/// //   WHERE deleted_at IS NULL
+/// IndexSpec::new("members_name_trgm", &[])
+///     .expr("lower(name)")
+///     .opclass("gin_trgm_ops")
+///     .using("gin")
+///     .where_("deleted_at IS NULL");
+/// ```
+///
+/// A property a backend does not have (a prefix length on PostgreSQL, a
+/// predicate on MySQL) is refused by that backend with a message naming it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexSpec {
     /// Index name.
     pub name: String,
-    /// Indexed columns, in order.
+    /// Key parts, in order: column names, or expressions (see `shape.parts`).
     pub columns: Vec<String>,
     /// Whether it is a unique index.
     pub unique: bool,
+    /// Everything beyond the key list.
+    pub shape: crate::schema::IndexShape,
 }
 
 impl IndexSpec {
@@ -342,6 +359,7 @@ impl IndexSpec {
             name: name.to_owned(),
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             unique: false,
+            shape: crate::schema::IndexShape::default(),
         }
     }
 
@@ -349,6 +367,103 @@ impl IndexSpec {
     pub fn unique(mut self) -> Self {
         self.unique = true;
         self
+    }
+
+    /// Adds a key part that is a column.
+    pub fn col(mut self, column: &str) -> Self {
+        self.part_options();
+        self.columns.push(column.to_owned());
+        self.shape.parts.push(Default::default());
+        self.normalize()
+    }
+
+    /// Adds a key part that is an expression (`lower(name)`), written as the
+    /// backend takes it.
+    pub fn expr(mut self, sql: &str) -> Self {
+        self.part_options();
+        self.columns.push(sql.to_owned());
+        self.shape.parts.push(crate::schema::KeyPart {
+            expression: true,
+            ..Default::default()
+        });
+        self
+    }
+
+    /// The last key part sorts descending.
+    pub fn desc(self) -> Self {
+        self.last_part(|p| p.descending = true)
+    }
+
+    /// The last key part puts NULLs first (PostgreSQL).
+    pub fn nulls_first(self) -> Self {
+        self.last_part(|p| p.nulls_first = Some(true))
+    }
+
+    /// The last key part puts NULLs last (PostgreSQL).
+    pub fn nulls_last(self) -> Self {
+        self.last_part(|p| p.nulls_first = Some(false))
+    }
+
+    /// The last key part uses operator class `opclass` (PostgreSQL: `gin_trgm_ops`).
+    pub fn opclass(self, opclass: &str) -> Self {
+        self.last_part(|p| p.opclass = Some(opclass.to_owned()))
+    }
+
+    /// The last key part indexes the first `length` characters (MySQL/MariaDB).
+    pub fn prefix(self, length: u32) -> Self {
+        self.last_part(|p| p.length = Some(length))
+    }
+
+    /// The access method: PostgreSQL `gin`, `gist`, `hash`, `brin`, `spgist`;
+    /// MySQL/MariaDB `fulltext`, `spatial`, `hash`.
+    pub fn using(mut self, method: &str) -> Self {
+        let m = method.to_ascii_lowercase();
+        self.shape.method = (m != "btree").then_some(m);
+        self
+    }
+
+    /// Columns stored in the index but not part of its key (PostgreSQL `INCLUDE`).
+    pub fn include(mut self, columns: &[&str]) -> Self {
+        self.shape.include = columns.iter().map(|c| (*c).to_owned()).collect();
+        self
+    }
+
+    /// Makes it a partial index: only rows where `predicate` holds (PostgreSQL, SQLite).
+    pub fn where_(mut self, predicate: &str) -> Self {
+        self.shape.predicate = Some(predicate.to_owned());
+        self
+    }
+
+    /// NULLs collide in this unique index (PostgreSQL 15+ `NULLS NOT DISTINCT`).
+    pub fn nulls_not_distinct(mut self) -> Self {
+        self.shape.nulls_not_distinct = true;
+        self
+    }
+
+    /// Gives every key part an entry in `shape.parts` before one is changed.
+    fn part_options(&mut self) {
+        let n = self.columns.len();
+        self.shape.parts.resize(n, Default::default());
+    }
+
+    fn last_part(mut self, change: impl FnOnce(&mut crate::schema::KeyPart)) -> Self {
+        self.part_options();
+        if let Some(p) = self.shape.parts.last_mut() {
+            change(p);
+        }
+        self.normalize()
+    }
+
+    /// Keeps `shape.parts` empty while every part is plain (the canonical form).
+    fn normalize(mut self) -> Self {
+        let parts = std::mem::take(&mut self.shape.parts);
+        self.shape = std::mem::take(&mut self.shape).with_parts(parts);
+        self
+    }
+
+    /// Whether key part `i` is an expression.
+    pub fn is_expression(&self, i: usize) -> bool {
+        self.shape.parts.get(i).is_some_and(|p| p.expression)
     }
 }
 
@@ -359,6 +474,7 @@ impl From<&IndexCreateStatement> for IndexSpec {
             name: spec.get_name().unwrap_or_default().to_owned(),
             columns: spec.get_column_names(),
             unique: stmt.is_unique_key(),
+            shape: crate::schema::IndexShape::default(),
         }
     }
 }
@@ -644,6 +760,21 @@ impl BatchAlter {
         self
     }
 
+    /// Drops the (non-unique) index on exactly `columns`, whatever its name:
+    /// the name is read from the live catalog when the batch runs, as
+    /// [`BatchAlter::drop_unique_on`] does for uniques (PostgreSQL calls an
+    /// unnamed index `{table}_{col}_idx`, MySQL/MariaDB after its first
+    /// column). [`BatchAlter::reverse`] re-creates it under the name of
+    /// [`crate::naming::index_name`]. Offline the drop is a marked
+    /// `-- OFFLINE:` part of the script.
+    pub fn drop_index_on(&mut self, columns: &[&str]) -> &mut Self {
+        self.ops.push(Op::DropIndex {
+            name: String::new(),
+            def: Some(IndexSpec::new("", columns)),
+        });
+        self
+    }
+
     /// Skips the pre-check scans whose rows the database refuses by itself
     /// (NULLs for NOT NULL, duplicates for UNIQUE, rows failing a CHECK or a
     /// foreign key, and every check on PostgreSQL), and lets it find them.
@@ -758,6 +889,10 @@ impl BatchAlter {
                     def: Some(index.clone()),
                 },
                 Op::DropIndex { name, def } => match def {
+                    Some(index) if index.name.is_empty() => Op::CreateIndex(IndexSpec {
+                        name: crate::naming::index_name(&self.table, &index.columns),
+                        ..index.clone()
+                    }),
                     Some(index) => Op::CreateIndex(index.clone()),
                     None => {
                         return Err(not(
@@ -827,6 +962,7 @@ impl BatchAlter {
                         columns: Some(_),
                         ..
                     }
+                    | Op::DropIndex { def: Some(_), .. }
             )
         })
     }
@@ -847,6 +983,19 @@ impl BatchAlter {
                      it by the name the database gave it",
                     self.table,
                     columns.join(", ")
+                ));
+                false
+            }
+            Op::DropIndex {
+                name,
+                def: Some(def),
+            } if name.is_empty() => {
+                script.unrenderable_part(format!(
+                    "batch alter of `{}`: drop the index on ({}): its name is read from the live \
+                     catalog, which a script does not have; drop it by the name the database \
+                     gave it",
+                    self.table,
+                    def.columns.join(", ")
                 ));
                 false
             }
@@ -880,6 +1029,8 @@ pub enum KeyKind {
     ForeignKey,
     /// `UNIQUE` constraint or unique index (not the primary key).
     Unique,
+    /// A non-unique index on plain columns.
+    Index,
 }
 
 /// Builds a batch on `table` with `build` and applies it (see the module docs).

@@ -192,8 +192,10 @@ pub(crate) fn declared_table(batch: &BatchAlter, db: DbBackend) -> CurrentTable 
                 }
             }
             Op::CreateIndex(index) => {
-                for c in &index.columns {
-                    need(c, &mut columns, &mut live);
+                for (i, c) in index.columns.iter().enumerate() {
+                    if !index.is_expression(i) {
+                        need(c, &mut columns, &mut live);
+                    }
                 }
             }
             Op::DropForeignKey { .. }

@@ -417,7 +417,17 @@ pub(crate) fn normalize(
                         "name it: the name is how it is dropped later",
                     ));
                 }
-                let idx = resolve(&cols, &index.columns, &format!("index `{}`", index.name))?;
+                // Expression parts name no column to follow through the
+                // batch (their text is kept as written); column parts do.
+                let named: Vec<String> = (0..index.columns.len())
+                    .filter(|&i| !index.is_expression(i))
+                    .map(|i| index.columns[i].clone())
+                    .collect();
+                let idx = if named.is_empty() {
+                    Vec::new()
+                } else {
+                    resolve(&cols, &named, &format!("index `{}`", index.name))?
+                };
                 indexes.push((index.clone(), idx));
             }
             Op::DropIndex { name, .. } => out.drop_indexes.push(name.clone()),
@@ -441,7 +451,14 @@ pub(crate) fn normalize(
     for (index, idx) in &indexes {
         if !idx.iter().any(|&i| cols[i].dropped) {
             let mut index = index.clone();
-            index.columns = final_names(idx);
+            let mut renamed = final_names(idx).into_iter();
+            for i in 0..index.columns.len() {
+                if !index.is_expression(i)
+                    && let Some(name) = renamed.next()
+                {
+                    index.columns[i] = name;
+                }
+            }
             out.create_indexes.push(index);
         }
     }
@@ -911,6 +928,9 @@ pub(crate) fn resolve_names(
             .any(|k| k.kind == kind && k.name.as_deref().is_some_and(|n| same(n, name)))
     };
     let listed = |found: &[&TableKey]| {
+        if found.is_empty() {
+            return "none".to_owned();
+        }
         found
             .iter()
             .map(|k| format!("`{}`", k.name.as_deref().unwrap_or("(unnamed)")))
@@ -997,6 +1017,48 @@ pub(crate) fn resolve_names(
                                 listed(many)
                             ),
                             "drop the one you mean by its name with drop_unique(\"…\")",
+                        ));
+                    }
+                }
+            }
+            Op::DropIndex {
+                name,
+                def: Some(def),
+            } if name.is_empty() || !has_name(KeyKind::Index, name) => {
+                let found: Vec<&TableKey> = keys
+                    .iter()
+                    .filter(|k| k.kind == KeyKind::Index && same_list(&k.columns, &def.columns))
+                    .collect();
+                match found.as_slice() {
+                    [one] => *name = one.name.clone().unwrap_or_default(),
+                    [] if !name.is_empty() => {} // The backend says there is no such index.
+                    [] => {
+                        return Err(BatchError::refused(
+                            table,
+                            format!(
+                                "drop_index_on: no index is on exactly ({}); the table's indexes \
+                                 are {}",
+                                def.columns.join(", "),
+                                listed(
+                                    &keys
+                                        .iter()
+                                        .filter(|k| k.kind == KeyKind::Index)
+                                        .collect::<Vec<_>>()
+                                )
+                            ),
+                            "check the columns and their order",
+                        ));
+                    }
+                    many => {
+                        return Err(BatchError::refused(
+                            table,
+                            format!(
+                                "drop_index_on: {} indexes are on ({}): {}",
+                                many.len(),
+                                def.columns.join(", "),
+                                listed(many)
+                            ),
+                            "drop the one you mean by its name with drop_index(\"…\")",
                         ));
                     }
                 }

@@ -42,6 +42,12 @@ pub struct Schema {
     /// PostgreSQL enum types of the current schema: type name -> labels in sort order.
     /// Always empty on MySQL (enums are inline column types) and SQLite.
     pub enums: BTreeMap<String, Vec<String>>,
+    /// The other objects of the schema, which entities cannot declare, one
+    /// description each (`view \`active_users\``, `trigger \`t_touch\` on
+    /// \`t\``, `extension \`pg_trgm\``, `virtual table \`docs\` (fts5)`): never
+    /// compared, listed by `check` as managed by migrations.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub others: Vec<String>,
 }
 
 /// One table.
@@ -156,16 +162,145 @@ pub enum ColType {
 }
 
 /// An index or a unique constraint.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Index {
     /// User-given name; `None` when the backend generated it
     /// (PostgreSQL `<table>_<cols>_key`/`_idx`, MySQL named after the first column,
     /// SQLite `sqlite_autoindex_*`).
     pub name: Option<String>,
-    /// Indexed column names in key order (an expression part is rendered as its text).
+    /// The key parts in order: a column name, or an expression's text as the
+    /// backend prints it back (`lower((name)::text)`; see [`KeyPart::expression`]).
     pub columns: Vec<String>,
     /// Unique index or UNIQUE constraint.
     pub unique: bool,
+    /// How it is built beyond its key list; the default is what entities
+    /// declare (a B-tree over plain ascending columns).
+    #[serde(default, skip_serializing_if = "IndexShape::is_default")]
+    pub shape: IndexShape,
+}
+
+/// What an index is beyond its key list: the properties entities cannot
+/// declare (SeaORM's `indexed`/`unique_key` and `with_entity_index` give
+/// plain column lists), and whether it is a constraint.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IndexShape {
+    /// A UNIQUE constraint rather than an index: dropped with `ALTER TABLE …
+    /// DROP CONSTRAINT` (PostgreSQL) or only by rebuilding the table
+    /// (SQLite's inline `UNIQUE`). Both enforce the same thing, so it does
+    /// not tell two indexes apart; MySQL/MariaDB have no such difference.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub constraint: bool,
+    /// The access method where it is not the backend's default: PostgreSQL
+    /// `gin`, `gist`, `hash`, `brin`, `spgist`; MySQL/MariaDB `fulltext`,
+    /// `spatial`, `hash`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Per key part, in the order of [`Index::columns`]; empty when every
+    /// part is a plain ascending column.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<KeyPart>,
+    /// Non-key columns stored in the index (PostgreSQL `INCLUDE`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
+    /// The `WHERE` of a partial index, as the backend prints it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predicate: Option<String>,
+    /// PostgreSQL 15's `NULLS NOT DISTINCT`: NULLs collide in a unique index.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub nulls_not_distinct: bool,
+}
+
+/// One key part of an index, where it is more than a plain ascending column.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KeyPart {
+    /// The part is an expression, not a column.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expression: bool,
+    /// `DESC`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
+    /// `NULLS FIRST` (`Some(true)`) or `NULLS LAST` (`Some(false)`) where
+    /// it is not the direction's default (PostgreSQL: last ascending, first
+    /// descending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nulls_first: Option<bool>,
+    /// An operator class other than the type's default (`gin_trgm_ops`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opclass: Option<String>,
+    /// MySQL/MariaDB prefix length: `name(10)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<u32>,
+}
+
+impl KeyPart {
+    /// Whether it is a plain ascending column.
+    pub fn is_plain(&self) -> bool {
+        *self == KeyPart::default()
+    }
+}
+
+impl IndexShape {
+    /// Whether nothing is set (serde's skip test).
+    pub fn is_default(&self) -> bool {
+        *self == IndexShape::default()
+    }
+
+    /// Whether entities can declare it: a plain column list (a constraint
+    /// or not).
+    pub fn is_plain(&self) -> bool {
+        IndexShape {
+            constraint: false,
+            ..self.clone()
+        }
+        .is_default()
+    }
+
+    /// Puts `parts` in canonical form: empty when every part is plain.
+    pub fn with_parts(mut self, parts: Vec<KeyPart>) -> Self {
+        self.parts = if parts.iter().all(KeyPart::is_plain) {
+            Vec::new()
+        } else {
+            parts
+        };
+        self
+    }
+
+    /// The same shape, constraint or not (what pairs two indexes).
+    fn as_index(&self) -> IndexShape {
+        IndexShape {
+            constraint: false,
+            ..self.clone()
+        }
+    }
+}
+
+impl Index {
+    /// A plain index of `columns` (named `name` unless `None`).
+    pub fn new(name: Option<&str>, columns: &[&str], unique: bool) -> Self {
+        Index {
+            name: name.map(str::to_owned),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            unique,
+            shape: IndexShape::default(),
+        }
+    }
+
+    /// Whether entities can declare it (see [`IndexShape::is_plain`]):
+    /// an index they cannot is the migrations' unless `--strict`.
+    pub fn entities_can_declare(&self) -> bool {
+        self.shape.is_plain()
+    }
+
+    /// The key part `i` as DDL writes it before its options: a column
+    /// quoted with `quote`, an expression in parentheses.
+    pub fn part_text(&self, i: usize, quote: impl Fn(&str) -> String) -> String {
+        let text = &self.columns[i];
+        if self.shape.parts.get(i).is_some_and(|p| p.expression) {
+            format!("({text})")
+        } else {
+            quote(text)
+        }
+    }
 }
 
 /// A foreign key.
@@ -297,7 +432,10 @@ impl Table {
     /// created by its name).
     pub fn pair_indexes<'a>(&'a self, other: &'a Table) -> Pairing<'a, Index> {
         pair_up(&self.indexes, &other.indexes, |a, b| {
-            a.columns == b.columns && a.unique == b.unique && names_compatible(&a.name, &b.name)
+            a.columns == b.columns
+                && a.unique == b.unique
+                && a.shape.as_index() == b.shape.as_index()
+                && names_compatible(&a.name, &b.name)
         })
     }
 
@@ -327,8 +465,10 @@ impl Table {
 
     /// Sorts indexes, foreign keys and checks into their canonical order.
     pub fn sort_canonical(&mut self) {
-        self.indexes
-            .sort_by(|a, b| (&a.columns, &a.name, a.unique).cmp(&(&b.columns, &b.name, b.unique)));
+        self.indexes.sort_by(|a, b| {
+            (&a.columns, &a.name, a.unique, &a.shape)
+                .cmp(&(&b.columns, &b.name, b.unique, &b.shape))
+        });
         self.foreign_keys.sort_by(|a, b| {
             (&a.columns, &a.ref_table, &a.ref_columns, &a.name).cmp(&(
                 &b.columns,
@@ -575,11 +715,61 @@ impl fmt::Display for Index {
         if self.unique {
             f.write_str("unique ")?;
         }
-        f.write_str("index ")?;
+        if self.shape.constraint {
+            f.write_str("constraint ")?;
+        } else {
+            f.write_str("index ")?;
+        }
         if let Some(n) = &self.name {
             write!(f, "`{n}` ")?;
         }
-        f.write_str(&ident_list(&self.columns))
+        let sh = &self.shape;
+        if let Some(m) = &sh.method {
+            write!(f, "using {m} ")?;
+        }
+        if sh.parts.is_empty() {
+            f.write_str(&ident_list(&self.columns))?;
+        } else {
+            let parts: Vec<String> = self
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let p = sh.parts.get(i).cloned().unwrap_or_default();
+                    let mut t = if p.expression {
+                        format!("({c})")
+                    } else {
+                        format!("`{c}`")
+                    };
+                    if let Some(n) = p.length {
+                        t.push_str(&format!("({n})"));
+                    }
+                    if let Some(o) = &p.opclass {
+                        t.push_str(&format!(" {o}"));
+                    }
+                    if p.descending {
+                        t.push_str(" desc");
+                    }
+                    match p.nulls_first {
+                        Some(true) => t.push_str(" nulls first"),
+                        Some(false) => t.push_str(" nulls last"),
+                        None => {}
+                    }
+                    t
+                })
+                .collect();
+            write!(f, "({})", parts.join(", "))?;
+        }
+        if !sh.include.is_empty() {
+            write!(f, " include {}", ident_list(&sh.include))?;
+        }
+        if sh.nulls_not_distinct {
+            f.write_str(" nulls not distinct")?;
+        }
+        if let Some(p) = &sh.predicate {
+            write!(f, " where {p}")?;
+        }
+        Ok(())
     }
 }
 
@@ -1117,6 +1307,7 @@ mod tests {
             name: name.map(Into::into),
             columns: vec!["a".into()],
             unique,
+            shape: Default::default(),
         };
         let fk = |name: Option<&str>, on_delete| ForeignKey {
             name: name.map(Into::into),

@@ -623,17 +623,9 @@ fn additions(table: &str, norm: &Normalized) -> Result<Vec<String>, BatchError> 
         specs.push(format!("ADD CONSTRAINT {} CHECK ({expr})", quote(DB, name)));
     }
     for index in &norm.create_indexes {
-        specs.push(format!(
-            "ADD {}INDEX {} ({})",
-            if index.unique { "UNIQUE " } else { "" },
-            quote(DB, &index.name),
-            index
-                .columns
-                .iter()
-                .map(|c| quote(DB, c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        let clause = super::index::index_clause(index)
+            .map_err(|e| BatchError::refused(table, e, "write the index so this backend can build it, or create it in a migration of its own"))?;
+        specs.push(format!("ADD {clause}"));
     }
     Ok(specs)
 }

@@ -1,6 +1,7 @@
 //! MySQL/MariaDB: DDL commits implicitly; `GET_LOCK` on a dedicated connection.
 
 pub mod batch;
+mod index;
 pub(crate) mod reflect;
 mod types;
 
@@ -308,7 +309,7 @@ impl Backend for MySql {
     }
 
     fn table_keys_sql(&self) -> (&'static str, usize) {
-        (TABLE_KEYS_SQL, 2)
+        (TABLE_KEYS_SQL, 3)
     }
 
     async fn run_batch_offline(
@@ -372,6 +373,14 @@ impl Backend for MySql {
         "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?"
     }
 
+    fn create_index_sql(
+        &self,
+        table: &str,
+        index: &crate::batch::IndexSpec,
+    ) -> Result<String, String> {
+        index::create_index_sql(table, index)
+    }
+
     fn has_index_sql(&self) -> &'static str {
         "SELECT COUNT(DISTINCT index_name) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?"
     }
@@ -395,6 +404,12 @@ SELECT CONCAT(kind, ':', name), name, kind, col, ref_table, ref_col FROM (
   FROM information_schema.STATISTICS s
   WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0
     AND s.INDEX_NAME <> 'PRIMARY' AND s.COLUMN_NAME IS NOT NULL
+  UNION ALL
+  SELECT CONVERT(s.INDEX_NAME USING utf8mb4), 'i', CONVERT(s.COLUMN_NAME USING utf8mb4),
+         NULL, NULL, CAST(s.SEQ_IN_INDEX AS SIGNED)
+  FROM information_schema.STATISTICS s
+  WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 1
+    AND s.COLUMN_NAME IS NOT NULL
 ) tk ORDER BY name, kind, pos
 "#;
 

@@ -1,10 +1,11 @@
 //! MySQL / MariaDB reflection through `information_schema`, for the current database (`DATABASE()`).
 //!
-//! Exactly 5 queries are run, whatever the number of tables: `VERSION()`
+//! Exactly 6 queries are run, whatever the number of tables: `VERSION()`
 //! (MariaDB and MySQL format `COLUMN_DEFAULT` and expose CHECK constraints
 //! differently), `COLUMNS` ⋈ `TABLES` (base tables only), `STATISTICS`,
 //! `KEY_COLUMN_USAGE` ⋈ `REFERENTIAL_CONSTRAINTS`, and `CHECK_CONSTRAINTS`
-//! (a server without that table is treated as having no checks). Every text
+//! (a server without that table is treated as having no checks), and one
+//! listing views, triggers and routines ([`Schema::others`]). Every text
 //! column is read through `CONVERT(… USING utf8mb4)` and every number through
 //! `CAST(… AS SIGNED)`, because MariaDB returns some `information_schema`
 //! columns as binary strings or unsigned integers that sqlx will not decode
@@ -27,16 +28,18 @@
 //!   no such index;
 //! * `RESTRICT` (which is also what an absent `ON DELETE/UPDATE` clause is
 //!   reported as) reflects as [`FkAction::NoAction`]: InnoDB treats them alike;
-//! * a prefix index part is rendered `col(n)`; a functional index part as `<expr>`.
+//! * an index's shape ([`IndexShape`]): `FULLTEXT`/`SPATIAL`/`HASH`, prefix
+//!   lengths, `DESC` parts (MariaDB 10.8+, MySQL 8), and on MySQL 8 the
+//!   expression of a functional key part (MariaDB has none).
 
 use std::collections::BTreeMap;
 
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::schema::{
-    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
-    get_str, normalize_default, parse_pair, parse_u32, query, quote_literal, split_type,
-    squash_type, strip_outer_parens, unquote_literal,
+    ColType, Column, FkAction, ForeignKey, Index, IndexShape, KeyPart, Schema, Table, get_i64,
+    get_opt_i64, get_opt_str, get_str, normalize_default, parse_pair, parse_u32, query,
+    quote_literal, split_type, squash_type, strip_outer_parens, unquote_literal,
 };
 
 const VERSION_SQL: &str = "SELECT CONVERT(VERSION() USING utf8mb4) AS version";
@@ -57,16 +60,36 @@ WHERE c.TABLE_SCHEMA = DATABASE() AND t.TABLE_TYPE = 'BASE TABLE'
 ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION
 "#;
 
+/// `STATISTICS`, one row per key part; `{expression}` is MySQL 8's
+/// `EXPRESSION` column (functional key parts), which MariaDB has not.
 const STATISTICS_SQL: &str = r#"
 SELECT CONVERT(TABLE_NAME USING utf8mb4) AS table_name,
        CONVERT(INDEX_NAME USING utf8mb4) AS index_name,
        CAST(NON_UNIQUE AS SIGNED) AS non_unique,
        CAST(SEQ_IN_INDEX AS SIGNED) AS seq,
        CONVERT(COLUMN_NAME USING utf8mb4) AS column_name,
-       CAST(SUB_PART AS SIGNED) AS sub_part
+       CAST(SUB_PART AS SIGNED) AS sub_part,
+       CONVERT(COLLATION USING utf8mb4) AS collation,
+       CONVERT(INDEX_TYPE USING utf8mb4) AS index_type,
+       {expression} AS expression
 FROM information_schema.STATISTICS
 WHERE TABLE_SCHEMA = DATABASE()
 ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX
+"#;
+
+/// Views, triggers and routines, which entities cannot declare.
+const OTHERS_SQL: &str = r#"
+SELECT kind, name, on_table FROM (
+  SELECT 'view' AS kind, CONVERT(TABLE_NAME USING utf8mb4) AS name, NULL AS on_table
+  FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE()
+  UNION ALL
+  SELECT 'trigger', CONVERT(TRIGGER_NAME USING utf8mb4),
+         CONVERT(EVENT_OBJECT_TABLE USING utf8mb4)
+  FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()
+  UNION ALL
+  SELECT CONVERT(LOWER(ROUTINE_TYPE) USING utf8mb4), CONVERT(ROUTINE_NAME USING utf8mb4), NULL
+  FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()
+) o ORDER BY kind, name
 "#;
 
 const FOREIGN_KEYS_SQL: &str = r#"
@@ -121,7 +144,7 @@ struct RawColumn {
     extra: String,
 }
 
-/// Reflects the current MySQL/MariaDB database with 5 queries.
+/// Reflects the current MySQL/MariaDB database with 6 queries.
 ///
 /// `exclude` lists table names to skip.
 pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<Schema, DbErr> {
@@ -132,8 +155,14 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     };
     let mariadb = version.to_ascii_lowercase().contains("mariadb");
     let column_rows = query(conn, COLUMNS_SQL).await?;
-    let stat_rows = query(conn, STATISTICS_SQL).await?;
+    let expression = if mariadb {
+        "NULL"
+    } else {
+        "CONVERT(EXPRESSION USING utf8mb4)"
+    };
+    let stat_rows = query(conn, &STATISTICS_SQL.replace("{expression}", expression)).await?;
     let fk_rows = query(conn, FOREIGN_KEYS_SQL).await?;
+    let other_rows = query(conn, OTHERS_SQL).await?;
     let checks_sql = if mariadb {
         CHECKS_MARIADB_SQL
     } else {
@@ -266,7 +295,9 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     }
 
     // Indexes, grouped by (table, index).
-    let mut idx: BTreeMap<(String, String), (bool, Vec<String>)> = BTreeMap::new();
+    // (table, index) -> (unique, method, key parts' names, key parts).
+    type Parts = (bool, Option<String>, Vec<String>, Vec<KeyPart>);
+    let mut idx: BTreeMap<(String, String), Parts> = BTreeMap::new();
     for row in &stat_rows {
         let table = get_str(row, "table_name")?;
         if !tables.contains_key(&table) {
@@ -282,20 +313,31 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         }
         let non_unique = get_i64(row, "non_unique")? != 0;
         let _seq = get_i64(row, "seq")?;
-        let column = match get_opt_str(row, "column_name")? {
-            Some(c) => match get_opt_i64(row, "sub_part")? {
-                Some(n) => format!("{c}({n})"),
-                None => c,
-            },
-            None => "<expr>".to_owned(),
+        let length = get_opt_i64(row, "sub_part")?.and_then(|n| u32::try_from(n).ok());
+        let (column, expression) = match get_opt_str(row, "column_name")? {
+            Some(c) => (c, false),
+            None => (
+                get_opt_str(row, "expression")?.unwrap_or_else(|| "<expr>".to_owned()),
+                true,
+            ),
         };
-        let entry = idx
-            .entry((table, name))
-            .or_insert((!non_unique, Vec::new()));
-        entry.1.push(column);
+        let part = KeyPart {
+            expression,
+            descending: get_opt_str(row, "collation")?.as_deref() == Some("D"),
+            length,
+            ..KeyPart::default()
+        };
+        let method = get_opt_str(row, "index_type")?
+            .map(|t| t.to_ascii_lowercase())
+            .filter(|t| t != "btree");
+        let entry =
+            idx.entry((table, name))
+                .or_insert((!non_unique, method, Vec::new(), Vec::new()));
+        entry.2.push(column);
+        entry.3.push(part);
     }
 
-    for ((table_name, name), (unique, columns)) in idx {
+    for ((table_name, name), (unique, method, columns, parts)) in idx {
         let table_fks: Vec<&ForeignKey> = fks
             .iter()
             .filter(|((t, _), _)| *t == table_name)
@@ -321,6 +363,20 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
                 name: (!generated).then_some(name),
                 columns,
                 unique,
+                shape: IndexShape {
+                    // A SPATIAL key reports a prefix length (32) it cannot be
+                    // created with.
+                    method: method.clone(),
+                    ..IndexShape::default()
+                }
+                .with_parts(if method.as_deref() == Some("spatial") {
+                    parts
+                        .into_iter()
+                        .map(|p| KeyPart { length: None, ..p })
+                        .collect()
+                } else {
+                    parts
+                }),
             });
         }
     }
@@ -340,6 +396,16 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     for (name, mut table) in tables {
         table.sort_canonical();
         schema.tables.insert(name, table);
+    }
+    for row in &other_rows {
+        let (kind, name) = (get_str(row, "kind")?, get_str(row, "name")?);
+        if exclude.contains(&name.as_str()) {
+            continue;
+        }
+        schema.others.push(match get_opt_str(row, "on_table")? {
+            Some(on) => format!("{kind} `{name}` on `{on}`"),
+            None => format!("{kind} `{name}`"),
+        });
     }
     Ok(schema)
 }

@@ -449,17 +449,10 @@ fn statements(
         ));
     }
     for index in &norm.create_indexes {
-        s.push(format!(
-            "CREATE {}INDEX {} ON {t} ({})",
-            if index.unique { "UNIQUE " } else { "" },
-            quote(DB, &index.name),
-            index
-                .columns
-                .iter()
-                .map(|c| quote(DB, c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        s.push(
+            super::index::create_index_sql(table, index)
+                .map_err(|e| BatchError::refused(table, e, "write the index so this backend can build it, or create it in a migration of its own"))?,
+        );
     }
     for v in views {
         let kind = if v.materialized {

@@ -1,6 +1,7 @@
 //! PostgreSQL: transactional DDL, a transaction-level advisory lock on a dedicated connection.
 
 pub mod batch;
+mod index;
 mod pooled;
 pub(crate) mod reflect;
 mod types;
@@ -697,6 +698,14 @@ impl Backend for Postgres {
         "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2"
     }
 
+    fn create_index_sql(
+        &self,
+        table: &str,
+        index: &crate::batch::IndexSpec,
+    ) -> Result<String, String> {
+        index::create_index_sql(table, index)
+    }
+
     fn has_index_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = $2"
     }
@@ -726,6 +735,14 @@ SELECT id, name, kind, col, ref_table, ref_col FROM (
   WHERE x.indrelid = quote_ident($1)::regclass AND x.indisunique AND NOT x.indisprimary
     AND x.indexprs IS NULL AND x.indpred IS NULL
     AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)
+  UNION ALL
+  SELECT 'x:' || i.relname::text, i.relname::text, 'i', a.attname::text, NULL, NULL, k.ord
+  FROM pg_index x
+  JOIN pg_class i ON i.oid = x.indexrelid
+  CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+  JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+  WHERE x.indrelid = quote_ident($1)::regclass AND NOT x.indisunique
+    AND x.indexprs IS NULL AND x.indpred IS NULL AND k.ord <= x.indnkeyatts
 ) tk ORDER BY id, pos
 "#;
 

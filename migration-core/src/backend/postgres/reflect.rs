@@ -1,18 +1,23 @@
 //! PostgreSQL reflection through `pg_catalog`, for the current schema (`current_schema()`).
 //!
-//! Exactly 4 catalog queries are run, whatever the number of tables:
+//! Exactly 5 catalog queries are run, whatever the number of tables:
 //! columns (`pg_class` ⋈ `pg_attribute` ⋈ `pg_type` ⋈ `pg_attrdef`, with
 //! `format_type` and `pg_get_expr`), enum labels (`pg_enum`), constraints
 //! (primary keys, foreign keys, checks from `pg_constraint`) and indexes
-//! (`pg_index`, which also covers UNIQUE constraints). Rows are grouped per
+//! (`pg_index`, which also covers UNIQUE constraints), and the other objects
+//! ([`Schema::others`]: views, triggers, functions, extensions). Rows are grouped per
 //! table on the client.
 //!
 //! Generated names (`<table>_<cols>_key`, `<table>_<cols>_idx`,
 //! `<table>_<cols>_fkey`, with PostgreSQL's truncation to 63 bytes and its
 //! numeric collision suffixes) are reported as `None`.
 //!
-//! Not captured: partial-index predicates (the index is listed without its
-//! `WHERE`), exclusion constraints, generated-column expressions (the column
+//! Indexes carry their whole shape ([`IndexShape`]): expressions, access
+//! method, operator classes other than the default, order and NULLS
+//! placement, `INCLUDE` columns, the partial predicate, `NULLS NOT DISTINCT`,
+//! and whether a UNIQUE constraint owns them.
+//!
+//! Not captured: exclusion constraints, generated-column expressions (the column
 //! is listed without a default), partitions (only the partitioned parent).
 
 use std::collections::{BTreeMap, HashMap};
@@ -20,8 +25,9 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::schema::{
-    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_str, get_str,
-    normalize_default, parse_pair, parse_u32, query, split_type, squash_type, strip_outer_parens,
+    ColType, Column, FkAction, ForeignKey, Index, IndexShape, KeyPart, Schema, Table, get_i64,
+    get_opt_str, get_str, normalize_default, parse_pair, parse_u32, query, split_type, squash_type,
+    strip_outer_parens,
 };
 
 const COLUMNS_SQL: &str = r#"
@@ -99,10 +105,30 @@ SELECT c.relname::text AS table_name,
           LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
           WHERE k.ord <= ix.indnkeyatts
        )::text AS columns,
+       (SELECT json_agg(json_build_array(k.attnum = 0, o.opt::int, oc.opcname::text,
+                                         oc.opcdefault)
+                        ORDER BY k.ord)
+          FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+          JOIN unnest(ix.indoption::int2[]) WITH ORDINALITY AS o(opt, ord) ON o.ord = k.ord
+          JOIN unnest(ix.indclass::oid[]) WITH ORDINALITY AS cl(oid, ord) ON cl.ord = k.ord
+          LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = cl.oid
+          WHERE k.ord <= ix.indnkeyatts
+       )::text AS parts,
+       (SELECT json_agg(a.attname::text ORDER BY k.ord)
+          FROM unnest(ix.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = k.attnum
+          WHERE k.ord > ix.indnkeyatts
+       )::text AS include,
+       am.amname::text AS method,
+       pg_get_expr(ix.indpred, ix.indrelid, true) AS predicate,
+       -- PostgreSQL 15 added the column: read through jsonb so that older
+       -- servers (no such key) answer NULL instead of failing.
+       coalesce((to_jsonb(ix) ->> 'indnullsnotdistinct')::bool, false) AS nulls_not_distinct,
        con.contype::text AS constraint_kind
 FROM pg_catalog.pg_index ix
 JOIN pg_catalog.pg_class c ON c.oid = ix.indrelid
 JOIN pg_catalog.pg_class i ON i.oid = ix.indexrelid
+JOIN pg_catalog.pg_am am ON am.oid = i.relam
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_constraint con
        ON con.conindid = ix.indexrelid AND con.conrelid = ix.indrelid
@@ -110,7 +136,35 @@ LEFT JOIN pg_catalog.pg_constraint con
 WHERE n.nspname = current_schema()
 "#;
 
-/// Reflects the current PostgreSQL schema with 4 catalog queries.
+/// Views, triggers, functions and extensions, which entities cannot declare
+/// (functions an extension installed belong to the extension).
+const OTHERS_SQL: &str = r#"
+SELECT kind, name, on_table FROM (
+  SELECT CASE c.relkind WHEN 'm' THEN 'materialized view' ELSE 'view' END AS kind,
+         c.relname::text AS name, NULL::text AS on_table
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = current_schema() AND c.relkind IN ('v', 'm')
+  UNION ALL
+  SELECT 'trigger', t.tgname::text, c.relname::text
+  FROM pg_catalog.pg_trigger t
+  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = current_schema() AND NOT t.tgisinternal
+  UNION ALL
+  SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+         p.proname::text, NULL
+  FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+  WHERE n.nspname = current_schema() AND p.prokind IN ('f', 'p')
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                    WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid
+                      AND d.deptype = 'e')
+  UNION ALL
+  SELECT 'extension', e.extname::text, NULL
+  FROM pg_catalog.pg_extension e WHERE e.extname <> 'plpgsql'
+) o ORDER BY kind, name, on_table
+"#;
+
+/// Reflects the current PostgreSQL schema with 5 catalog queries.
 ///
 /// `exclude` lists table names to skip.
 pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<Schema, DbErr> {
@@ -118,6 +172,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     let enum_rows = query(conn, ENUMS_SQL).await?;
     let constraint_rows = query(conn, CONSTRAINTS_SQL).await?;
     let index_rows = query(conn, INDEXES_SQL).await?;
+    let other_rows = query(conn, OTHERS_SQL).await?;
 
     let mut schema = Schema::default();
 
@@ -248,6 +303,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
             name: (!generated).then_some(name),
             columns,
             unique,
+            shape: index_shape(row, &constraint_kind)?,
         });
     }
 
@@ -255,7 +311,53 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         table.sort_canonical();
         schema.tables.insert(name, table);
     }
+    for row in &other_rows {
+        let (kind, name) = (get_str(row, "kind")?, get_str(row, "name")?);
+        if exclude.contains(&name.as_str()) {
+            continue;
+        }
+        schema.others.push(match get_opt_str(row, "on_table")? {
+            Some(on) => format!("{kind} `{name}` on `{on}`"),
+            None => format!("{kind} `{name}`"),
+        });
+    }
     Ok(schema)
+}
+
+/// What `pg_index` says of an index beyond its key list.
+fn index_shape(row: &sea_orm::QueryResult, constraint_kind: &str) -> Result<IndexShape, DbErr> {
+    // Per key part: [is an expression, indoption bits, opclass, opclass is the default].
+    let raw: Vec<(bool, i64, Option<String>, Option<bool>)> = match get_opt_str(row, "parts")? {
+        None => Vec::new(),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|e| DbErr::Custom(format!("cannot decode index parts {s:?}: {e}")))?,
+    };
+    let parts = raw
+        .into_iter()
+        .map(|(expression, option, opclass, default)| {
+            // indoption: bit 0 DESC, bit 1 NULLS FIRST; the defaults are
+            // NULLS LAST ascending and NULLS FIRST descending.
+            let descending = option & 1 != 0;
+            let nulls_first = option & 2 != 0;
+            KeyPart {
+                expression,
+                descending,
+                nulls_first: (nulls_first != descending).then_some(nulls_first),
+                opclass: opclass.filter(|_| default == Some(false)),
+                length: None,
+            }
+        })
+        .collect();
+    let method = get_str(row, "method")?;
+    Ok(IndexShape {
+        constraint: constraint_kind == "u",
+        method: (method != "btree").then_some(method),
+        include: json_list(get_opt_str(row, "include")?)?,
+        predicate: get_opt_str(row, "predicate")?,
+        nulls_not_distinct: row.try_get("", "nulls_not_distinct")?,
+        ..IndexShape::default()
+    }
+    .with_parts(parts))
 }
 
 fn json_list(s: Option<String>) -> Result<Vec<String>, DbErr> {

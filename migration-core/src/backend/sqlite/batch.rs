@@ -596,18 +596,10 @@ pub fn plan(snapshot: &SqliteSnapshot, batch: &BatchAlter) -> Result<SqlitePlan,
         }
     }
     for index in &norm.create_indexes {
-        plan.statements.push(format!(
-            "CREATE {}INDEX {} ON {} ({})",
-            if index.unique { "UNIQUE " } else { "" },
-            quote(DB, &index.name),
-            quote(DB, table),
-            index
-                .columns
-                .iter()
-                .map(|c| quote(DB, c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        plan.statements.push(
+            super::index::create_index_sql(table, index)
+                .map_err(|e| BatchError::refused(table, e, "write the index so this backend can build it, or create it in a migration of its own"))?,
+        );
     }
     Ok(plan)
 }
@@ -1672,17 +1664,8 @@ pub(super) async fn apply_offline(
         || !norm.add_uniques.is_empty()
         || !norm.add_checks.is_empty();
     let index_sql = |index: &crate::batch::IndexSpec| {
-        format!(
-            "CREATE {}INDEX {} ON {t} ({})",
-            if index.unique { "UNIQUE " } else { "" },
-            quote(DB, &index.name),
-            index
-                .columns
-                .iter()
-                .map(|c| quote(DB, c))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        super::index::create_index_sql(table, index)
+            .map_err(|e| BatchError::refused(table, e, "write the index so this backend can build it, or create it in a migration of its own"))
     };
     for name in &norm.drop_indexes {
         out.exec(&format!("DROP INDEX {}", quote(DB, name))).await?;
@@ -1724,7 +1707,7 @@ pub(super) async fn apply_offline(
                 .await?;
         }
         for index in &norm.create_indexes {
-            out.exec(&index_sql(index)).await?;
+            out.exec(&index_sql(index)?).await?;
         }
         return Ok(());
     }
@@ -1766,7 +1749,7 @@ pub(super) async fn apply_offline(
         declared,
     );
     for index in native {
-        out.exec(&index_sql(index)).await?;
+        out.exec(&index_sql(index)?).await?;
     }
     Ok(())
 }

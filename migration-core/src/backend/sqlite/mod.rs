@@ -1,6 +1,7 @@
 //! SQLite: transactional DDL, a file lock beside the database, `sqlite_master` catalog.
 
 pub mod batch;
+mod index;
 pub(crate) mod reflect;
 mod types;
 
@@ -321,6 +322,14 @@ impl Backend for Sqlite {
         "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2"
     }
 
+    fn create_index_sql(
+        &self,
+        table: &str,
+        index: &crate::batch::IndexSpec,
+    ) -> Result<String, String> {
+        index::create_index_sql(table, index)
+    }
+
     fn has_index_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND name = ?2"
     }
@@ -340,5 +349,9 @@ SELECT grp, name, kind, col, ref_table, ref_col FROM (
   SELECT 'ix#' || l.name, CASE l.origin WHEN 'c' THEN l.name END, 'u', i.name, NULL, NULL, i.seqno
   FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
   WHERE l."unique" = 1 AND l.origin <> 'pk' AND l.partial = 0
+  UNION ALL
+  SELECT 'ix#' || l.name, l.name, 'i', i.name, NULL, NULL, i.seqno
+  FROM pragma_index_list(?1) l, pragma_index_info(l.name) i
+  WHERE l."unique" = 0 AND l.origin = 'c' AND l.partial = 0 AND i.cid >= 0
 ) ORDER BY grp, pos
 "#;

@@ -1,10 +1,12 @@
 //! SQLite reflection through `sqlite_master` joined with the `pragma_*` table-valued functions.
 //!
-//! Exactly 3 queries are run, whatever the number of tables:
+//! Exactly 4 queries are run, whatever the number of tables:
 //! `sqlite_master ⋈ pragma_table_info` (with each table's `CREATE TABLE` text),
 //! `sqlite_master ⋈ pragma_index_list ⋈ pragma_index_info`, and
-//! `sqlite_master ⋈ pragma_foreign_key_list`. Internal (`sqlite_*`) and
-//! virtual tables and views are skipped.
+//! `sqlite_master ⋈ pragma_foreign_key_list`, and one listing views,
+//! triggers and virtual tables ([`Schema::others`]). Internal (`sqlite_*`),
+//! virtual and shadow tables (FTS5's `<name>_data`, `_idx`, `_docsize`,
+//! `_config`, …) are not tables of the model.
 //!
 //! What the pragmas do not tell is recovered, best effort, from the stored
 //! `CREATE TABLE` text with a small tokenizer: the `AUTOINCREMENT` keyword
@@ -26,13 +28,24 @@ use crate::tokens::{Quotes, Tok, Token, tokenize};
 use sea_orm::{ConnectionTrait, DbErr};
 
 use crate::schema::{
-    ColType, Column, FkAction, ForeignKey, Index, Schema, Table, get_i64, get_opt_i64, get_opt_str,
-    get_str, normalize_default, parse_pair, parse_u32, query, split_type, squash_type,
-    strip_outer_parens,
+    ColType, Column, FkAction, ForeignKey, Index, IndexShape, KeyPart, Schema, Table, get_i64,
+    get_opt_i64, get_opt_str, get_str, normalize_default, parse_pair, parse_u32, query, split_type,
+    squash_type, strip_outer_parens,
 };
 
 const TABLE_FILTER: &str = "m.type = 'table' AND substr(m.name, 1, 7) <> 'sqlite_' \
-     AND coalesce(upper(substr(ltrim(m.sql), 1, 14)), '') <> 'CREATE VIRTUAL'";
+     AND coalesce(upper(substr(ltrim(m.sql), 1, 14)), '') <> 'CREATE VIRTUAL' \
+     AND m.name NOT IN (SELECT s.name FROM pragma_table_list s WHERE s.type = 'shadow')";
+
+/// Views, triggers and virtual tables (with how many shadow tables each
+/// keeps, which SQLite names `<table>_<part>` and marks `shadow`), which
+/// entities cannot declare.
+const OTHERS_SQL: &str = "SELECT m.type AS kind, m.name AS name, m.tbl_name AS tbl_name, \
+     m.sql AS sql, (SELECT count(*) FROM pragma_table_list s WHERE s.type = 'shadow' \
+       AND substr(s.name, 1, length(m.name) + 1) = m.name || '_') AS shadows \
+     FROM sqlite_master m WHERE m.type IN ('view', 'trigger') \
+     OR (m.type = 'table' AND upper(substr(ltrim(m.sql), 1, 14)) = 'CREATE VIRTUAL') \
+     ORDER BY m.type, m.name";
 
 fn columns_sql() -> String {
     format!(
@@ -44,11 +57,16 @@ fn columns_sql() -> String {
 }
 
 fn indexes_sql() -> String {
+    // `index_xinfo` (key parts only) tells DESC and expression parts (cid
+    // -2); the `CREATE INDEX` text gives the expressions and the partial
+    // predicate, which no pragma reports.
     format!(
         "SELECT m.name AS table_name, il.name AS index_name, il.\"unique\" AS is_unique, \
-         il.origin AS origin, ii.seqno AS seqno, ii.cid AS cid, ii.name AS column_name \
-         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_info(il.name) ii \
-         WHERE {TABLE_FILTER} ORDER BY m.name, il.name, ii.seqno"
+         il.origin AS origin, il.partial AS partial, ii.seqno AS seqno, ii.cid AS cid, \
+         ii.name AS column_name, ii.\"desc\" AS descending, \
+         (SELECT x.sql FROM sqlite_master x WHERE x.type = 'index' AND x.name = il.name) AS index_sql \
+         FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ii \
+         WHERE {TABLE_FILTER} AND ii.key = 1 ORDER BY m.name, il.name, ii.seqno"
     )
 }
 
@@ -62,13 +80,14 @@ fn foreign_keys_sql() -> String {
     )
 }
 
-/// Reflects an SQLite database (the `main` schema) with 3 queries.
+/// Reflects an SQLite database (the `main` schema) with 4 queries.
 ///
 /// `exclude` lists table names to skip.
 pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<Schema, DbErr> {
     let column_rows = query(conn, &columns_sql()).await?;
     let index_rows = query(conn, &indexes_sql()).await?;
     let fk_rows = query(conn, &foreign_keys_sql()).await?;
+    let other_rows = query(conn, OTHERS_SQL).await?;
 
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     let mut parsed: BTreeMap<String, ParsedTable> = BTreeMap::new();
@@ -140,26 +159,56 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
     }
 
     // Indexes grouped by (table, index name).
-    let mut idx: BTreeMap<(String, String), (bool, String, Vec<String>)> = BTreeMap::new();
+    struct Found {
+        unique: bool,
+        origin: String,
+        sql: Option<String>,
+        partial: bool,
+        columns: Vec<String>,
+        parts: Vec<KeyPart>,
+    }
+    let mut idx: BTreeMap<(String, String), Found> = BTreeMap::new();
     for row in &index_rows {
         let table_name = get_str(row, "table_name")?;
         if !tables.contains_key(&table_name) {
             continue;
         }
         let index_name = get_str(row, "index_name")?;
-        let unique = get_i64(row, "is_unique")? != 0;
-        let origin = get_str(row, "origin")?;
-        let _seq = get_i64(row, "seqno")?;
-        let column = get_opt_str(row, "column_name")?.unwrap_or_else(|| "<expr>".to_owned());
-        idx.entry((table_name, index_name))
-            .or_insert_with(|| (unique, origin, Vec::new()))
-            .2
-            .push(column);
+        let found = idx.entry((table_name, index_name)).or_insert(Found {
+            unique: get_i64(row, "is_unique")? != 0,
+            origin: get_str(row, "origin")?,
+            sql: get_opt_str(row, "index_sql")?,
+            partial: get_i64(row, "partial")? != 0,
+            columns: Vec::new(),
+            parts: Vec::new(),
+        });
+        let expression = get_i64(row, "cid")? == -2;
+        found
+            .columns
+            .push(get_opt_str(row, "column_name")?.unwrap_or_default());
+        found.parts.push(KeyPart {
+            expression,
+            descending: get_i64(row, "descending")? != 0,
+            ..KeyPart::default()
+        });
     }
-    for ((table_name, index_name), (unique, origin, columns)) in idx {
-        if origin == "pk" {
+    for ((table_name, index_name), mut found) in idx {
+        if found.origin == "pk" {
             continue;
         }
+        let written = found.sql.as_deref().map(parse_create_index);
+        if let Some(w) = &written {
+            // Expression parts are known only by their text.
+            for (i, part) in found.parts.iter().enumerate() {
+                if part.expression
+                    && let Some(text) = w.parts.get(i)
+                {
+                    found.columns[i] = text.clone();
+                }
+            }
+        }
+        let predicate = written.and_then(|w| w.predicate).filter(|_| found.partial);
+        let columns = found.columns;
         let name = if index_name.starts_with("sqlite_autoindex_") {
             parsed.get(&table_name).and_then(|p| {
                 p.uniques
@@ -174,7 +223,14 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
             t.indexes.push(Index {
                 name,
                 columns,
-                unique,
+                unique: found.unique,
+                shape: IndexShape {
+                    // An inline UNIQUE (origin `u`) is dropped only by a rebuild.
+                    constraint: found.origin == "u",
+                    predicate,
+                    ..IndexShape::default()
+                }
+                .with_parts(found.parts),
             });
         }
     }
@@ -234,6 +290,33 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         }
         table.sort_canonical();
         schema.tables.insert(name, table);
+    }
+    for row in &other_rows {
+        let name = get_str(row, "name")?;
+        if exclude.contains(&name.as_str()) {
+            continue;
+        }
+        let on = get_str(row, "tbl_name")?;
+        schema.others.push(match get_str(row, "kind")?.as_str() {
+            "view" => format!("view `{name}`"),
+            "trigger" => format!("trigger `{name}` on `{on}`"),
+            _ => {
+                // `CREATE VIRTUAL TABLE x USING fts5(…)`: the module after USING.
+                let sql = get_opt_str(row, "sql")?.unwrap_or_default();
+                let module = sql
+                    .to_ascii_lowercase()
+                    .split_once(" using ")
+                    .map(|(_, m)| {
+                        m.trim()
+                            .chars()
+                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                            .collect::<String>()
+                    })
+                    .unwrap_or_default();
+                let shadows = get_i64(row, "shadows")?;
+                format!("virtual table `{name}` ({module}, with {shadows} shadow tables)")
+            }
+        });
     }
     Ok(schema)
 }
@@ -367,6 +450,68 @@ fn group_text(sql: &str, toks: &[Token], i: usize) -> (String, usize) {
     }
     let text = &sql[toks[i].end..toks[end - 1].start];
     (strip_outer_parens(text.trim()).to_owned(), end)
+}
+
+/// What a stored `CREATE INDEX` text says that the pragmas do not.
+struct WrittenIndex {
+    /// Each key part's text, without `COLLATE` and `ASC`/`DESC`.
+    parts: Vec<String>,
+    /// The text after `WHERE`.
+    predicate: Option<String>,
+}
+
+/// Reads `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (parts) [WHERE expr]`.
+fn parse_create_index(sql: &str) -> WrittenIndex {
+    let toks = tokenize(sql, Quotes::Standard);
+    let mut out = WrittenIndex {
+        parts: Vec::new(),
+        predicate: None,
+    };
+    let Some(on) = toks.iter().position(|t| t.is("ON")) else {
+        return out;
+    };
+    let Some(open) = (on..toks.len()).find(|&k| toks[k].punct('(')) else {
+        return out;
+    };
+    let end = skip_group(&toks, open);
+    let mut depth = 0;
+    let mut start = open + 1;
+    for k in open + 1..end {
+        let t = &toks[k];
+        let last = k + 1 == end;
+        if t.punct('(') {
+            depth += 1;
+        } else if t.punct(')') && !last {
+            depth -= 1;
+        }
+        if (depth == 0 && t.punct(',')) || last {
+            let mut stop = k;
+            // Drop the trailing ASC/DESC and COLLATE x.
+            if stop > start && (toks[stop - 1].is("ASC") || toks[stop - 1].is("DESC")) {
+                stop -= 1;
+            }
+            if stop >= start + 2 && toks[stop - 2].is("COLLATE") {
+                stop -= 2;
+            }
+            if stop > start {
+                let text = sql[toks[start].start..toks[stop - 1].end].trim();
+                out.parts.push(strip_outer_parens(text).to_owned());
+            }
+            start = k + 1;
+        }
+    }
+    if let Some(w) = (end..toks.len()).find(|&k| toks[k].is("WHERE"))
+        && let Some(first) = toks.get(w + 1)
+    {
+        out.predicate = Some(
+            sql[first.start..]
+                .trim()
+                .trim_end_matches(';')
+                .trim()
+                .to_owned(),
+        );
+    }
+    out
 }
 
 fn parse_create_table(sql: &str) -> ParsedTable {
