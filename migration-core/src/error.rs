@@ -176,7 +176,9 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// The database is not at head where it must be (`MIGRATE_ON_START=check`, `check -u`).
+    /// The database is not at head where it must be (`MIGRATE_ON_START=check`,
+    /// `check -u` when the entities and the migrations agree): behind, ahead,
+    /// edited or failed revisions. Exit code 3: run `up`, not autogenerate.
     #[error("{0}")]
     NotAtHead(String),
 
@@ -234,6 +236,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::NeedsConfirmation(_) | Error::BadUrl { .. } => 2,
+            Error::NotAtHead(_) => 3,
             Error::Graph(
                 GraphError::BadTarget { .. }
                 | GraphError::UnknownRevision { .. }

@@ -300,6 +300,12 @@ pub struct ScratchArgs {
     /// [default: the local test server: TEST_POSTGRES_URL / TEST_MYSQL_URL or 127.0.0.1].
     #[arg(long, env = "MIGRATION_SCRATCH_URL", hide_env_values = true)]
     pub scratch_url: Option<String>,
+    /// Compare everything, also what entities cannot declare (indexes with
+    /// expressions, predicates or access methods; server defaults the
+    /// entities leave out; objects the migrator gives the migrations): by
+    /// default those are listed as managed by migrations and never changed.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// `check` options.
@@ -1563,8 +1569,22 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
         "Comparing the entities with the migrations at {parent_text} (on {}) ...",
         scratch_description(&scratch)
     );
-    let comparison = crate::autogen::compare_project(migrator, entities, &scratch, &target).await?;
+    let comparison = crate::autogen::compare_project_in(
+        migrator,
+        entities,
+        &scratch,
+        &target,
+        args.scratch.strict,
+    )
+    .await?;
     let plan = &comparison.plan;
+    if !plan.managed.is_empty() {
+        println!(
+            "Left to the migrations: {} object(s) the entities cannot declare or the migrator \
+             gives the migrations (`check` lists them; --strict compares them).",
+            plan.managed.len()
+        );
+    }
     if plan.is_empty() {
         println!(
             "No changes: the migrations already produce exactly the entities' schema; no file written."
@@ -1695,39 +1715,49 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
         .topo_order()
         .map(|r| r.id.clone())
         .collect();
-    let compare = crate::autogen::compare_project(migrator, entities, &scratch, &Target::Heads);
+    let compare = crate::autogen::compare_project_in(
+        migrator,
+        entities,
+        &scratch,
+        &Target::Heads,
+        args.scratch.strict,
+    );
     let lint = crate::lint::lint(migrator, &all, &crate::testing::ALL);
     let (comparison, findings) = side_by_side(compare, lint).await;
     let (comparison, findings) = (comparison?, findings?);
     let differences = comparison.plan.difference_lines();
+    // The database's state (only when one is given): behind, ahead, edited
+    // or failed revisions. Its own section and exit code, so that a deploy
+    // gate tells "run `up`" from "the models and the migrations disagree".
+    let mut state: Vec<String> = Vec::new();
     if let Some(url) = named_url {
         let runner = Runner::connect(migrator, url, ctx.options.clone()).await?;
-        let state = runner.state().await?;
+        let db = runner.state().await?;
         let pending = migrator
             .graph()
-            .plan_upgrade(&state.applied, &Target::Heads)
+            .plan_upgrade(&db.applied, &Target::Heads)
             .unwrap_or_default();
         if !pending.is_empty() {
-            problems.push(format!(
-                "the database {} is not at head: {} revision(s) pending ({}); run `up`",
-                mask(url),
+            state.push(format!(
+                "behind: {} revision(s) pending ({}); run `up`",
                 pending.len(),
                 pending.join(", ")
             ));
         }
-        for id in &state.changed {
-            problems.push(format!(
+        for id in &db.changed {
+            state.push(format!(
                 "applied revision {id} was edited after it was applied (checksum changed); revert the \
                  edit or run `repair`"
             ));
         }
-        for id in &state.unknown {
-            problems.push(format!(
-                "the database has revision {id}, which no migration file defines (it is ahead of this code)"
+        for id in &db.unknown {
+            state.push(format!(
+                "ahead: the database has revision {id}, which no migration file defines (deploy \
+                 the code that has it, or `down` it with that code)"
             ));
         }
-        for row in &state.failed {
-            problems.push(format!(
+        for row in &db.failed {
+            state.push(format!(
                 "revision {} is recorded as failed {}",
                 row.revision,
                 row.failure_description()
@@ -1739,39 +1769,71 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     // acknowledges them; warnings are `lint`'s business.
     for f in findings.iter().filter(|f| f.fails(false)) {
         problems.push(format!(
-            "lint error[{}] in {} ({}): {}; {}",
+            "error[{}] in {} ({}): {}; {}",
             f.rule, f.revision, f.dialect, f.message, f.safe
         ));
     }
-    if differences.is_empty() && problems.is_empty() {
+    let on = scratch_description(&scratch);
+    if differences.is_empty() && problems.is_empty() && state.is_empty() {
         println!(
-            "OK: one head ({}); the migrations produce exactly the entities' schema (compared on {}){}.",
+            "OK: one head ({}); the migrations produce exactly the entities' schema (compared on {on}){}.",
             heads.first().copied().unwrap_or("<none>"),
-            scratch_description(&scratch),
             match named_url {
                 Some(url) => format!("; {} is at head", mask(url)),
                 None => String::new(),
             }
         );
-        return Ok(());
     }
-    if !differences.is_empty() {
-        println!(
-            "The entities and the migrations differ (compared on {}); `revision --autogenerate` would:",
-            scratch_description(&scratch)
-        );
-        for d in &differences {
-            println!("  - {d}");
+    let section = |title: String, lines: &[String]| {
+        if !lines.is_empty() {
+            println!("{title}");
+            for l in lines {
+                println!("  - {l}");
+            }
         }
+    };
+    section(
+        format!(
+            "Differences between the entities and the migrations (compared on {on}); \
+             `revision --autogenerate` would:"
+        ),
+        &differences,
+    );
+    if let Some(url) = named_url {
+        section(format!("Database {}:", mask(url)), &state);
     }
-    for p in &problems {
-        println!("  - {p}");
+    section("History and lint:".to_owned(), &problems);
+    section(
+        format!(
+            "Managed by migrations ({}; not compared, never changed; --strict compares them):",
+            comparison.plan.managed.len()
+        ),
+        &comparison.plan.managed,
+    );
+    if !differences.is_empty() || !problems.is_empty() {
+        return Err(Error::CheckFailed(format!(
+            "check failed: {} difference(s) between the entities and the migrations, {} other \
+             problem(s){}",
+            differences.len(),
+            problems.len(),
+            if state.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ", and the database is not at head ({} line(s))",
+                    state.len()
+                )
+            }
+        )));
     }
-    Err(Error::CheckFailed(format!(
-        "check failed: {} difference(s) between the entities and the migrations, {} other problem(s)",
-        differences.len(),
-        problems.len()
-    )))
+    if !state.is_empty() {
+        return Err(Error::NotAtHead(format!(
+            "check: the entities and the migrations agree, but the database is not at head ({} \
+             problem(s) above)",
+            state.len()
+        )));
+    }
+    Ok(())
 }
 
 fn merge(
