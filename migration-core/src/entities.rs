@@ -159,6 +159,22 @@ impl Entities {
         self
     }
 
+    /// Declares an index with a shape entities cannot express (an
+    /// expression, a predicate, an access method, …): the entities own it,
+    /// so autogenerate creates, changes and drops it like any other.
+    pub fn with_index_spec(mut self, table: &str, spec: crate::batch::IndexSpec) -> Self {
+        self.extra_indexes.push((
+            table.to_owned(),
+            Index {
+                name: Some(spec.name),
+                columns: spec.columns,
+                unique: spec.unique,
+                shape: spec.shape,
+            },
+        ));
+        self
+    }
+
     /// Like [`Entities::with_index`], for a unique index.
     pub fn with_unique_index(mut self, table: &str, name: &str, columns: &[&str]) -> Self {
         self = self.with_index(table, name, columns);
@@ -193,6 +209,20 @@ impl Entities {
         let backend = db.get_database_backend();
         let mut script: Vec<String> = self.ddl(backend).await?.to_vec();
         for (table, index) in &self.extra_indexes {
+            if !index.shape.is_plain() {
+                let spec = crate::batch::IndexSpec {
+                    name: index.name.clone().unwrap_or_default(),
+                    columns: index.columns.clone(),
+                    unique: index.unique,
+                    shape: index.shape.clone(),
+                };
+                script.push(
+                    crate::backend::of_db(backend)
+                        .create_index_sql(table, &spec)
+                        .map_err(DbErr::Migration)?,
+                );
+                continue;
+            }
             let mut stmt = sea_orm::sea_query::Index::create();
             stmt.name(index.name.clone().unwrap_or_default())
                 .table(table.clone());

@@ -218,6 +218,15 @@ impl Migrator {
         self
     }
 
+    /// Declares an index with a shape entities cannot express (an
+    /// expression, a partial predicate, an access method, operator classes:
+    /// [`crate::batch::IndexSpec`]'s builder), owned by the entities: autogenerate
+    /// creates, changes and drops it. Call after [`Migrator::with_entities`].
+    pub fn with_entity_index_spec(mut self, table: &str, spec: crate::batch::IndexSpec) -> Self {
+        self.entities = self.entities.map(|e| e.with_index_spec(table, spec));
+        self
+    }
+
     /// The registered entities, if any.
     pub fn entities(&self) -> Option<&crate::entities::Entities> {
         self.entities.as_ref()

@@ -350,3 +350,47 @@ fn identifiers_that_need_quoting() {
     let to = schema(vec![t]);
     insta::assert_snapshot!(golden(&from, &to, &Hints::default()));
 }
+
+/// An index the entities own with a shape (an expression and a predicate)
+/// whose predicate changes, and a UNIQUE constraint turned into a unique
+/// index: each is dropped as what it is and re-created with its whole
+/// shape; `down` re-creates the constraint as a constraint. A backend that
+/// lacks a property (MySQL: predicates) says so in its SQL.
+#[test]
+fn shaped_index_changed_and_constraint_turned_index() {
+    use migration_core::schema::{IndexShape, KeyPart};
+    let shaped = |predicate: &str| Index {
+        name: Some("users_lower_email".into()),
+        columns: vec!["lower(email)".into()],
+        unique: true,
+        shape: IndexShape {
+            predicate: Some(predicate.into()),
+            ..IndexShape::default()
+        }
+        .with_parts(vec![KeyPart {
+            expression: true,
+            ..KeyPart::default()
+        }]),
+    };
+    let mut before = users();
+    before.indexes.push(shaped("deleted_at IS NULL"));
+    before.indexes.push(Index {
+        shape: IndexShape {
+            constraint: true,
+            ..IndexShape::default()
+        },
+        ..Index::new(Some("users_name_key"), &["name"], true)
+    });
+    let mut after = users();
+    after
+        .indexes
+        .push(shaped("deleted_at IS NULL AND email IS NOT NULL"));
+    after
+        .indexes
+        .push(Index::new(Some("users_name_uidx"), &["name"], true));
+    insta::assert_snapshot!(golden(
+        &schema(vec![before]),
+        &schema(vec![after]),
+        &Hints::default()
+    ));
+}

@@ -753,6 +753,13 @@ impl fmt::Display for Op {
                     changes.join(", ")
                 )
             }
+            // An index with a shape (or a constraint) says all of it.
+            Op::CreateIndex { table, index } if !index.shape.is_default() => {
+                write!(f, "create {index} on `{table}`")
+            }
+            Op::DropIndex { table, index } if !index.shape.is_default() => {
+                write!(f, "drop {index} on `{table}`")
+            }
             Op::CreateIndex { table, index } => write!(
                 f,
                 "create {}index {}on `{table}` {}",

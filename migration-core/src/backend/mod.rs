@@ -425,8 +425,8 @@ pub trait Backend: Send + Sync {
 /// to write instead.
 pub(crate) fn refuse_index(backend: &str, index: &IndexSpec, what: &str, fix: &str) -> String {
     format!(
-        "index `{}`: {backend} has no {what}; {fix} (or create it only on the backends that \
-         have it: `if manager.get_database_backend() == DbBackend::…`)",
+        "index `{}`: {backend} does not support {what}; {fix} (or create it only on the \
+         backends that do: `if manager.get_database_backend() == DbBackend::…`)",
         index.name
     )
 }

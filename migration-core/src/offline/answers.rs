@@ -185,6 +185,13 @@ pub(super) fn plausible(spelling: &str, id: i64) -> Option<Value> {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
         .collect();
+    // sea-query's SQLite spellings keep the type in the name:
+    // `timestamp_text`, `timestamp_with_timezone_text`, `uuid_text`.
+    let head = match head.strip_suffix("_text") {
+        Some("timestamp_with_timezone") => "timestamptz".to_owned(),
+        Some(t) => t.to_owned(),
+        None => head,
+    };
     let epoch = chrono::DateTime::UNIX_EPOCH;
     Some(match head.as_str() {
         "bigint" | "int8" | "bigserial" | "serial8" => Value::BigInt(Some(id)),
@@ -421,6 +428,15 @@ mod tests {
             plausible("timestamp with time zone", 1),
             Some(Value::ChronoDateTimeWithTimeZone(_))
         ));
+        assert!(matches!(
+            plausible("timestamp_text", 1),
+            Some(Value::ChronoDateTime(_))
+        ));
+        assert!(matches!(
+            plausible("timestamp_with_timezone_text", 1),
+            Some(Value::ChronoDateTimeWithTimeZone(_))
+        ));
+        assert!(matches!(plausible("uuid_text", 1), Some(Value::Uuid(_))));
         assert_eq!(plausible("interval", 1), None);
         assert_eq!(plausible("geometry", 1), None);
     }

@@ -737,7 +737,7 @@ impl fmt::Display for Index {
                 .map(|(i, c)| {
                     let p = sh.parts.get(i).cloned().unwrap_or_default();
                     let mut t = if p.expression {
-                        format!("({c})")
+                        c.clone()
                     } else {
                         format!("`{c}`")
                     };
