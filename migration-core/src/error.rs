@@ -84,7 +84,7 @@ pub enum Error {
         #[source]
         source: Box<MigrationError>,
         /// What to do about it.
-        fix: &'static str,
+        fix: String,
     },
 
     /// Another process holds the migration lock for longer than the timeout.

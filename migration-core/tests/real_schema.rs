@@ -480,3 +480,82 @@ async fn a_real_applications_schema_checks_clean_then_evolves_and_reverts_exactl
         runner.connection().clone().close().await.ok();
     }
 }
+
+/// The scratch database offers what the target does: `pg_trgm` installed in
+/// `public` (where `CREATE EXTENSION IF NOT EXISTS` then does nothing) is
+/// usable by the migrations replayed in the scratch schema; installed in a
+/// `public` that also holds tables (kept off the scratch search path), the
+/// failure says the scratch database may be the cause.
+#[tokio::test]
+async fn scratch_schemas_see_extensions_installed_in_the_scratch_database() {
+    let dialect = Dialect::Postgres;
+    let m = migrator(dialect, v1_schema, P1);
+    for (label, setup, clean) in [
+        ("absent", &[][..], true),
+        (
+            "in_public",
+            &["CREATE EXTENSION pg_trgm SCHEMA public"][..],
+            true,
+        ),
+        (
+            "beside_tables",
+            &[
+                "CREATE EXTENSION pg_trgm SCHEMA public",
+                "CREATE TABLE public.app_data (id int)",
+            ][..],
+            false,
+        ),
+    ] {
+        let Some(server) = TestDb::create(dialect, &format!("scratch_{label}")).await else {
+            return;
+        };
+        let conn = sea_orm::Database::connect(&server.url).await.unwrap();
+        for sql in setup {
+            conn.execute_unprepared(sql).await.unwrap();
+        }
+        conn.close().await.ok();
+        let scratch = Scratch {
+            dialect,
+            server_url: Some(server.url.clone()),
+        };
+        let result =
+            compare_project_in(&m, m.entities().unwrap(), &scratch, &Target::Heads, false).await;
+        if clean {
+            let cmp = result.unwrap_or_else(|e| panic!("{label}: {e}"));
+            assert!(
+                cmp.plan.is_empty(),
+                "{label}: {:?}",
+                cmp.plan.difference_lines()
+            );
+            assert!(
+                cmp.plan
+                    .managed
+                    .iter()
+                    .any(|l| l.contains("members_name_trgm")),
+                "{label}: {:?}",
+                cmp.plan.managed
+            );
+        } else {
+            let err = result.expect_err("gin_trgm_ops is out of the scratch schema's sight");
+            let text = err.to_string();
+            assert!(
+                text.contains("this may be the scratch database, not the migration")
+                    && text.contains("pg_trgm in schema `public`, which also holds tables"),
+                "{label}: {text}"
+            );
+            assert_eq!(err.exit_code(), 1, "{label}");
+        }
+        // The scratch schemas are gone; the server's own tables are untouched.
+        let conn = sea_orm::Database::connect(&server.url).await.unwrap();
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT COUNT(*) FROM pg_namespace WHERE nspname LIKE 'autogen_%'"
+            )
+            .await,
+            0,
+            "{label}"
+        );
+        conn.close().await.ok();
+    }
+}

@@ -116,7 +116,8 @@ impl Side<'_> {
                             revision: id.clone(),
                             where_: "applied to the scratch database".into(),
                             source: Box::new(source),
-                            fix: "fix the migration: `up` runs it the same way on a real database",
+                            fix: "fix the migration: `up` runs it the same way on a real database"
+                                .into(),
                         })?;
                 }
                 Ok(())
@@ -215,6 +216,42 @@ impl Scratch {
     /// (MySQL, or a migration that refuses a transaction) a temporary database
     /// is created and dropped.
     async fn build(&self, side: Side<'_>) -> Result<Schema> {
+        let result = self.build_side(&side).await;
+        // A migration that fails on the scratch database may be failing on
+        // what the scratch place cannot see rather than on itself: say so.
+        match result {
+            Err(Error::Rehearsal {
+                revision,
+                where_,
+                source,
+                fix,
+            }) => {
+                let spots = backend::of(self.dialect)
+                    .scratch_blind_spots(&self.admin_url())
+                    .await;
+                let fix = if spots.is_empty() {
+                    fix
+                } else {
+                    format!(
+                        "this may be the scratch database, not the migration: it cannot see {}; \
+                         install the extension in a schema of its own there (`CREATE EXTENSION … \
+                         SCHEMA extensions`), or pass --scratch-url a database without it; if \
+                         not, {fix}",
+                        spots.join("; ")
+                    )
+                };
+                Err(Error::Rehearsal {
+                    revision,
+                    where_,
+                    source,
+                    fix,
+                })
+            }
+            other => other,
+        }
+    }
+
+    async fn build_side(&self, side: &Side<'_>) -> Result<Schema> {
         let backend = backend::of(self.dialect);
         let name = scratch_name(side.label());
         let memory = backend.memory_url().filter(|_| self.server_url.is_none());

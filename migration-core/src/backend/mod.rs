@@ -281,6 +281,15 @@ pub trait Backend: Send + Sync {
         self.create_database(admin_url, name).await
     }
 
+    /// What the server at `admin_url` has that a scratch place cannot see
+    /// (PostgreSQL: an extension installed in a schema that also holds
+    /// tables, kept off the scratch search path so no migration reaches
+    /// those tables), one description each: said when a migration fails
+    /// there, since it may not fail on a real database.
+    async fn scratch_blind_spots(&self, _admin_url: &str) -> Vec<String> {
+        Vec::new()
+    }
+
     /// Removes what [`Backend::create_scratch`] made.
     async fn drop_scratch(&self, admin_url: &str, name: &str) -> Result<(), DbErr> {
         self.drop_database(admin_url, name).await

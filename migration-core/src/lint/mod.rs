@@ -101,7 +101,8 @@ pub async fn statements(
                   table has rows: a step that needs a row to exist (a `find` it unwraps, a \
                   value read back whose column type neither the migration nor the entities \
                   declare) cannot be rendered; let the step go on when a read finds nothing \
-                  (an `Option` it matches instead of an error it returns)",
+                  (an `Option` it matches instead of an error it returns)"
+                .into(),
         })?;
     let table = migrator.history_table();
     Ok(script

@@ -567,14 +567,36 @@ impl Backend for Postgres {
         name: &str,
         place: ScratchPlace,
     ) -> Result<(), DbErr> {
+        let visible = extension_schemas(txn, false).await?;
+        let path = |first: String| {
+            std::iter::once(first)
+                .chain(visible.iter().map(|s| ident(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let sql = match place {
-            ScratchPlace::Temporary => "SET LOCAL search_path TO pg_temp".to_owned(),
+            ScratchPlace::Temporary => {
+                format!("SET LOCAL search_path TO {}", path("pg_temp".into()))
+            }
             ScratchPlace::Schema => {
                 let quoted = ident(name);
-                format!("CREATE SCHEMA {quoted}; SET LOCAL search_path TO {quoted}")
+                format!(
+                    "CREATE SCHEMA {quoted}; SET LOCAL search_path TO {}",
+                    path(quoted.clone())
+                )
             }
         };
         txn.execute_unprepared(&sql).await.map(|_| ())
+    }
+
+    async fn scratch_blind_spots(&self, admin_url: &str) -> Vec<String> {
+        let Ok(admin) = sea_orm::Database::connect(&self.scratch_connect_url(admin_url)).await
+        else {
+            return Vec::new();
+        };
+        let spots = extension_schemas(&admin, true).await.unwrap_or_default();
+        let _ = admin.close().await;
+        spots
     }
 
     /// A schema in the admin database, not a database: `CREATE DATABASE` copies
@@ -590,10 +612,15 @@ impl Backend for Postgres {
         admin
             .execute_unprepared(&format!("CREATE SCHEMA {}", ident(name)))
             .await?;
+        let visible = extension_schemas(&admin, false).await?;
         admin.close().await?;
         let separator = if admin_url.contains('?') { '&' } else { '?' };
+        let path: Vec<String> = std::iter::once(ident(name))
+            .chain(visible.iter().map(|s| ident(s)))
+            .collect();
         Ok(format!(
-            "{admin_url}{separator}options[search_path]={name}&options[synchronous_commit]=off"
+            "{admin_url}{separator}options[search_path]={}&options[synchronous_commit]=off",
+            path.join(",")
         ))
     }
 
@@ -714,6 +741,54 @@ impl Backend for Postgres {
 /// The table's foreign keys and unique keys (constraints and unique indexes
 /// without expressions or predicates), one row per column in order: see
 /// `backend::keys_from_rows`.
+/// The schemas extensions live in, and whether each also holds relations of
+/// its own (not an extension's): the scratch search path adds those that do
+/// not, so that `gin_trgm_ops` of a `pg_trgm` installed in `public` resolves
+/// while no migration can reach a table outside the scratch schema.
+const EXTENSION_SCHEMAS_SQL: &str = r#"
+SELECT n.nspname::text AS schema_name,
+       string_agg(e.extname::text, ', ' ORDER BY e.extname) AS extensions,
+       EXISTS (SELECT 1 FROM pg_catalog.pg_class c
+               WHERE c.relnamespace = n.oid AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+                                 WHERE d.classid = 'pg_catalog.pg_class'::regclass
+                                   AND d.objid = c.oid AND d.deptype = 'e')) AS holds_relations
+FROM pg_catalog.pg_extension e
+JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+GROUP BY n.oid, n.nspname
+ORDER BY n.nspname
+"#;
+
+/// With `blind` false, the schemas of [`EXTENSION_SCHEMAS_SQL`] a scratch
+/// search path may add; with `blind`, descriptions of those it may not.
+async fn extension_schemas<C: ConnectionTrait>(
+    conn: &C,
+    blind: bool,
+) -> Result<Vec<String>, DbErr> {
+    let rows = conn
+        .query_all_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            EXTENSION_SCHEMAS_SQL,
+        ))
+        .await?;
+    let mut out = Vec::new();
+    for row in rows {
+        let schema: String = row.try_get("", "schema_name")?;
+        let extensions: String = row.try_get("", "extensions")?;
+        let holds: bool = row.try_get("", "holds_relations")?;
+        match (blind, holds) {
+            (false, false) => out.push(schema),
+            (true, true) => out.push(format!(
+                "extension(s) {extensions} in schema `{schema}`, which also holds tables (kept \
+                 off the scratch search path so that no migration reaches them)"
+            )),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 const TABLE_KEYS_SQL: &str = r#"
 SELECT id, name, kind, col, ref_table, ref_col FROM (
   SELECT 'c:' || c.conname::text AS id, c.conname::text AS name,
