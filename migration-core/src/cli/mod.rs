@@ -687,7 +687,10 @@ impl<'m> Ctx<'m> {
                 } else {
                     "Reverting"
                 };
-                notes.comment(format!("{verb} {}: {}", rev.id, rev.message));
+                notes.comment(match rev.message.as_str() {
+                    "" => format!("{verb} {}", rev.id),
+                    message => format!("{verb} {}: {message}", rev.id),
+                });
             }
         });
         let done = match direction {
@@ -1370,7 +1373,10 @@ fn history(
         } else {
             format!(" ({})", marks.join(", "))
         };
-        println!("{parents} -> {}{marks}, {}", r.id, r.message);
+        match r.message.as_str() {
+            "" => println!("{parents} -> {}{marks}", r.id),
+            message => println!("{parents} -> {}{marks}, {message}", r.id),
+        }
         if verbose && let Some(rev) = migrator.revision(&r.id) {
             println!("    path:     {}\n    checksum: {}", rev.path, rev.checksum);
         }
@@ -1767,10 +1773,19 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     }
     // The safety lint's errors (data loss) fail `check` too, unless a migration
     // acknowledges them; warnings are `lint`'s business.
+    // One line per finding, with every backend it fires on.
+    let mut lint_lines: Vec<((&str, &str, &str, &str), Vec<&str>)> = Vec::new();
     for f in findings.iter().filter(|f| f.fails(false)) {
+        let key = (f.rule, f.revision.as_str(), f.message.as_str(), f.safe);
+        match lint_lines.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, dialects)) => dialects.push(f.dialect),
+            None => lint_lines.push((key, vec![f.dialect])),
+        }
+    }
+    for ((rule, revision, message, safe), dialects) in lint_lines {
         problems.push(format!(
-            "error[{}] in {} ({}): {}; {}",
-            f.rule, f.revision, f.dialect, f.message, f.safe
+            "lint error[{rule}] in {revision} ({}): {message}; {safe}",
+            dialects.join(", ")
         ));
     }
     let on = scratch_description(&scratch);

@@ -506,13 +506,20 @@ pub fn check_with(
                     continue;
                 }
                 fired.push(rule.id);
-                findings.push(finding(
-                    rule.id,
-                    rule.severity,
-                    &table,
-                    rule.problem,
-                    rule.safe,
-                ));
+                // A drop names what it drops.
+                let named = match dropped_columns(&clause).as_slice() {
+                    [] => rule.problem.to_owned(),
+                    cols if rule.id == "drop-column" => format!(
+                        "{}: {}",
+                        cols.iter()
+                            .map(|c| format!("column `{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        rule.problem
+                    ),
+                    _ => rule.problem.to_owned(),
+                };
+                findings.push(finding(rule.id, rule.severity, &table, &named, rule.safe));
             }
             // Breaking running code: the application's entity still has the column.
             if let Some(caps) = DROP_COLUMN.captures(&clause) {

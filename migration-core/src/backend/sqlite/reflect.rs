@@ -363,13 +363,17 @@ pub fn parse_type(s: &str) -> ColType {
         ("json_text" | "json", None) => ColType::Json,
         ("jsonb_text" | "jsonb", None) => ColType::JsonB,
         ("uuid_text" | "uuid", None) => ColType::Uuid,
-        ("blob", Some(a)) => match parse_u32(Some(a)) {
+        // Hand-written DDL spells the standard names; SQLite stores them
+        // verbatim (BLOB affinity), and sea-query writes `blob(n)` and
+        // `varbinary_blob(n)` for the same types.
+        ("blob" | "binary", Some(a)) => match parse_u32(Some(a)) {
             Some(n) => ColType::Binary(Some(n)),
             None => ColType::Other(t),
         },
         ("blob", None) => ColType::Blob,
-        ("varbinary_blob", Some(a)) => ColType::Other(format!("varbinary({a})")),
-        ("varbinary_blob", None) => ColType::Other("varbinary".into()),
+        ("binary", None) => ColType::Binary(None),
+        ("varbinary_blob" | "varbinary", Some(a)) => ColType::Other(format!("varbinary({a})")),
+        ("varbinary_blob" | "varbinary", None) => ColType::Other("varbinary".into()),
         ("enum_text", None) => ColType::Enum {
             name: None,
             values: Vec::new(),
@@ -642,6 +646,10 @@ mod tests {
             ColType::TimestampTz
         );
         assert_eq!(parse_type("blob(16)"), ColType::Binary(Some(16)));
+        // Hand-written standard spellings are the same types as sea-query's.
+        assert_eq!(parse_type("binary(1)"), ColType::Binary(Some(1)));
+        assert_eq!(parse_type("BINARY(16)"), parse_type("blob(16)"));
+        assert_eq!(parse_type("varbinary(8)"), parse_type("varbinary_blob(8)"));
         assert_eq!(
             parse_type("varbinary_blob(10)"),
             ColType::Other("varbinary(10)".into())
