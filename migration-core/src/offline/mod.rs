@@ -310,12 +310,11 @@ impl Recorder {
             Entry::Execute(sql) => Some(sql),
             _ => None,
         }));
-        let q = if self.backend == DbBackend::MySql {
-            '`'
-        } else {
-            '"'
-        };
-        crate::autogen::hints::column_spellings(&statements, q)
+        let dialect = crate::backend::Dialect::of_db_backend(self.backend);
+        crate::autogen::hints::column_spellings(
+            &statements,
+            crate::autogen::hints::quote_char(dialect),
+        )
     }
 
     /// A row SeaORM reads back from `table`: `known` values, the rest made up
