@@ -267,10 +267,7 @@ impl Scratch {
                 .split_last()
                 .expect("every backend names a scratch place");
             for place in first {
-                match self
-                    .build_in_transaction(&side, &admin, &name, *place)
-                    .await
-                {
+                match self.build_in_transaction(side, &admin, &name, *place).await {
                     Ok(schema) => return Ok(schema),
                     Err(e) => tracing::debug!(
                         "scratch side {} failed in {place:?} ({e}); building it again",
@@ -278,7 +275,7 @@ impl Scratch {
                     ),
                 }
             }
-            return self.build_in_transaction(&side, &admin, &name, *last).await;
+            return self.build_in_transaction(side, &admin, &name, *last).await;
         }
         let admin = self.admin_url();
         let url = backend

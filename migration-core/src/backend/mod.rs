@@ -430,6 +430,28 @@ pub trait Backend: Send + Sync {
     fn create_index_sql(&self, table: &str, index: &IndexSpec) -> Result<String, String>;
 }
 
+/// Refuses what only PostgreSQL's indexes have beyond a predicate:
+/// `INCLUDE` columns and `NULLS NOT DISTINCT`.
+pub(crate) fn refuse_postgres_only(backend: &str, index: &IndexSpec) -> Result<(), String> {
+    if !index.shape.include.is_empty() {
+        return Err(refuse_index(
+            backend,
+            index,
+            "INCLUDE columns",
+            "add them to the key, or leave them out",
+        ));
+    }
+    if index.shape.nulls_not_distinct {
+        return Err(refuse_index(
+            backend,
+            index,
+            "NULLS NOT DISTINCT",
+            "make the columns NOT NULL, or leave it out (NULLs never collide here)",
+        ));
+    }
+    Ok(())
+}
+
 /// Why `backend` cannot create `index`: it has not `what`; `fix` says what
 /// to write instead.
 pub(crate) fn refuse_index(backend: &str, index: &IndexSpec, what: &str, fix: &str) -> String {

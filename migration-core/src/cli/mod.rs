@@ -1773,8 +1773,10 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     }
     // The safety lint's errors (data loss) fail `check` too, unless a migration
     // acknowledges them; warnings are `lint`'s business.
-    // One line per finding, with every backend it fires on.
-    let mut lint_lines: Vec<((&str, &str, &str, &str), Vec<&str>)> = Vec::new();
+    // One line per finding, with every backend it fires on: (rule,
+    // revision, message, safe) and the dialects.
+    type Seen<'f> = ((&'f str, &'f str, &'f str, &'f str), Vec<&'f str>);
+    let mut lint_lines: Vec<Seen<'_>> = Vec::new();
     for f in findings.iter().filter(|f| f.fails(false)) {
         let key = (f.rule, f.revision.as_str(), f.message.as_str(), f.safe);
         match lint_lines.iter_mut().find(|(k, _)| *k == key) {

@@ -1199,6 +1199,27 @@ impl FkAction {
     }
 }
 
+/// [`Schema::others`] from catalog rows of `kind`, `name` and `on_table`
+/// (a trigger's table): `trigger \`t\` on \`members\``, `view \`v\``; names in
+/// `exclude` are left out.
+///
+/// # Errors
+/// A row without those columns.
+pub(crate) fn others_of(rows: &[QueryResult], exclude: &[&str]) -> Result<Vec<String>, DbErr> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (kind, name) = (get_str(row, "kind")?, get_str(row, "name")?);
+        if exclude.contains(&name.as_str()) {
+            continue;
+        }
+        out.push(match get_opt_str(row, "on_table")? {
+            Some(on) => format!("{kind} `{name}` on `{on}`"),
+            None => format!("{kind} `{name}`"),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,6 @@
 //! MySQL/MariaDB indexes: `FULLTEXT`, `SPATIAL`, `USING HASH`, prefix lengths, `DESC` and (MySQL 8) functional key parts.
 
-use crate::backend::refuse_index;
+use crate::backend::{refuse_index, refuse_postgres_only};
 use crate::batch::IndexSpec;
 use crate::batch::ddl::quote;
 use sea_orm::DbBackend;
@@ -22,15 +22,7 @@ pub(crate) fn index_clause(index: &IndexSpec) -> Result<String, String> {
             "index every row, or index a generated column that is NULL for the rows left out",
         );
     }
-    if !sh.include.is_empty() {
-        return refuse("INCLUDE columns", "add them to the key, or leave them out");
-    }
-    if sh.nulls_not_distinct {
-        return refuse(
-            "NULLS NOT DISTINCT",
-            "make the columns NOT NULL, or leave it out (NULLs never collide here)",
-        );
-    }
+    refuse_postgres_only("MySQL/MariaDB", index)?;
     let mut parts = Vec::new();
     for (i, column) in index.columns.iter().enumerate() {
         let p = sh.parts.get(i).cloned().unwrap_or_default();

@@ -397,16 +397,7 @@ pub async fn reflect<C: ConnectionTrait>(conn: &C, exclude: &[&str]) -> Result<S
         table.sort_canonical();
         schema.tables.insert(name, table);
     }
-    for row in &other_rows {
-        let (kind, name) = (get_str(row, "kind")?, get_str(row, "name")?);
-        if exclude.contains(&name.as_str()) {
-            continue;
-        }
-        schema.others.push(match get_opt_str(row, "on_table")? {
-            Some(on) => format!("{kind} `{name}` on `{on}`"),
-            None => format!("{kind} `{name}`"),
-        });
-    }
+    schema.others = crate::schema::others_of(&other_rows, exclude)?;
     Ok(schema)
 }
 

@@ -1,6 +1,6 @@
 //! SQLite's `CREATE INDEX`: expression key parts, `DESC` and partial predicates (no access methods, operator classes or `INCLUDE`).
 
-use crate::backend::refuse_index;
+use crate::backend::{refuse_index, refuse_postgres_only};
 use crate::batch::IndexSpec;
 use crate::batch::ddl::quote;
 use sea_orm::DbBackend;
@@ -20,15 +20,7 @@ pub(crate) fn create_index_sql(table: &str, index: &IndexSpec) -> Result<String,
             "leave it out (SQLite has B-trees only; full-text search is an FTS5 virtual table)",
         );
     }
-    if !sh.include.is_empty() {
-        return refuse("INCLUDE columns", "add them to the key, or leave them out");
-    }
-    if sh.nulls_not_distinct {
-        return refuse(
-            "NULLS NOT DISTINCT",
-            "make the columns NOT NULL, or leave it out (NULLs never collide here)",
-        );
-    }
+    refuse_postgres_only("SQLite", index)?;
     let mut parts = Vec::new();
     for (i, column) in index.columns.iter().enumerate() {
         let p = sh.parts.get(i).cloned().unwrap_or_default();
