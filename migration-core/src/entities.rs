@@ -241,6 +241,13 @@ impl Entities {
     }
 
     /// The statements `SchemaBuilder::apply` runs on `backend`, captured once.
+    /// [`Entities::ddl`] if it was captured already (no capture here).
+    pub(crate) fn captured_ddl(&self, backend: DbBackend) -> Option<&[String]> {
+        let dialect = Dialect::of_db_backend(backend);
+        let slot = Dialect::ALL.iter().position(|d| *d == dialect)?;
+        self.captured.ddl[slot].get().map(Vec::as_slice)
+    }
+
     pub(crate) async fn ddl(&self, backend: DbBackend) -> Result<&[String], DbErr> {
         let dialect = Dialect::of_db_backend(backend);
         let slot = Dialect::ALL

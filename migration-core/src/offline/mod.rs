@@ -71,9 +71,13 @@ pub struct Script {
     /// server on MySQL), so that a part that needs the table's current
     /// definition reads it there.
     shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
-    /// DDL taken to have run before the script (the entities' tables), so
-    /// that a row a data step reads back gets values of its columns' types.
+    /// DDL taken to have run before the script, so that a row a data step
+    /// reads back gets values of its columns' types.
     assumed: Arc<Mutex<Vec<String>>>,
+    /// Entities whose captured DDL is taken to have run before the script:
+    /// held, not copied (the lint renders each revision on a script of its
+    /// own), and read only when a data step needs a type.
+    assumed_entities: Arc<Mutex<Option<(crate::entities::Entities, DbBackend)>>>,
 }
 
 /// The copy behind [`Script::shadow`].
@@ -115,9 +119,10 @@ impl Script {
     /// has any (a failure to capture it only leaves those types unknown).
     pub(crate) async fn assume_entities(&self, migrator: &crate::Migrator, backend: DbBackend) {
         if let Some(entities) = migrator.entities()
-            && let Ok(ddl) = entities.ddl(backend).await
+            && entities.ddl(backend).await.is_ok()
+            && let Ok(mut held) = self.assumed_entities.lock()
         {
-            self.assume_ddl(ddl);
+            *held = Some((entities.clone(), backend));
         }
     }
 
@@ -302,10 +307,17 @@ impl Recorder {
     fn spellings(&self) -> answers::Spellings {
         let mut statements: Vec<String> = self
             .script
-            .assumed
+            .assumed_entities
             .lock()
-            .map(|a| a.clone())
+            .ok()
+            .and_then(|held| {
+                held.as_ref()
+                    .and_then(|(e, b)| e.captured_ddl(*b).map(<[String]>::to_vec))
+            })
             .unwrap_or_default();
+        if let Ok(assumed) = self.script.assumed.lock() {
+            statements.extend(assumed.iter().cloned());
+        }
         statements.extend(self.script.entries().into_iter().filter_map(|e| match e {
             Entry::Execute(sql) => Some(sql),
             _ => None,
