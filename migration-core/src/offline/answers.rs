@@ -58,13 +58,7 @@ pub(super) fn write(stmt: &Statement) -> Option<Write> {
     {
         return None;
     }
-    let toks = tokenize(&stmt.sql, Quotes::Standard);
-    let values = stmt
-        .values
-        .as_ref()
-        .map(|v| v.0.clone())
-        .unwrap_or_default();
-    let bound = Bound::new(&toks, &values);
+    let (toks, bound) = Bound::read(stmt);
     let verb = word(toks.first()?)?.to_ascii_uppercase();
     let mut out = Write {
         rows: 1,
@@ -144,13 +138,7 @@ pub(super) fn write(stmt: &Statement) -> Option<Write> {
 
 /// Reads `stmt` as a `SELECT … FROM one_table [WHERE col = v AND …]`.
 pub(super) fn select(stmt: &Statement) -> Option<Select> {
-    let toks = tokenize(&stmt.sql, Quotes::Standard);
-    let values = stmt
-        .values
-        .as_ref()
-        .map(|v| v.0.clone())
-        .unwrap_or_default();
-    let bound = Bound::new(&toks, &values);
+    let (toks, bound) = Bound::read(stmt);
     if !toks.first()?.is("SELECT") {
         return None;
     }
@@ -343,15 +331,18 @@ struct Bound<'a> {
 }
 
 impl<'a> Bound<'a> {
-    fn new(toks: &[Token], values: &'a [Value]) -> Self {
-        Bound {
-            values,
+    /// `stmt`'s tokens, and its bound values (borrowed) by placeholder.
+    fn read(stmt: &'a Statement) -> (Vec<Token>, Self) {
+        let toks = tokenize(&stmt.sql, Quotes::Standard);
+        let bound = Bound {
+            values: stmt.values.as_ref().map_or(&[][..], |v| v.0.as_slice()),
             questions: toks
                 .iter()
                 .filter(|t| t.punct('?'))
                 .map(|t| t.start)
                 .collect(),
-        }
+        };
+        (toks, bound)
     }
 
     /// The value bound to the first placeholder in `toks`.

@@ -71,9 +71,6 @@ pub struct Script {
     /// server on MySQL), so that a part that needs the table's current
     /// definition reads it there.
     shadow: Arc<tokio::sync::Mutex<Option<Shadow>>>,
-    /// DDL taken to have run before the script, so that a row a data step
-    /// reads back gets values of its columns' types.
-    assumed: Arc<Mutex<Vec<String>>>,
     /// Entities whose captured DDL is taken to have run before the script:
     /// held, not copied (the lint renders each revision on a script of its
     /// own), and read only when a data step needs a type.
@@ -106,17 +103,11 @@ impl Script {
         }
     }
 
-    /// Takes `ddl` to have run before the script: the rows SeaORM reads back
-    /// after a write (`ActiveModel::insert`) get values of the types it gives
-    /// the columns, where the script's own DDL does not say.
-    pub fn assume_ddl(&self, ddl: &[String]) {
-        if let Ok(mut assumed) = self.assumed.lock() {
-            assumed.extend_from_slice(ddl);
-        }
-    }
-
-    /// [`Script::assume_ddl`] with the DDL of `migrator`'s entities, if it
-    /// has any (a failure to capture it only leaves those types unknown).
+    /// Takes the DDL of `migrator`'s entities, if it has any, to have run
+    /// before the script: the rows SeaORM reads back after a write
+    /// (`ActiveModel::insert`) get values of the types it gives the columns,
+    /// where the script's own DDL does not say (a failure to capture it only
+    /// leaves those types unknown).
     pub(crate) async fn assume_entities(&self, migrator: &crate::Migrator, backend: DbBackend) {
         if let Some(entities) = migrator.entities()
             && entities.ddl(backend).await.is_ok()
@@ -315,9 +306,6 @@ impl Recorder {
                     .and_then(|(e, b)| e.captured_ddl(*b).map(<[String]>::to_vec))
             })
             .unwrap_or_default();
-        if let Ok(assumed) = self.script.assumed.lock() {
-            statements.extend(assumed.iter().cloned());
-        }
         statements.extend(self.script.entries().into_iter().filter_map(|e| match e {
             Entry::Execute(sql) => Some(sql),
             _ => None,
