@@ -241,7 +241,9 @@ impl Entities {
     }
 
     /// The statements `SchemaBuilder::apply` runs on `backend`, captured once.
-    /// [`Entities::ddl`] if it was captured already (no capture here).
+    /// [`Entities::ddl`] if it was captured already (no capture here); read
+    /// by the offline recorder's type guesses, which are tooling.
+    #[cfg(feature = "tooling")]
     pub(crate) fn captured_ddl(&self, backend: DbBackend) -> Option<&[String]> {
         let dialect = Dialect::of_db_backend(backend);
         let slot = Dialect::ALL.iter().position(|d| *d == dialect)?;
