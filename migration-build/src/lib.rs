@@ -29,6 +29,54 @@ pub struct MigrationFile {
     pub checksum: String,
     /// Lint findings acknowledged in the file (see [`lint_allows`]).
     pub lint_allow: Vec<(String, String)>,
+    /// How the list gets the file's migration value (see [`constructor_of`]).
+    pub constructor: Constructor,
+}
+
+/// How the generated list makes a file's migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Constructor {
+    /// `Migration`: the unit struct `DeriveMigrationName` files declare.
+    Unit,
+    /// `migration()`: a function of the file (a `Migration` with fields, or
+    /// any `MigrationTrait` value built by code).
+    Function,
+}
+
+/// How the file's migration value is made: a top-level `fn migration()` when
+/// the file has one (a struct with fields, sea-orm-migration's
+/// `Migration { table: … }` in a list, becomes that function), else the unit
+/// struct `Migration`.
+///
+/// # Errors
+/// `Migration` is a struct with fields (or a tuple struct) and the file has no
+/// `fn migration()`: the message says what to add.
+pub fn constructor_of(source: &str) -> Result<Constructor, String> {
+    let tokens: Vec<TokenTree> = TokenStream::from_str(source)
+        .map_err(|e| format!("cannot tokenize: {e}"))?
+        .into_iter()
+        .collect();
+    let ident = |t: &TokenTree, s: &str| matches!(t, TokenTree::Ident(i) if i == s);
+    let function = tokens
+        .windows(2)
+        .any(|w| ident(&w[0], "fn") && ident(&w[1], "migration"));
+    if function {
+        return Ok(Constructor::Function);
+    }
+    let with_fields = tokens.windows(3).any(|w| {
+        ident(&w[0], "struct")
+            && ident(&w[1], "Migration")
+            && matches!(&w[2], TokenTree::Group(g) if g.delimiter() != Delimiter::None)
+    });
+    if with_fields {
+        return Err(
+            "`Migration` has fields, so the list cannot name it as a value; add \
+             `pub fn migration() -> Migration { Migration { /* its fields */ } }` to the file \
+             (the generated list calls `migration()` when the file has one)"
+                .into(),
+        );
+    }
+    Ok(Constructor::Unit)
 }
 
 /// Checksum of a migration's source: SHA-256 over its tokens, without comments.
@@ -197,9 +245,12 @@ pub fn discover(dir: &Path) -> Result<Vec<MigrationFile>, String> {
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let checksum = checksum(&source).map_err(|e| format!("{}: {e}", path.display()))?;
         let lint_allow = lint_allows(&source).map_err(|e| format!("{}: {e}", path.display()))?;
+        let constructor =
+            constructor_of(&source).map_err(|e| format!("{}: {e}", path.display()))?;
         files.push(MigrationFile {
             id: stem,
             lint_allow,
+            constructor,
             message: message_of(&source),
             path: std::fs::canonicalize(&path).unwrap_or(path),
             checksum,
@@ -240,10 +291,14 @@ pub fn render(files: &[MigrationFile]) -> String {
         } else {
             format!(".with_lint_allow(&[{}])", allow.join(", "))
         };
+        let value = match file.constructor {
+            Constructor::Unit => "Migration",
+            Constructor::Function => "migration()",
+        };
         let _ = writeln!(
             out,
             "        ::migration_core::Revision::new({id:?}, {id}::PARENTS, {msg:?}, {sum:?}, {path:?}, \
-             ::std::boxed::Box::new({id}::Migration)){allow},",
+             ::std::boxed::Box::new({id}::{value})){allow},",
             id = file.id,
             msg = file.message,
             sum = file.checksum,
@@ -342,6 +397,26 @@ mod tests {
         let rendered = render(&files);
         assert!(rendered.contains("pub mod m20250101_000000_a;"));
         assert!(rendered.contains("Box::new(m20250102_000000_b::Migration)"));
+
+        // A migration with fields is made by the file's `migration()`.
+        let with_fields = "pub struct Migration { table: &'static str }\n\
+            pub fn migration() -> Migration { Migration { table: \"t\" } }";
+        std::fs::write(dir.path().join("m20250103_000000_c.rs"), with_fields).unwrap();
+        let rendered = render(&discover(dir.path()).unwrap());
+        assert!(rendered.contains("Box::new(m20250103_000000_c::migration())"));
+        assert!(rendered.contains("Box::new(m20250102_000000_b::Migration)"));
+        // Without it, the build says what to add.
+        std::fs::write(
+            dir.path().join("m20250103_000000_c.rs"),
+            "pub struct Migration { table: &'static str }",
+        )
+        .unwrap();
+        let err = discover(dir.path()).unwrap_err();
+        assert!(
+            err.contains("add `pub fn migration() -> Migration"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("m20250103_000000_c.rs"), BODY).unwrap();
 
         std::fs::write(dir.path().join("add phone.rs"), BODY).unwrap();
         let err = discover(dir.path()).unwrap_err();

@@ -83,6 +83,25 @@ pub fn database_name(url: &str) -> Option<&str> {
     (!name.is_empty()).then_some(name)
 }
 
+/// `url` naming the database `name` on the same server, with the same
+/// credentials and parameters (the userinfo, unencoded `/` in a password
+/// included, is kept as it is).
+pub fn with_database(url: &str, name: &str) -> String {
+    let host_end = match userinfo_end(url) {
+        Some((_, host_end)) => host_end,
+        None => match url.find("://") {
+            Some(i) => {
+                let rest = &url[i + 3..];
+                i + 3 + rest.find(['/', '?', '#']).unwrap_or(rest.len())
+            }
+            None => return url.to_owned(),
+        },
+    };
+    let (head, tail) = url.split_at(host_end);
+    let params = tail.find(['?', '#']).map_or("", |i| &tail[i..]);
+    format!("{head}/{name}{params}")
+}
+
 /// The URL with any password replaced by `***`, safe to print and log.
 ///
 /// Masks the userinfo password (`user:secret@host`, also with unencoded
@@ -198,6 +217,25 @@ pub fn with_schema(url: &str, schema: &str) -> crate::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn another_database_on_the_same_server() {
+        for (url, want) in [
+            (
+                "postgres://u:pa/ss@h:5432/app?sslmode=require",
+                "postgres://u:pa/ss@h:5432/postgres?sslmode=require",
+            ),
+            ("postgres://h/app", "postgres://h/postgres"),
+            ("postgres://u@h:5432", "postgres://u@h:5432/postgres"),
+            ("postgres://u:p@h/app#x", "postgres://u:p@h/postgres#x"),
+        ] {
+            assert_eq!(with_database(url, "postgres"), want);
+            assert_eq!(
+                database_name(&with_database(url, "postgres")),
+                Some("postgres")
+            );
+        }
+    }
 
     #[test]
     fn masks_hostile_urls_whole() {

@@ -352,3 +352,90 @@ async fn every_index_is_dropped_and_recreated_exactly() {
         );
     }
 }
+
+/// A table `down` re-creates (the reverse of a generated drop) gets its
+/// UNIQUE constraints back as constraints, named or not, and its unique
+/// indexes as indexes: reflected equal to what the hand-written SQL made.
+#[tokio::test]
+async fn a_dropped_table_comes_back_with_its_unique_constraints_as_constraints() {
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "unique_kinds").await else {
+            continue;
+        };
+        let conn = Database::connect(&db.url).await.unwrap();
+        let sql: &[&str] = match dialect {
+            Dialect::Postgres => &[
+                "CREATE TABLE seats (id int PRIMARY KEY, room int NOT NULL, row_no int NOT NULL, \
+                 seat int NOT NULL, label varchar(20))",
+                "ALTER TABLE seats ADD CONSTRAINT seats_place_key UNIQUE (room, row_no, seat)",
+                "CREATE UNIQUE INDEX seats_room_label ON seats (room, label)",
+            ],
+            Dialect::MySql => &[
+                "CREATE TABLE seats (id int PRIMARY KEY, room int NOT NULL, row_no int NOT NULL, \
+                 seat int NOT NULL, label varchar(20), \
+                 CONSTRAINT seats_place_key UNIQUE (room, row_no, seat))",
+                "CREATE UNIQUE INDEX seats_room_label ON seats (room, label)",
+            ],
+            Dialect::Sqlite => &[
+                "CREATE TABLE seats (id integer PRIMARY KEY, room integer NOT NULL, \
+                 row_no integer NOT NULL, seat integer NOT NULL, label varchar(20), \
+                 CONSTRAINT seats_place_key UNIQUE (room, row_no, seat), UNIQUE (label, room))",
+                "CREATE UNIQUE INDEX seats_room_label ON seats (room, label)",
+            ],
+        };
+        for s in sql {
+            conn.execute_unprepared(s)
+                .await
+                .unwrap_or_else(|e| panic!("{}: {s}: {e}", dialect.name()));
+        }
+        let before = reflect(&conn).await;
+        let table = before.tables["seats"].clone();
+        let constraints = table.indexes.iter().filter(|i| i.shape.constraint).count();
+        let expected = match dialect {
+            Dialect::Postgres => 1,
+            // MySQL/MariaDB keep no difference between the two.
+            Dialect::MySql => 0,
+            Dialect::Sqlite => 2,
+        };
+        assert_eq!(
+            constraints,
+            expected,
+            "{}: {:#?}",
+            dialect.name(),
+            table.indexes
+        );
+        let manager = SchemaManager::new(&conn);
+        let drop = [Op::DropTable { table }];
+        exec::run(&manager, &drop).await.unwrap();
+        assert!(!reflect(&conn).await.tables.contains_key("seats"));
+        let create = migration_core::autogen::ops::reverse_all(&drop);
+        exec::run(&manager, &create)
+            .await
+            .unwrap_or_else(|e| panic!("{}: re-creating: {e}", dialect.name()));
+        let after = reflect(&conn).await;
+        assert_eq!(
+            after.tables["seats"].indexes,
+            before.tables["seats"].indexes,
+            "{}",
+            dialect.name()
+        );
+        assert!(
+            before.diff_lines(&after).is_empty(),
+            "{}: {:?}",
+            dialect.name(),
+            before.diff_lines(&after)
+        );
+        // The offline script says the same: the constraint is in CREATE TABLE.
+        let script = exec::sql(&create, dialect.db_backend(), false)
+            .await
+            .join("\n");
+        assert!(
+            !script.contains("CREATE UNIQUE INDEX \"seats_place_key\"")
+                && !script.contains("CREATE UNIQUE INDEX `seats_place_key`")
+                || dialect == Dialect::MySql,
+            "{}: {script}",
+            dialect.name()
+        );
+        conn.close().await.ok();
+    }
+}

@@ -82,6 +82,20 @@ async fn check_with_a_named_database_requires_it_at_head() {
             stderr(&out)
         );
         assert!(stdout(&out).contains("is at head"), "{}", stdout(&out));
+        // Compared on that database's backend, on its server (not SQLite).
+        let on = match dialect {
+            Dialect::Sqlite => "compared on in-memory SQLite".to_owned(),
+            d => format!("compared on a temporary {} database on ", d.name()),
+        };
+        assert!(stdout(&out).contains(&on), "{}", stdout(&out));
+        // `--dialect sqlite` still compares in memory.
+        let out = cli(&db.url, &["check", "--dialect", "sqlite"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+        assert!(
+            stdout(&out).contains("compared on in-memory SQLite"),
+            "{}",
+            stdout(&out)
+        );
     }
 }
 
@@ -340,4 +354,211 @@ async fn an_unmarked_rename_is_flagged_and_a_marked_one_is_a_rename() {
     let bin = ws.build();
     let out = run(&bin, cwd.path(), &["check"]);
     assert_eq!(out.status.code(), Some(0));
+}
+
+/// A migration written by hand the way real applications write their
+/// search indexes: raw SQL per backend, every kind an entity cannot declare.
+const SEARCH_INDEXES: &str = r#"//! Search indexes, written by hand (entities cannot declare them).
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend};
+
+/// The revisions this one applies on top of.
+pub const PARENTS: &[&str] = &["m20250614_090000_widen_products_price"];
+
+/// This revision.
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let sql: &[&str] = match manager.get_database_backend() {
+            DbBackend::Postgres => &[
+                "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+                "CREATE INDEX users_lower_name ON users (lower(display_name)) WHERE is_active",
+                "CREATE INDEX products_name_trgm ON products USING gin (name gin_trgm_ops)",
+                "CREATE INDEX products_sku_desc ON products (sku DESC)",
+            ],
+            DbBackend::MySql => &[
+                "CREATE INDEX users_name_prefix ON users (display_name(10))",
+                "CREATE FULLTEXT INDEX products_name_ft ON products (name)",
+                "CREATE INDEX products_sku_desc ON products (sku DESC)",
+            ],
+            _ => &[
+                "CREATE INDEX users_lower_name ON users (lower(display_name)) WHERE is_active",
+                "CREATE INDEX products_sku_desc ON products (sku DESC)",
+            ],
+        };
+        for statement in sql {
+            manager.get_connection().execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        let sql: &[&str] = match manager.get_database_backend() {
+            DbBackend::MySql => &[
+                "DROP INDEX users_name_prefix ON users",
+                "DROP INDEX products_name_ft ON products",
+                "DROP INDEX products_sku_desc ON products",
+            ],
+            _ => &[
+                "DROP INDEX IF EXISTS users_lower_name",
+                "DROP INDEX IF EXISTS products_name_trgm",
+                "DROP INDEX products_sku_desc",
+            ],
+        };
+        for statement in sql {
+            manager.get_connection().execute_unprepared(statement).await?;
+        }
+        Ok(())
+    }
+}
+"#;
+
+#[tokio::test]
+async fn hand_written_shaped_indexes_check_clean_and_a_declared_one_changes_exactly() {
+    let ws = Workspace::new("migration-autogen-shaped");
+    let search = "m20250701_090000_search_indexes.rs";
+    std::fs::write(
+        ws.path("migration/src/versions").join(search),
+        SEARCH_INDEXES,
+    )
+    .unwrap();
+    let bin = ws.build();
+    let cwd = tempfile::tempdir().unwrap();
+
+    // `check` is clean on every backend, each hand-written index listed once
+    // as the migrations'; autogenerate writes nothing; `up --sql` renders.
+    let managed: [(Dialect, &[&str]); 3] = [
+        (
+            Dialect::Postgres,
+            &[
+                "users_lower_name",
+                "products_name_trgm",
+                "products_sku_desc",
+            ],
+        ),
+        (
+            Dialect::MySql,
+            &["users_name_prefix", "products_name_ft", "products_sku_desc"],
+        ),
+        (Dialect::Sqlite, &["users_lower_name", "products_sku_desc"]),
+    ];
+    let before = ws.versions();
+    for (dialect, names) in managed {
+        if TestDb::create(dialect, "shaped_probe").await.is_none() {
+            continue;
+        }
+        let extra = dialect_args(dialect);
+        let out = run(&bin, cwd.path(), &args_with(&["check"], &extra));
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(0), "{}: {text}", dialect.name());
+        for name in names {
+            let lines: Vec<&str> = text
+                .lines()
+                .filter(|l| l.contains(&format!("`{name}`")) && l.contains("managed by migrations"))
+                .collect();
+            assert_eq!(lines.len(), 1, "{}: {name}: {text}", dialect.name());
+        }
+        let out = run(
+            &bin,
+            cwd.path(),
+            &args_with(&["revision", "--autogenerate", "-m", "nothing"], &extra),
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        assert!(stdout(&out).contains("No changes"), "{}", stdout(&out));
+        assert_eq!(ws.versions(), before);
+        let mut sql = vec!["up", "--sql", "--dialect", dialect.name()];
+        let admin = admin_url(dialect);
+        if dialect == Dialect::MySql {
+            sql.extend(["--scratch-url", &admin]);
+        }
+        let out = run(&bin, cwd.path(), &sql);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        assert!(
+            stdout(&out).contains("products_sku_desc"),
+            "{}: {}",
+            dialect.name(),
+            stdout(&out)
+        );
+    }
+
+    // The project now declares one of them, with another shape, and adds a
+    // column: the generated file changes exactly that, on every backend.
+    ws.edit("migration/src/lib.rs", |s| {
+        s.replace(
+            "        .with_entity_index(\n",
+            "        .with_entity_index_spec(\n            \"products\",\n            \
+             migration_core::prelude::IndexSpec::new(\"products_sku_desc\", &[]).col(\"sku\").desc().col(\"id\"),\n        )\n        .with_entity_index(\n",
+        )
+    });
+    ws.edit(&ws.entity("users.rs"), |s| {
+        s.replace(
+            "    /// Rows of the join table `team_members`.",
+            "    /// Shown instead of the name.\n    #[sea_orm(column_type = \"String(StringLen::N(40))\", nullable)]\n    pub nickname: Option<String>,\n    /// Rows of the join table `team_members`.",
+        )
+    });
+    let bin = ws.build();
+    let out = run(
+        &bin,
+        cwd.path(),
+        &["revision", "--autogenerate", "-m", "nickname and sku order"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let after = ws.versions();
+    assert_eq!(after.len(), before.len() + 1, "{}", stdout(&out));
+    let new_file = after.iter().find(|f| !before.contains(f)).unwrap();
+    let source = std::fs::read_to_string(ws.path("migration/src/versions").join(new_file)).unwrap();
+    assert!(source.contains("\"nickname\""), "{source}");
+    assert!(source.contains("products_sku_desc"), "{source}");
+    for untouched in [
+        "users_lower_name",
+        "products_name_trgm",
+        "users_name_prefix",
+    ] {
+        assert!(!source.contains(untouched), "{untouched}: {source}");
+    }
+    let bin = ws.build();
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "shaped_change").await else {
+            continue;
+        };
+        let search_id = search.trim_end_matches(".rs");
+        assert_eq!(
+            run(&bin, cwd.path(), &["-u", &db.url, "up", search_id])
+                .status
+                .code(),
+            Some(0),
+            "{}",
+            dialect.name()
+        );
+        let (_, at_search) = snapshot(&db.url).await;
+        let out = run(&bin, cwd.path(), &["-u", &db.url, "up"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        // The database is what the entities declare, the rest untouched.
+        let out = run(&bin, cwd.path(), &["-u", &db.url, "check"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        let (_, changed) = snapshot(&db.url).await;
+        let sku = changed.tables["products"]
+            .indexes
+            .iter()
+            .find(|i| i.name.as_deref() == Some("products_sku_desc"))
+            .unwrap();
+        assert_eq!(sku.columns, ["sku", "id"], "{}", dialect.name());
+        assert!(sku.shape.parts[0].descending, "{}", dialect.name());
+        assert!(changed.tables["users"].column("nickname").is_some());
+        // `down` gives back every index exactly as the hand-written SQL made it.
+        let out = run(&bin, cwd.path(), &["-u", &db.url, "down"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        let (_, reverted) = snapshot(&db.url).await;
+        assert!(
+            reverted.diff_lines(&at_search).is_empty(),
+            "{}: {}",
+            dialect.name(),
+            reverted.diff_lines(&at_search).join("\n")
+        );
+        assert_eq!(reverted.tables["products"], at_search.tables["products"]);
+    }
 }

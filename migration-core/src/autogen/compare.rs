@@ -682,7 +682,22 @@ impl Comparer<'_> {
     }
 
     fn indexes(&mut self, name: &str, w: &Table, t: &Table) {
-        let Pairing { left, right, .. } = w.pair_indexes(t);
+        let Pairing {
+            pairs,
+            mut left,
+            mut right,
+        } = w.pair_indexes(t);
+        // A UNIQUE constraint and a unique index on the same columns enforce
+        // the same thing, so only `--strict` tells them apart: the one is
+        // dropped and the other made (on MySQL/MariaDB both read as an index).
+        if self.scope.strict {
+            for (a, b) in pairs {
+                if a.shape.constraint != b.shape.constraint {
+                    left.push(a);
+                    right.push(b);
+                }
+            }
+        }
         for a in left {
             // What entities cannot declare (an expression, a predicate, an
             // access method…) is the migrations', unless the entities
@@ -1120,6 +1135,25 @@ mod tests {
         let mut named = b.clone();
         named.tables.get_mut("t").unwrap().indexes[1].name = Some("uq".into());
         assert!(compare(&b, &named, &Hints::default()).is_empty());
+        // ...unless compared strictly: a constraint turned into an index of
+        // the same name is dropped as the one and made as the other.
+        let mut constraint = named.clone();
+        constraint.tables.get_mut("t").unwrap().indexes[1]
+            .shape
+            .constraint = true;
+        assert!(compare(&constraint, &named, &Hints::default()).is_empty());
+        let strict = Scope {
+            strict: true,
+            ..Default::default()
+        };
+        let p = compare_in(&constraint, &named, &Hints::default(), &strict);
+        assert_eq!(
+            descriptions(&p),
+            vec![
+                "drop unique constraint `uq` (`b`) on `t`",
+                "create unique index `uq` on `t` (`b`)",
+            ]
+        );
     }
 
     #[test]

@@ -364,9 +364,33 @@ fn table_create(t: &Table) -> sea_query::TableCreateStatement {
         }
         s.primary_key(&mut pk);
     }
+    for index in t.indexes.iter().filter(|i| is_table_constraint(i)) {
+        s.index(&mut unique_constraint(index));
+    }
     for fk in &t.foreign_keys {
         s.foreign_key(&mut fk_create(&t.name, fk));
     }
+    s
+}
+
+/// Whether `index` is a UNIQUE constraint of its own in `CREATE TABLE`
+/// (`CONSTRAINT <name> UNIQUE (..)`, MySQL's `UNIQUE KEY`): one that was a
+/// constraint and is not a column's inline `UNIQUE`. Re-created as an index
+/// after the table, it would come back as an index, not as what it was.
+pub(crate) fn is_table_constraint(index: &Index) -> bool {
+    is_unique_constraint(index) && !is_inline_unique(index)
+}
+
+/// The table-level UNIQUE constraint `index` is (see [`is_table_constraint`]).
+fn unique_constraint(index: &Index) -> sea_query::IndexCreateStatement {
+    let mut s = sea_query::Index::create();
+    if let Some(name) = &index.name {
+        s.name(name.clone());
+    }
+    for c in &index.columns {
+        s.col(c.clone());
+    }
+    s.unique();
     s
 }
 
@@ -468,7 +492,7 @@ pub(crate) fn indexes_after_create(table: &Table) -> Vec<Index> {
     table
         .indexes
         .iter()
-        .filter(|i| !is_inline_unique(i))
+        .filter(|i| !is_inline_unique(i) && !is_table_constraint(i))
         .map(|i| Index {
             name: Some(index_name_of(&table.name, i)),
             ..i.clone()

@@ -10,7 +10,8 @@
 
 use super::compare::Plan;
 use super::exec::{
-    DefaultExpr, enum_change, fk_name, indexes_after_create, is_inline_unique, to_column_type,
+    DefaultExpr, enum_change, fk_name, indexes_after_create, is_inline_unique, is_table_constraint,
+    to_column_type,
 };
 use super::ops::Op;
 use crate::schema::{Column, FkAction, ForeignKey, Index, Table};
@@ -623,12 +624,26 @@ fn table_code(t: &Table) -> TokenStream {
         let cols = t.primary_key.iter().map(|c| lit(c));
         quote!(.primary_key(Index::create() #(.col(#cols))*))
     });
+    // A UNIQUE constraint comes back as a constraint, as `exec` creates it.
+    let uniques = t
+        .indexes
+        .iter()
+        .filter(|i| is_table_constraint(i))
+        .map(|i| {
+            let name = i.name.as_deref().map(|n| {
+                let n = lit(n);
+                quote!(.name(#n))
+            });
+            let cols = i.columns.iter().map(|c| lit(c));
+            quote!(.index(Index::create() #name #(.col(#cols))* .unique()))
+        });
     let fks = t.foreign_keys.iter().map(|fk| fk_code(&t.name, fk));
     quote! {
         Table::create()
             .table(#name)
             #(.col(#cols))*
             #pk
+            #(#uniques)*
             #(.foreign_key(#fks))*
             .to_owned()
     }

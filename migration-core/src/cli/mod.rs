@@ -322,11 +322,33 @@ fn parse_dialect(s: &str) -> std::result::Result<Dialect, String> {
 }
 
 impl ScratchArgs {
-    fn scratch(&self) -> Result<crate::autogen::Scratch> {
-        let dialect = match (&self.dialect, &self.scratch_url) {
-            (Some(d), _) => *d,
-            (None, Some(url)) => Dialect::from_url(url)?,
-            (None, None) => Dialect::default(),
+    /// Where to compare: on `--dialect` / `--scratch-url` when given; else on
+    /// the backend of the database the command was given (`-u`,
+    /// `DATABASE_URL`), on that server (PostgreSQL: a schema inside a
+    /// transaction that is rolled back, in the server's `postgres` database;
+    /// MySQL/MariaDB: a temporary database, dropped afterwards), so that
+    /// what is compared is what that backend
+    /// makes; else on in-memory SQLite.
+    fn scratch(&self, named: Option<&str>) -> Result<crate::autogen::Scratch> {
+        let named = named.map(|u| Ok::<_, Error>((u, Dialect::from_url(u)?)));
+        let named = named.transpose()?;
+        let dialect = match (&self.dialect, &self.scratch_url, named) {
+            (Some(d), _, _) => *d,
+            (None, Some(url), _) => Dialect::from_url(url)?,
+            (None, None, Some((_, d))) => d,
+            (None, None, None) => Dialect::default(),
+        };
+        let server_url = match (&self.scratch_url, named) {
+            (Some(url), _) => Some(url.clone()),
+            // PostgreSQL: the server's `postgres` database, not the one
+            // named: an extension installed in that database's `public`,
+            // beside its tables, is invisible to a scratch schema there
+            // (which keeps `public` off its search path).
+            (None, Some((url, Dialect::Postgres))) if dialect == Dialect::Postgres => {
+                Some(crate::url::with_database(url, "postgres"))
+            }
+            (None, Some((url, d))) if d == dialect && d != Dialect::Sqlite => Some(url.to_owned()),
+            _ => None,
         };
         if let Some(url) = &self.scratch_url
             && Dialect::from_url(url)? != dialect
@@ -339,7 +361,7 @@ impl ScratchArgs {
         }
         Ok(crate::autogen::Scratch {
             dialect,
-            server_url: self.scratch_url.clone(),
+            server_url,
         })
     }
 }
@@ -470,6 +492,14 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         url,
         options,
     };
+    // The URL as the user named it (`-u`, `DATABASE_URL`, `.env`), with the
+    // schema of `-s` applied; `None` for the built-in default.
+    let named = cli
+        .database_url
+        .as_deref()
+        .filter(|u| !u.trim().is_empty())
+        .map(|_| ctx.url.clone());
+    let named = named.as_deref();
     match cli.command.unwrap_or(Command::Up(StepArgs::default())) {
         Command::Up(args) => ctx.up(args).await,
         Command::Down(args) => ctx.down(args).await,
@@ -521,7 +551,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
             .await
         }
         Command::Stamp { target, purge } => ctx.stamp(&target, purge).await,
-        Command::Generate(args) => generate(migrator, args).await,
+        Command::Generate(args) => generate(migrator, args, named).await,
         Command::Merge {
             revisions,
             message,
@@ -531,15 +561,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         Command::Refresh(c) => ctx.refresh(c.yes).await,
         Command::Reset(c) => ctx.reset(c.yes).await,
         Command::Repair => ctx.repair().await,
-        Command::Check(args) => {
-            // The URL as the user named it, with the schema of `-s` applied.
-            let named = cli
-                .database_url
-                .as_deref()
-                .filter(|u| !u.trim().is_empty())
-                .map(|_| ctx.url.as_str());
-            check(&ctx, args, named).await
-        }
+        Command::Check(args) => check(&ctx, args, named).await,
         Command::Lint(args) => ctx.lint(args).await,
         Command::Completions { shell } => {
             clap_complete::generate(
@@ -1515,7 +1537,7 @@ fn now(local: bool) -> chrono::NaiveDateTime {
     }
 }
 
-async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
+async fn generate(migrator: &Migrator, args: GenerateArgs, named: Option<&str>) -> Result<()> {
     let local_time = args.local_time;
     let message = args.name.or(args.message).ok_or_else(|| {
         Error::Usage("name the migration: `generate add_phone_to_users` or `revision -m \"add phone to users\"`".into())
@@ -1566,7 +1588,7 @@ async fn generate(migrator: &Migrator, args: GenerateArgs) -> Result<()> {
     // --autogenerate: compare what the migrations produce (up to the parent)
     // with what the entities declare, on scratch databases.
     let entities = registered_entities(migrator)?;
-    let scratch = args.scratch.scratch()?;
+    let scratch = args.scratch.scratch(named)?;
     let target = match parents.first() {
         Some(p) => Target::Revision(p.clone()),
         None => Target::Base,
@@ -1706,7 +1728,7 @@ where
 async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Result<()> {
     let migrator = ctx.migrator;
     let entities = registered_entities(migrator)?;
-    let scratch = args.scratch.scratch()?;
+    let scratch = args.scratch.scratch(named_url)?;
     let mut problems: Vec<String> = Vec::new();
     let heads = migrator.graph().heads();
     if heads.len() > 1 {
