@@ -208,3 +208,132 @@ async fn generated_and_merge_files_compile_without_warnings_and_the_prelude_seed
         parent = id;
     }
 }
+
+/// A migration parameterised by a field, as sea-orm-migration users write
+/// them (`Box::new(m…::Migration { table: "…" })` in their list): here the
+/// file's `migration()` makes the value.
+const WITH_FIELDS: &str = r#"//! A table named by the migration's field.
+
+use migration_core::prelude::*;
+
+/// The revisions this one applies on top of.
+pub const PARENTS: &[&str] = &["@PARENT@"];
+
+/// The migration, with the table it creates.
+pub struct Migration {
+    table: &'static str,
+}
+
+/// The value the generated list runs.
+pub fn migration() -> Migration {
+    Migration { table: "init_audit" }
+}
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m29990101_000000_audit_table"
+    }
+}
+
+#[async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(self.table)
+                    .col(ColumnDef::new("id").integer().not_null().primary_key())
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_table(Table::drop().table(self.table).to_owned())
+            .await
+    }
+}
+"#;
+
+#[tokio::test]
+async fn init_writes_a_migration_crate_that_builds_and_runs() {
+    let main = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let ws = WorkspaceCopy::new(main, &[], &[], &[]);
+    let package = "billing-migration";
+    let dir = ws.path(package);
+    let out = cli("", &["init", "-d", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("Add \"{package}\" to `members`")),
+        "{}",
+        stdout(&out)
+    );
+    let versions = dir.join("src/versions");
+    let files = migration_build::discover(&versions).unwrap();
+    assert_eq!(files.len(), 1);
+    let first = files[0].id.clone();
+    assert!(first.ends_with("_first_migration"), "{first}");
+
+    // Again: refused, nothing changed.
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    let out = cli("", &["init", "-d", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(dir.join("Cargo.toml")).unwrap(),
+        manifest
+    );
+
+    // Outside a workspace that has migration-core: refused, nothing written.
+    let outside = tempfile::tempdir().unwrap();
+    let lone = outside.path().join("migration");
+    let out = cli("", &["init", "-d", lone.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("[workspace.dependencies]"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!lone.exists());
+
+    // A member of the workspace, with a migration that has fields: it
+    // compiles without warnings, and runs up, lists, and down.
+    ws.edit("Cargo.toml", |s| {
+        s.replace("members = []", &format!("members = [\"{package}\"]"))
+    });
+    std::fs::write(
+        versions.join("m29990101_000000_audit_table.rs"),
+        WITH_FIELDS.replace("@PARENT@", &first),
+    )
+    .unwrap();
+    ws.compile_lib_denying_warnings(package);
+    let bin = ws.build(package, &[]);
+    let db_dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/init.db?mode=rwc", db_dir.path().display());
+    let out = run(&bin, ws.root(), &["-u", &url, "up"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = run(&bin, ws.root(), &["-u", &url, "history"]);
+    assert!(stdout(&out).contains(&first), "{}", stdout(&out));
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let count = |db: sea_orm::DatabaseConnection| async move {
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &db,
+            sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'init_audit'",
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let n = row.try_get_by_index::<i64>(0).unwrap();
+        db.close().await.ok();
+        n
+    };
+    assert_eq!(count(db).await, 1);
+    let out = run(&bin, ws.root(), &["-u", &url, "down"]);
+    assert_eq!(out.status.code(), Some(0));
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    assert_eq!(count(db).await, 0);
+}

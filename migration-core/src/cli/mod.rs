@@ -13,7 +13,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -148,6 +148,20 @@ pub enum Command {
     /// Create a new, empty migration file (Alembic: `revision -m`).
     #[command(visible_alias = "revision")]
     Generate(GenerateArgs),
+    /// Create a migration crate in a Cargo workspace (sea-orm-cli's
+    /// `migrate init`): manifest, build script, library, command, a first
+    /// revision.
+    Init {
+        /// Folder of the new crate; its name is the package's
+        /// (sea-orm-cli's `-d/--migration-dir`).
+        #[arg(
+            short = 'd',
+            long,
+            visible_alias = "migration-dir",
+            default_value = "migration"
+        )]
+        dir: PathBuf,
+    },
     /// Create a merge revision joining heads.
     Merge {
         /// The heads to merge (`heads`: all of them, Alembic's `merge heads`)
@@ -552,6 +566,7 @@ pub async fn run(migrator: &Migrator, cli: Cli) -> Result<()> {
         }
         Command::Stamp { target, purge } => ctx.stamp(&target, purge).await,
         Command::Generate(args) => generate(migrator, args, named).await,
+        Command::Init { dir } => init(&dir),
         Command::Merge {
             revisions,
             message,
@@ -1535,6 +1550,79 @@ fn now(local: bool) -> chrono::NaiveDateTime {
     } else {
         chrono::Utc::now().naive_utc()
     }
+}
+
+/// `init`: writes a migration crate at `dir` inside the enclosing workspace.
+fn init(dir: &Path) -> Result<()> {
+    if dir.exists()
+        && std::fs::read_dir(dir)
+            .map(|mut d| d.next().is_some())
+            .unwrap_or(true)
+    {
+        return Err(Error::Usage(format!(
+            "{} already exists and is not empty; pick a new folder with -d",
+            dir.display()
+        )));
+    }
+    let package = dir
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| {
+            n.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{} cannot name a package (letters, digits, `-` and `_`, starting with a letter); \
+                 pick another folder with -d",
+                dir.display()
+            ))
+        })?
+        .to_owned();
+    // The crate takes its dependencies from the workspace: the one whose
+    // manifest declares migration-core among `[workspace.dependencies]`.
+    let absolute =
+        std::path::absolute(dir).map_err(|e| Error::Usage(format!("{}: {e}", dir.display())))?;
+    let root = absolute
+        .ancestors()
+        .skip(1)
+        .find(|a| {
+            std::fs::read_to_string(a.join("Cargo.toml")).is_ok_and(|m| {
+                m.contains("[workspace.dependencies]")
+                    && m.lines()
+                        .any(|l| l.trim_start().starts_with("migration-core"))
+            })
+        })
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no Cargo workspace above {} declares migration-core in [workspace.dependencies]; \
+                 run `init` inside one (this repository's Cargo.toml shows the entries: \
+                 migration-core, migration-build, sea-orm, sea-orm-migration, tokio, async-trait)",
+                dir.display()
+            ))
+        })?;
+    let first = scaffold::new_id("first migration", now(false), |_| false)?;
+    for (rel, text) in scaffold::init_files(&package, &first) {
+        let path = absolute.join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| Error::Usage(format!("cannot create {}: {e}", parent.display())))?;
+        }
+        std::fs::write(&path, text)
+            .map_err(|e| Error::Usage(format!("cannot write {}: {e}", path.display())))?;
+    }
+    let member = absolute.strip_prefix(root).unwrap_or(&absolute);
+    println!(
+        "Created the migration crate `{package}` in {} with a first revision {first}.",
+        dir.display()
+    );
+    println!(
+        "Add \"{}\" to `members` in {}, then: cargo run -p {package} -- up",
+        member.display(),
+        root.join("Cargo.toml").display()
+    );
+    Ok(())
 }
 
 async fn generate(migrator: &Migrator, args: GenerateArgs, named: Option<&str>) -> Result<()> {
