@@ -135,47 +135,6 @@ pub fn parents_in(source: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slugs() {
-        assert_eq!(slug("Add phone to users!"), "add_phone_to_users");
-        assert_eq!(slug("  --  "), "");
-        assert_eq!(
-            slug("Rename user.username -> display_name"),
-            "rename_user_username_display_name"
-        );
-    }
-
-    #[test]
-    fn ids_skip_taken_ones() {
-        let now = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
-            .unwrap()
-            .naive_utc();
-        let id = new_id("add phone", now, |id| id == "m20250601_120000_add_phone").unwrap();
-        assert_eq!(id, "m20250601_120001_add_phone");
-        assert!(migration_build::is_valid_id(&id));
-        assert!(new_id("!!!", now, |_| false).is_err());
-    }
-
-    #[test]
-    fn rendered_files_are_valid_revisions() {
-        let source = render(
-            "m20250601_120000_x",
-            "Add phone",
-            &["m1".into(), "m2".into()],
-            true,
-        );
-        assert!(source.contains("pub const PARENTS: &[&str] = &[\"m1\", \"m2\"];"));
-        assert_eq!(migration_build::message_of(&source), "Add phone");
-        assert!(migration_build::checksum(&source).is_ok());
-        let plain = render("m20250601_120000_x", "Add phone", &[], false);
-        assert!(plain.contains("pub const PARENTS: &[&str] = &[];"));
-    }
-}
-
 /// The files of a new migration crate at `dir` (sea-orm-cli's `migrate
 /// init`): its manifest, `build.rs`, `src/lib.rs`, `src/main.rs`, a first
 /// revision `first_id` in `src/versions/` and a README. The package is named
@@ -250,4 +209,45 @@ pub fn init_files(package: &str, first_id: &str) -> Vec<(PathBuf, String)> {
         (PathBuf::from(format!("src/versions/{first_id}.rs")), first),
         (PathBuf::from("README.md"), readme),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("Add phone to users!"), "add_phone_to_users");
+        assert_eq!(slug("  --  "), "");
+        assert_eq!(
+            slug("Rename user.username -> display_name"),
+            "rename_user_username_display_name"
+        );
+    }
+
+    #[test]
+    fn ids_skip_taken_ones() {
+        let now = chrono::DateTime::parse_from_rfc3339("2025-06-01T12:00:00Z")
+            .unwrap()
+            .naive_utc();
+        let id = new_id("add phone", now, |id| id == "m20250601_120000_add_phone").unwrap();
+        assert_eq!(id, "m20250601_120001_add_phone");
+        assert!(migration_build::is_valid_id(&id));
+        assert!(new_id("!!!", now, |_| false).is_err());
+    }
+
+    #[test]
+    fn rendered_files_are_valid_revisions() {
+        let source = render(
+            "m20250601_120000_x",
+            "Add phone",
+            &["m1".into(), "m2".into()],
+            true,
+        );
+        assert!(source.contains("pub const PARENTS: &[&str] = &[\"m1\", \"m2\"];"));
+        assert_eq!(migration_build::message_of(&source), "Add phone");
+        assert!(migration_build::checksum(&source).is_ok());
+        let plain = render("m20250601_120000_x", "Add phone", &[], false);
+        assert!(plain.contains("pub const PARENTS: &[&str] = &[];"));
+    }
 }
