@@ -4,6 +4,7 @@
 //! `FIXTURE_REVISIONS` lists which fixtures form the (linear) history, in order,
 //! e.g. `items,fill,fail`. `FIXTURE_ROWS` sizes `fill`; `FIXTURE_SLEEP_MS` sizes
 //! `slow`; `FIXTURE_MARKER` is a file `fill` and `slow` create once they are under way;
+//! `FIXTURE_RUNS` is a file `fail` adds a line to each time its `up` runs;
 //! `FIXTURE_NO_TRANSACTION` lists the fixtures that run outside a transaction
 //! (`use_transaction() == Some(false)`).
 
@@ -154,6 +155,17 @@ impl MigrationTrait for Fixture {
                 db.execute_unprepared(refused).await.map(|_| ())
             }
             "fail" => {
+                // Each run of this `up` leaves a line in `FIXTURE_RUNS`: a
+                // failure report must not run it again to list its statements.
+                if let Ok(path) = std::env::var("FIXTURE_RUNS") {
+                    use std::io::Write as _;
+                    let mut f = std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(path)
+                        .map_err(|e| DbErr::Custom(e.to_string()))?;
+                    let _ = writeln!(f, "up");
+                }
                 manager
                     .create_table(
                         Table::create()

@@ -38,6 +38,7 @@ pub mod offline;
 pub mod revision;
 pub mod runner;
 pub mod schema;
+mod sent;
 pub mod testing;
 mod tokens;
 pub mod url;

@@ -133,7 +133,12 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     backend::of(dialect).prepare_connect(url)?;
     let mut connect_options = ConnectOptions::new(url);
     connect_options
-        .sqlx_logging(false)
+        // sqlx reports each statement it finishes at DEBUG (slow ones too):
+        // nothing reaches a subscriber at INFO, and the runner watches what a
+        // revision without a transaction sends (`crate::sent`).
+        .sqlx_logging(true)
+        .sqlx_logging_level(log::LevelFilter::Debug)
+        .sqlx_slow_statements_logging_settings(log::LevelFilter::Debug, Duration::from_secs(1))
         .connect_timeout(options.connect_timeout)
         // sqlx keeps retrying a refused connection until the acquire timeout, so
         // this bounds one attempt; our own loop adds the retries and the backoff.
@@ -263,6 +268,8 @@ pub struct Runner<'m> {
     lock: tokio::sync::Mutex<Option<Box<dyn backend::MigrationLock>>>,
     /// When the lock was last proven.
     proven: std::sync::Mutex<Option<Instant>>,
+    /// What the revision running without a transaction has sent.
+    sent: crate::sent::Sent,
 }
 
 impl<'m> Runner<'m> {
@@ -301,6 +308,7 @@ impl<'m> Runner<'m> {
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
             proven: std::sync::Mutex::new(None),
+            sent: crate::sent::Sent::new(),
         })
     }
 
@@ -326,6 +334,7 @@ impl<'m> Runner<'m> {
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
             proven: std::sync::Mutex::new(None),
+            sent: crate::sent::Sent::new(),
         };
         (runner, script)
     }
@@ -810,9 +819,16 @@ impl<'m> Runner<'m> {
                 error,
                 ..
             }) => {
-                let statements = match self.migrator.revision(&revision) {
-                    Some(rev) => self.statement_list(rev, direction).await,
-                    None => String::new(),
+                // What it sent is in the record (the failure's, or the
+                // progress of an interrupted run): the migration is never
+                // run again to find out.
+                let statements = if error.contains(SENT_HEADING) {
+                    String::new()
+                } else {
+                    "\n  No statement of it is recorded as finished (it stopped before its \
+                     first one finished, or before the runner recorded its progress, or the \
+                     backend's statements are not watched): read its file for what it does."
+                        .to_owned()
                 };
                 Err(Error::FailedRevision {
                     revision,
@@ -934,7 +950,10 @@ impl<'m> Runner<'m> {
                 .await
                 .map_err(Error::db("starting the migration transaction"))?;
             return Ok(
-                match self.guarded(rev, direction, SchemaManager::new(&txn)).await {
+                match self
+                    .guarded(rev, direction, SchemaManager::new(&txn), !atomic)
+                    .await
+                {
                     Ok(()) => {
                         // Where DDL commits by itself (MySQL), the transaction
                         // ended with the first DDL statement and the record
@@ -967,7 +986,7 @@ impl<'m> Runner<'m> {
         }
         Ok(
             match self
-                .guarded(rev, direction, SchemaManager::new(&self.db))
+                .guarded(rev, direction, SchemaManager::new(&self.db), !atomic)
                 .await
             {
                 Ok(()) => match self.prove_lock(None).await {
@@ -986,13 +1005,22 @@ impl<'m> Runner<'m> {
 
     /// Runs a step; offline, with the script visible to helpers that must
     /// mark what they cannot render ([`crate::offline::recording`]).
+    /// `watched`: nothing can take the step back, so what it sends is kept
+    /// ([`crate::sent`]) and, while it runs long, recorded as its progress.
     async fn guarded(
         &self,
         rev: &Revision,
         direction: Direction,
         manager: SchemaManager<'_>,
+        watched: bool,
     ) -> Result<(), MigrationError> {
         match &self.mode {
+            Mode::Live if watched => {
+                let (tx, rx) = tokio::sync::watch::channel(0);
+                let step = self.sent.watch(guarded(rev, direction, manager), Some(tx));
+                let (result, ()) = tokio::join!(step, self.record_progress(rev, direction, rx));
+                result
+            }
             Mode::Live => guarded(rev, direction, manager).await,
             Mode::Offline { script, .. } => {
                 crate::offline::with_recording(script.clone(), guarded(rev, direction, manager))
@@ -1041,18 +1069,101 @@ impl<'m> Runner<'m> {
     /// Records `rev` as interrupted (a failed row saying so, with its
     /// statements), committed before its first statement runs.
     async fn mark_interrupted(&self, rev: &Revision, direction: Direction) -> Result<()> {
-        let why = self.why_not_atomic(rev);
-        // No statement list here: rendering it runs the migration's code,
-        // and a run refusing to build on this record lists them instead.
-        let cause = format!(
-            "interrupted: the run {} it stopped before the revision ended (the process was \
-             killed, or it lost its connection or its lock), and {why}, so some of its \
-             statements may have run",
-            direction.verb(),
+        let row = HistoryRow::running(
+            &rev.id,
+            direction,
+            &rev.checksum,
+            self.interrupted(rev, direction, &[]),
         );
-        let row = HistoryRow::running(&rev.id, direction, &rev.checksum, cause);
         // Over the applied row when reverting; none is there when applying.
         self.history.upsert(&self.db, &row).await
+    }
+
+    /// The cause an interrupted revision is recorded with, and what it had
+    /// sent so far.
+    fn interrupted(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        sent: &[(usize, String)],
+    ) -> String {
+        let why = self.why_not_atomic(rev);
+        format!(
+            "interrupted: the run {} it stopped before the revision ended (the process was \
+             killed, or it lost its connection or its lock), and {why}, so some of its \
+             statements may have run{}",
+            direction.verb(),
+            sent_list(sent, false),
+        )
+    }
+
+    /// Keeps the interrupted record of a revision that runs long up to date
+    /// with the statements it has finished, until `rx` closes (the step
+    /// ended). A step that ends within [`PROGRESS_AFTER`] of its first
+    /// statement writes nothing; a run killed in that window leaves the
+    /// record without them.
+    async fn record_progress(
+        &self,
+        rev: &Revision,
+        direction: Direction,
+        mut rx: tokio::sync::watch::Receiver<usize>,
+    ) {
+        let mut due: Option<tokio::time::Instant> = None;
+        let mut written = 0;
+        // A connection of its own, opened at the first write: the pool's
+        // one connection is the migration's (inside its transaction on
+        // MySQL, where DDL commits by itself), and a short revision needs none.
+        let mut conn: Option<DatabaseConnection> = None;
+        let mut broken = false;
+        loop {
+            let wait = async {
+                match due {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                changed = rx.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    due.get_or_insert_with(|| tokio::time::Instant::now() + PROGRESS_AFTER);
+                }
+                () = wait => {
+                    due = None;
+                    let sent = self.sent.statements();
+                    let last = sent.last().map_or(0, |(n, _)| *n);
+                    if last <= written || broken {
+                        continue;
+                    }
+                    if conn.is_none() {
+                        let options = RunnerOptions {
+                            max_connections: 1,
+                            connect_attempts: 1,
+                            ..self.options.clone()
+                        };
+                        match connect(&self.url, &options).await {
+                            Ok(c) => conn = Some(c),
+                            Err(e) => {
+                                tracing::warn!("recording the progress of {}: {e}", rev.id);
+                                broken = true;
+                                continue;
+                            }
+                        }
+                    }
+                    let Some(c) = &conn else { continue };
+                    written = last;
+                    let cause = self.interrupted(rev, direction, &sent);
+                    let row = HistoryRow::running(&rev.id, direction, &rev.checksum, cause);
+                    if let Err(e) = self.history.upsert(c, &row).await {
+                        tracing::warn!("recording the progress of {}: {e}", rev.id);
+                    }
+                }
+            }
+        }
+        if let Some(c) = conn {
+            let _ = c.close().await;
+        }
     }
 
     /// Builds the error for a failed revision, recording the failure durably when
@@ -1081,8 +1192,15 @@ impl<'m> Runner<'m> {
             )
         } else {
             let why = self.why_not_atomic(rev);
-            let recorded = self.record_failure(rev, direction, &cause, started).await;
-            let statements = self.statement_list(rev, direction).await;
+            let statements = match self.backend.dialect() {
+                // sqlx-sqlite runs statements on a thread of its own, which
+                // `crate::sent` cannot watch.
+                Dialect::Sqlite => String::new(),
+                _ => sent_list(&self.sent.statements(), failed_in_database(&cause)),
+            };
+            let recorded = self
+                .record_failure(rev, direction, &cause, &statements, started)
+                .await;
             format!(
                 "{why}, so `{}` may be partly {}{earlier}. {recorded} Inspect the schema and fix it by hand, then \
                  run `repair` (forget the failed attempt) or `stamp` (accept the state you completed by hand).{statements}",
@@ -1130,54 +1248,22 @@ impl<'m> Runner<'m> {
         Error::LockLost { reason, state }
     }
 
-    /// The statements a revision runs, rendered offline, so the operator can see
-    /// which ones may have committed before the failure (MySQL reports the
-    /// error, not the statement).
-    async fn statement_list(&self, rev: &Revision, direction: Direction) -> String {
-        // Run just this revision's step against a recording connection.
-        let (db, script) = crate::offline::recording_connection(self.db.get_database_backend());
-        script
-            .assume_entities(self.migrator, self.db.get_database_backend())
-            .await;
-        // With the script visible, a batch alter lists what it declares too.
-        let run = guarded(rev, direction, SchemaManager::new(&db));
-        if crate::offline::with_recording(script.clone(), run)
-            .await
-            .is_err()
-        {
-            return String::new();
-        }
-        let statements: Vec<String> = script
-            .entries()
-            .into_iter()
-            .filter_map(|e| match e {
-                crate::offline::Entry::Execute(sql) => Some(sql),
-                _ => None,
-            })
-            .collect();
-        let mut out = String::from(
-            "\n  Its statements, in order (each DDL statement that ran has committed):",
-        );
-        for (n, stmt) in statements.iter().enumerate() {
-            out.push_str(&format!("\n    {}. {stmt}", n + 1));
-        }
-        out
-    }
-
     async fn record_failure(
         &self,
         rev: &Revision,
         direction: Direction,
         cause: &MigrationError,
+        statements: &str,
         started: Instant,
     ) -> String {
-        // The direction is a column of its own; the error is only the cause.
+        // The direction is a column of its own; the error is the cause, and
+        // what the revision sent before it.
         let row = HistoryRow::failed(
             &rev.id,
             direction,
             i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
             &rev.checksum,
-            cause.to_string(),
+            format!("{cause}{statements}"),
         );
         let table = self.history.table();
         let recorded = async {
@@ -1192,6 +1278,51 @@ impl<'m> Runner<'m> {
             Err(e) => format!("Recording the failure in `{table}` also failed ({e})."),
         }
     }
+}
+
+/// How long a revision without a transaction runs before its progress is
+/// recorded (and then at most this often): shorter revisions cost no write.
+const PROGRESS_AFTER: Duration = Duration::from_millis(250);
+
+/// The heading of the statements a stopped revision is recorded with.
+const SENT_HEADING: &str = "What it sent, in order";
+
+/// The statements a stopped revision sent, for its record and its report.
+/// `last_failed`: the last one is the statement the database refused.
+fn sent_list(sent: &[(usize, String)], last_failed: bool) -> String {
+    if sent.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "\n  {SENT_HEADING} (a DDL statement that finished has committed, and so has DML \
+         outside a transaction{}):",
+        if last_failed {
+            "; the last is the one that failed"
+        } else {
+            "; the one after the last may have run too"
+        }
+    );
+    let mut expected = 1;
+    for (n, stmt) in sent {
+        if *n > expected {
+            out.push_str(&format!(
+                "\n    … statements {expected} to {} not kept …",
+                n - 1
+            ));
+        }
+        out.push_str(&format!("\n    {n}. {}", stmt.replace('\n', " ")));
+        expected = n + 1;
+    }
+    out
+}
+
+/// Whether `cause` is the database refusing a statement (so the last
+/// statement sent is the one that failed).
+fn failed_in_database(cause: &MigrationError) -> bool {
+    matches!(
+        cause,
+        MigrationError::Step(sea_orm::DbErr::Exec(_) | sea_orm::DbErr::Query(_))
+    )
 }
 
 /// What became of the `done` revisions a run finished before the one that
