@@ -1192,11 +1192,10 @@ impl<'m> Runner<'m> {
             )
         } else {
             let why = self.why_not_atomic(rev);
-            let statements = match self.backend.dialect() {
-                // sqlx-sqlite runs statements on a thread of its own, which
-                // `crate::sent` cannot watch.
-                Dialect::Sqlite => String::new(),
-                _ => sent_list(&self.sent.statements(), failed_in_database(&cause)),
+            let statements = if self.backend.statements_watchable() {
+                sent_list(&self.sent.statements(), failed_in_database(&cause))
+            } else {
+                String::new()
             };
             let recorded = self
                 .record_failure(rev, direction, &cause, &statements, started)

@@ -242,6 +242,20 @@ pub trait Backend: Send + Sync {
     /// Drops a database made by [`Backend::create_database`].
     async fn drop_database(&self, admin_url: &str, name: &str) -> Result<(), DbErr>;
 
+    /// The server `check` and autogenerate build their scratch places on
+    /// when the command names the database `url` and no `--scratch-url`:
+    /// that database's server ([`Backend::memory_url`] engines: none, they
+    /// compare in memory).
+    fn scratch_server_for(&self, url: &str) -> Option<String> {
+        self.memory_url().is_none().then(|| url.to_owned())
+    }
+
+    /// Whether the statements a revision sends can be watched as it runs
+    /// (`crate::sent`): sqlx reports them from the task that awaits them.
+    fn statements_watchable(&self) -> bool {
+        true
+    }
+
     /// The URL scratch connections use on the server `admin_url` points at.
     fn scratch_connect_url(&self, admin_url: &str) -> String {
         admin_url.to_owned()

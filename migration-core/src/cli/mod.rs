@@ -340,7 +340,8 @@ impl ScratchArgs {
     /// the backend of the database the command was given (`-u`,
     /// `DATABASE_URL`), on that server (PostgreSQL: a schema inside a
     /// transaction that is rolled back, in the server's `postgres` database;
-    /// MySQL/MariaDB: a temporary database, dropped afterwards), so that
+    /// MySQL/MariaDB: a temporary database, dropped afterwards; see
+    /// `Backend::scratch_server_for`), so that
     /// what is compared is what that backend
     /// makes; else on in-memory SQLite.
     fn scratch(&self, named: Option<&str>) -> Result<crate::autogen::Scratch> {
@@ -354,14 +355,7 @@ impl ScratchArgs {
         };
         let server_url = match (&self.scratch_url, named) {
             (Some(url), _) => Some(url.clone()),
-            // PostgreSQL: the server's `postgres` database, not the one
-            // named: an extension installed in that database's `public`,
-            // beside its tables, is invisible to a scratch schema there
-            // (which keeps `public` off its search path).
-            (None, Some((url, Dialect::Postgres))) if dialect == Dialect::Postgres => {
-                Some(crate::url::with_database(url, "postgres"))
-            }
-            (None, Some((url, d))) if d == dialect && d != Dialect::Sqlite => Some(url.to_owned()),
+            (None, Some((url, d))) if d == dialect => crate::backend::of(d).scratch_server_for(url),
             _ => None,
         };
         if let Some(url) = &self.scratch_url

@@ -522,6 +522,14 @@ impl Backend for Postgres {
         true
     }
 
+    /// The server's `postgres` database, not the one named: an extension
+    /// installed in that database's `public`, beside its tables, is
+    /// invisible to a scratch schema there (which keeps `public` off its
+    /// search path).
+    fn scratch_server_for(&self, url: &str) -> Option<String> {
+        Some(crate::url::with_database(url, "postgres"))
+    }
+
     /// Without TLS to a loopback address when the URL does not ask for it:
     /// nothing leaves the machine, and sqlx 0.9.0 sends TLS records without
     /// `TCP_NODELAY`, so each statement can wait for a delayed ACK

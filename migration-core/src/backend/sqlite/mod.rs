@@ -169,6 +169,13 @@ impl Backend for Sqlite {
         Some("sqlite::memory:")
     }
 
+    /// sqlx-sqlite runs each connection's statements on a worker thread of
+    /// its own, and reports them there, out of reach of the migration
+    /// task's dispatcher.
+    fn statements_watchable(&self) -> bool {
+        false
+    }
+
     fn parse_declared_type(&self, text: &str) -> ColType {
         reflect::parse_type(text)
     }
