@@ -442,6 +442,12 @@ impl Comparer<'_> {
             for idx in &mut table.indexes {
                 if idx.name.is_none() {
                     idx.name = Some(object_name("idx", name, &idx.columns));
+                    // Made by that name after the table, the same way on
+                    // every backend: an entity's inline UNIQUE is a
+                    // constraint where the backend tells (PostgreSQL,
+                    // SQLite) and an index where it does not (MySQL), and
+                    // one file must come out of either.
+                    idx.shape.constraint = false;
                 }
             }
             for fk in &mut table.foreign_keys {
@@ -688,11 +694,15 @@ impl Comparer<'_> {
             mut right,
         } = w.pair_indexes(t);
         // A UNIQUE constraint and a unique index on the same columns enforce
-        // the same thing, so only `--strict` tells them apart: the one is
-        // dropped and the other made (on MySQL/MariaDB both read as an index).
+        // the same thing, so only `--strict` tells them apart, and only
+        // between named ones: an entity's `unique` column is an unnamed
+        // inline UNIQUE, which says the column is unique, not which object
+        // makes it so. The one is dropped and the other made (on
+        // MySQL/MariaDB both read as an index).
         if self.scope.strict {
             for (a, b) in pairs {
-                if a.shape.constraint != b.shape.constraint {
+                let named = a.name.is_some() && b.name.is_some();
+                if named && a.shape.constraint != b.shape.constraint {
                     left.push(a);
                     right.push(b);
                 }

@@ -147,6 +147,8 @@ impl Scratch {
     }
 
     fn cannot_create(&self, admin: &str, e: impl std::fmt::Display) -> Error {
+        // The driver's error may repeat the URL, password and all.
+        let e = crate::url::scrub(&e.to_string(), admin);
         Error::Usage(format!(
             "cannot create a scratch {} database on {} ({e}); pass the server with --scratch-url \
              (or MIGRATION_SCRATCH_URL), e.g. postgres://user:password@localhost:5432/postgres",

@@ -1811,6 +1811,14 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     let migrator = ctx.migrator;
     let entities = registered_entities(migrator)?;
     let scratch = args.scratch.scratch(named_url)?;
+    // The named database first, with the command's own connect options: a
+    // wrong URL or a server that is down fails here, at once and with its
+    // fix, not after the comparison (which builds its scratch places on
+    // that server too).
+    let runner = match named_url {
+        Some(url) => Some(Runner::connect(migrator, url, ctx.options.clone()).await?),
+        None => None,
+    };
     let mut problems: Vec<String> = Vec::new();
     let heads = migrator.graph().heads();
     if heads.len() > 1 {
@@ -1840,8 +1848,7 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     // or failed revisions. Its own section and exit code, so that a deploy
     // gate tells "run `up`" from "the models and the migrations disagree".
     let mut state: Vec<String> = Vec::new();
-    if let Some(url) = named_url {
-        let runner = Runner::connect(migrator, url, ctx.options.clone()).await?;
+    if let Some(runner) = &runner {
         let db = runner.state().await?;
         let pending = migrator
             .graph()
