@@ -34,6 +34,7 @@ pub mod hold;
 #[cfg(feature = "tooling")]
 pub mod lint;
 pub mod naming;
+pub mod nodelay;
 pub mod offline;
 pub mod revision;
 pub mod runner;

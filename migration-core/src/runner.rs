@@ -152,6 +152,9 @@ pub async fn connect(url: &str, options: &RunnerOptions) -> Result<DatabaseConne
     loop {
         match Database::connect(connect_options.clone()).await {
             Ok(db) => {
+                // The pool's first connection is open: before its first
+                // statement, no small write of it waits on Nagle.
+                crate::nodelay::sweep();
                 return backend::of(dialect)
                     .finish_connect(db, url, options.pooler)
                     .await;
@@ -930,6 +933,8 @@ impl<'m> Runner<'m> {
         started: Instant,
     ) -> Result<Result<(), MigrationError>> {
         let atomic = in_transaction && self.backend.transactional_ddl();
+        // Connections the pool or the lock opened since: `TCP_NODELAY` too.
+        crate::nodelay::sweep();
         // Fencing: prove the lock before the first statement (a revision
         // outside a transaction cannot be taken back once it starts) ...
         if let Err(lost) = self.prove_lock_unless_fresh().await {
