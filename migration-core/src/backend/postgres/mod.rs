@@ -283,7 +283,7 @@ impl Backend for Postgres {
                 url,
             )),
         };
-        let options: PgConnectOptions = url.parse().map_err(connect_error)?;
+        let options: PgConnectOptions = plain_on_loopback(url).parse().map_err(connect_error)?;
         let options =
             options.application_name(&format!("migration lock (pid {})", std::process::id()));
         let conn = PgConnection::connect_with(&options)
@@ -301,9 +301,17 @@ impl Backend for Postgres {
     }
 
     fn tune_connect(&self, options: &mut sea_orm::ConnectOptions) {
-        options.map_sqlx_postgres_opts(|o| match o.get_application_name() {
-            Some(_) => o,
-            None => o.application_name(&migration_app_name()),
+        let plain = plain_on_loopback(options.get_url()) != options.get_url();
+        options.map_sqlx_postgres_opts(move |o| {
+            let o = match o.get_application_name() {
+                Some(_) => o,
+                None => o.application_name(&migration_app_name()),
+            };
+            if plain {
+                o.ssl_mode(sqlx::postgres::PgSslMode::Disable)
+            } else {
+                o
+            }
         });
     }
 
@@ -324,11 +332,14 @@ impl Backend for Postgres {
         url: &str,
         pooler: Pooler,
     ) -> Result<DatabaseConnection> {
-        let options: PgConnectOptions = url.parse().map_err(|e: sqlx::Error| Error::Connect {
-            url: mask(url),
-            attempts: 1,
-            source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
-        })?;
+        let options: PgConnectOptions =
+            plain_on_loopback(url)
+                .parse()
+                .map_err(|e: sqlx::Error| Error::Connect {
+                    url: mask(url),
+                    attempts: 1,
+                    source: DbErr::Custom(crate::url::scrub(&e.to_string(), url)),
+                })?;
         let pooled = match pooler {
             Pooler::Transaction => true,
             Pooler::None => false,
@@ -536,18 +547,7 @@ impl Backend for Postgres {
     /// (transact-rs/sqlx#4335); building 300 tables took 2-3x as long with TLS
     /// as without, measured on this project's W3 benchmark.
     fn scratch_connect_url(&self, admin_url: &str) -> String {
-        let host = admin_url
-            .split_once("://")
-            .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
-            .unwrap_or_default();
-        let host = host.split(['/', '?']).next().unwrap_or_default();
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
-        if !loopback || admin_url.contains("sslmode=") {
-            return admin_url.to_owned();
-        }
-        let separator = if admin_url.contains('?') { '&' } else { '?' };
-        format!("{admin_url}{separator}sslmode=disable")
+        plain_on_loopback(admin_url)
     }
 
     /// The session's temporary schema first: 300 tables with an index and a
@@ -902,6 +902,64 @@ fn enum_sql(pg: &Postgres, change: crate::enums::EnumChange<'_>) -> Vec<String> 
             }
             sql.push(format!("DROP TYPE {}", q(&old)));
             sql
+        }
+    }
+}
+
+/// `url` without TLS when it reaches a loopback address and does not ask
+/// for TLS (no `sslmode`): nothing leaves the machine, and the TLS handshake
+/// costs two delayed-ACK stalls of about 45 ms per connection under sqlx
+/// 0.9.0, which sets no `TCP_NODELAY` before it (transact-rs/sqlx#4335; see
+/// docs/benchmarks.md). A URL with `sslmode=` is kept as written.
+fn plain_on_loopback(url: &str) -> String {
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
+        .unwrap_or_default();
+    let host = host.split(['/', '?']).next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = matches!(host, "127.0.0.1" | "localhost" | "[::1]" | "::1");
+    if !loopback || url.contains("sslmode=") {
+        return url.to_owned();
+    }
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}sslmode=disable")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_on_loopback;
+
+    #[test]
+    fn loopback_without_sslmode_goes_without_tls() {
+        for (url, want) in [
+            (
+                "postgres://u:p@127.0.0.1:5432/db",
+                "postgres://u:p@127.0.0.1:5432/db?sslmode=disable",
+            ),
+            (
+                "postgres://localhost/db?application_name=a",
+                "postgres://localhost/db?application_name=a&sslmode=disable",
+            ),
+            (
+                "postgres://u@[::1]:5432/db",
+                "postgres://u@[::1]:5432/db?sslmode=disable",
+            ),
+            // Asked for, or not loopback: as written.
+            (
+                "postgres://u@127.0.0.1/db?sslmode=require",
+                "postgres://u@127.0.0.1/db?sslmode=require",
+            ),
+            (
+                "postgres://u@db.example.com/db",
+                "postgres://u@db.example.com/db",
+            ),
+            (
+                "postgres://u:a@127.0.0.1@db.example.com/db",
+                "postgres://u:a@127.0.0.1@db.example.com/db",
+            ),
+        ] {
+            assert_eq!(plain_on_loopback(url), want);
         }
     }
 }
