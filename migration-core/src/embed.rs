@@ -169,8 +169,9 @@ pub async fn on_start(
 fn log_progress(event: Event<'_>) {
     match event {
         Event::LockWaiting(holder) => tracing::info!("waiting for the migration lock{holder}"),
-        Event::Adopted(ids) => tracing::info!(
+        Event::Adopted(ids, table) => tracing::info!(
             count = ids.len(),
+            table,
             "adopted sea-orm-migration's applied revisions"
         ),
         Event::Started(rev, Direction::Up) => tracing::info!(revision = %rev.id, "applying"),

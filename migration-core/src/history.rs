@@ -165,6 +165,8 @@ pub fn now() -> String {
 #[derive(Debug, Clone)]
 pub struct History {
     table: String,
+    /// sea-orm-migration's table, adopted when this one is created.
+    adopt_from: String,
 }
 
 /// The tracking table's columns but the direction (which tables from before
@@ -208,7 +210,16 @@ impl History {
     pub fn new(table: &str) -> Self {
         Self {
             table: table.to_string(),
+            adopt_from: SEAQL_MIGRATIONS.to_string(),
         }
+    }
+
+    /// Adopts sea-orm-migration's rows from `table` instead of
+    /// `seaql_migrations` (a project that renamed it).
+    #[must_use]
+    pub fn adopting(mut self, table: &str) -> Self {
+        table.clone_into(&mut self.adopt_from);
+        self
     }
 
     /// The table's name.
@@ -325,7 +336,7 @@ impl History {
         backend: &dyn Backend,
     ) -> Result<Vec<HistoryRow>> {
         if !backend
-            .has_table(db, SEAQL_MIGRATIONS)
+            .has_table(db, &self.adopt_from)
             .await
             .map_err(Error::db("looking for seaql_migrations"))?
         {
@@ -333,7 +344,7 @@ impl History {
         }
         let select = Query::select()
             .columns([col("version"), col("applied_at")])
-            .from(col(SEAQL_MIGRATIONS))
+            .from(col(self.adopt_from.as_str()))
             .order_by(col("version"), Order::Asc)
             .to_owned();
         let rows = db

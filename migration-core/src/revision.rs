@@ -144,6 +144,9 @@ pub struct Migrator {
     graph: RevisionGraph,
     versions_dir: Option<PathBuf>,
     table: String,
+    /// sea-orm-migration's tracking table to adopt (its
+    /// `migration_table_name()`).
+    adopt_from: String,
     entities: Option<crate::entities::Entities>,
 }
 
@@ -173,8 +176,24 @@ impl Migrator {
             graph,
             versions_dir: None,
             table: DEFAULT_HISTORY_TABLE.to_string(),
+            adopt_from: crate::history::SEAQL_MIGRATIONS.to_string(),
             entities: None,
         })
+    }
+
+    /// The table sea-orm-migration recorded its migrations in, when the
+    /// project renamed it (`MigratorTrait::migration_table_name()`; the
+    /// default is `seaql_migrations`): its rows are adopted as they are from
+    /// `seaql_migrations`.
+    pub fn with_sea_orm_migration_table(mut self, table: impl Into<String>) -> Self {
+        self.adopt_from = table.into();
+        self
+    }
+
+    /// The sea-orm-migration table adopted (see
+    /// [`Migrator::with_sea_orm_migration_table`]).
+    pub fn sea_orm_migration_table(&self) -> &str {
+        &self.adopt_from
     }
 
     /// Sets the folder where `generate` and `merge` write new migration files.

@@ -19,8 +19,9 @@ use std::time::{Duration, Instant};
 pub enum Event<'a> {
     /// Another process holds the lock; we wait (reported once).
     LockWaiting(&'a str),
-    /// Revisions taken over from sea-orm-migration's `seaql_migrations`.
-    Adopted(&'a [String]),
+    /// Revisions taken over from sea-orm-migration's table (`seaql_migrations`
+    /// unless the project renamed it), named second.
+    Adopted(&'a [String], &'a str),
     /// A revision starts.
     Started(&'a Revision, Direction),
     /// A revision finished and was recorded.
@@ -306,7 +307,8 @@ impl<'m> Runner<'m> {
             db,
             url: url.to_string(),
             backend,
-            history: History::new(migrator.history_table()),
+            history: History::new(migrator.history_table())
+                .adopting(migrator.sea_orm_migration_table()),
             options,
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
@@ -332,7 +334,8 @@ impl<'m> Runner<'m> {
             db,
             url: String::new(),
             backend: backend::of(dialect),
-            history: History::new(migrator.history_table()),
+            history: History::new(migrator.history_table())
+                .adopting(migrator.sea_orm_migration_table()),
             options: RunnerOptions::default(),
             progress: Box::new(|_| {}),
             lock: tokio::sync::Mutex::new(None),
@@ -863,7 +866,10 @@ impl<'m> Runner<'m> {
                         .await?;
                 }
             }
-            (self.progress)(Event::Adopted(&adopted));
+            (self.progress)(Event::Adopted(
+                &adopted,
+                self.migrator.sea_orm_migration_table(),
+            ));
         }
         Ok(())
     }

@@ -426,3 +426,70 @@ fn one_sqlite_file_under_three_spellings_is_migrated_once() {
         assert_eq!(applied, ids.len(), "round {round}: each revision once");
     }
 }
+
+/// sea-orm-migration's runner with its table renamed
+/// (`migration_table_name()`), as some projects configure it.
+struct RenamedSeaOrmMigrator;
+
+impl sea_orm_migration::MigratorTrait for RenamedSeaOrmMigrator {
+    fn migration_table_name() -> sea_orm::DynIden {
+        sea_orm::sea_query::IntoIden::into_iden(sea_orm::sea_query::Alias::new("legacy_migrations"))
+    }
+
+    fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+        SeaOrmMigrator::migrations()
+    }
+}
+
+#[tokio::test]
+async fn a_renamed_sea_orm_migration_table_is_adopted_when_the_migrator_names_it() {
+    use migration_core::{Runner, RunnerOptions, Target};
+    use sea_orm_migration::MigratorTrait;
+    for dialect in ALL {
+        let Some(db) = TestDb::create(dialect, "adopt_renamed").await else {
+            continue;
+        };
+        let conn = sea_orm::Database::connect(&db.url).await.unwrap();
+        RenamedSeaOrmMigrator::up(&conn, None).await.unwrap();
+        conn.close().await.unwrap();
+        let (_, schema_before) = snapshot(&db.url).await;
+
+        // Named: adopted, nothing runs again, the schema is untouched.
+        let migrator = migration::migrator()
+            .unwrap()
+            .with_sea_orm_migration_table("legacy_migrations");
+        let runner = Runner::connect(&migrator, &db.url, RunnerOptions::default())
+            .await
+            .unwrap();
+        let applied = runner.upgrade(&Target::Heads).await.unwrap();
+        assert!(applied.is_empty(), "{}: ran {applied:?}", dialect.name());
+        let state = runner.state().await.unwrap();
+        assert_eq!(
+            state.applied.len(),
+            project_ids().len(),
+            "{}",
+            dialect.name()
+        );
+        let _ = runner.connection().clone().close().await;
+        let (_, schema_after) = snapshot(&db.url).await;
+        let without = |s: &migration_core::schema::Schema| {
+            let mut s = s.clone();
+            s.tables.remove("legacy_migrations");
+            s
+        };
+        assert_eq!(without(&schema_after), without(&schema_before));
+
+        // Not named, on a second such database: nothing is adopted, so `up`
+        // tries to run the first revision again and fails on its tables
+        // (rolled back where the backend allows): why the name matters.
+        let Some(other) = TestDb::create(dialect, "adopt_unnamed").await else {
+            continue;
+        };
+        let conn = sea_orm::Database::connect(&other.url).await.unwrap();
+        RenamedSeaOrmMigrator::up(&conn, None).await.unwrap();
+        conn.close().await.unwrap();
+        let out = cli(&other.url, &["up"]);
+        assert_eq!(out.status.code(), Some(1), "{}", dialect.name());
+        assert!(!stdout(&out).contains("Adopted"), "{}", stdout(&out));
+    }
+}

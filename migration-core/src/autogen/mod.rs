@@ -68,7 +68,7 @@ impl Side<'_> {
     /// Tables that are bookkeeping, not schema.
     fn exclude(&self) -> Vec<&str> {
         match self {
-            Side::Migrations(m, _) => vec![m.history_table(), "seaql_migrations"],
+            Side::Migrations(m, _) => vec![m.history_table(), m.sea_orm_migration_table()],
             Side::Entities(_) => Vec::new(),
         }
     }

@@ -594,10 +594,10 @@ fn print_progress(event: Event<'_>) {
     let mut out = std::io::stdout().lock();
     let _ = match event {
         Event::LockWaiting(holder) => writeln!(out, "Waiting for the migration lock{holder} ..."),
-        Event::Adopted(ids) => writeln!(
+        Event::Adopted(ids, table) => writeln!(
             out,
-            "Adopted {} revision(s) recorded by sea-orm-migration in seaql_migrations; they will not run again. \
-             From now on this tool keeps the record (seaql_migrations is left as it was and no longer \
+            "Adopted {} revision(s) recorded by sea-orm-migration in {table}; they will not run again. \
+             From now on this tool keeps the record ({table} is left as it was and no longer \
              updated): do not run sea-orm-migration against this database again.",
             ids.len()
         ),
