@@ -1218,6 +1218,10 @@ impl<'m> Runner<'m> {
                 direction.past(),
             )
         };
+        let state = match already_there(&cause, direction) {
+            Some(hint) => format!("{state}\n  {hint}", hint = hint.replace("{id}", &rev.id)),
+            None => state,
+        };
         Error::MigrationFailed {
             revision: rev.id.clone(),
             direction,
@@ -1324,6 +1328,24 @@ fn sent_list(sent: &[(usize, String)], last_failed: bool) -> String {
         expected = n + 1;
     }
     out
+}
+
+/// The fix for an `up` that failed because what it creates is already
+/// there (a column or table added by hand, or by a run recorded
+/// elsewhere), in every engine's words for it; `{id}` stands for the revision.
+fn already_there(cause: &MigrationError, direction: Direction) -> Option<&'static str> {
+    let MigrationError::Step(e) = cause else {
+        return None;
+    };
+    let text = e.to_string().to_ascii_lowercase();
+    let there = ["already exists", "duplicate column", "duplicate key name"]
+        .iter()
+        .any(|w| text.contains(w));
+    (there && direction == Direction::Up).then_some(
+        "The database already has what `{id}` creates. If it is what the revision makes \
+         (added by hand, say), record it as applied without running it: `stamp {id}`; if not, \
+         drop it and run `up` again.",
+    )
 }
 
 /// Whether `cause` is the database refusing a statement (so the last

@@ -88,7 +88,29 @@ impl Plan {
     /// Every difference in plain words, one per line (what `check` prints):
     /// the ops, then what autogenerate cannot express.
     pub fn difference_lines(&self) -> Vec<String> {
-        let mut out: Vec<String> = self.flat_ops().into_iter().map(Op::describe).collect();
+        let mut out: Vec<String> = self
+            .flat_ops()
+            .into_iter()
+            .map(|op| match op {
+                // An index only a migration made, which an entity cannot
+                // declare (SeaORM's `indexed` is one column): say how the
+                // project keeps it instead of dropping it.
+                Op::DropIndex { table, index } if index.columns.len() > 1 && !index.unique => {
+                    let name = index.name.as_deref().unwrap_or("<name>");
+                    let cols: Vec<String> =
+                        index.columns.iter().map(|c| format!("{c:?}")).collect();
+                    format!(
+                        "{} (an entity cannot declare a composite index: keep it with \
+                         `.with_entity_index({table:?}, {name:?}, &[{}])` in `migrator()`, or \
+                         `.migrations_own(ObjectKind::Index, {:?})`)",
+                        op.describe(),
+                        cols.join(", "),
+                        format!("{table}.{name}")
+                    )
+                }
+                op => op.describe(),
+            })
+            .collect();
         out.extend(
             self.refused
                 .iter()
@@ -1137,6 +1159,15 @@ mod tests {
                 "create index `idx-t-a-c` on `t` (`a`, `c`)",
                 "create unique index `idx-t-b` on `t` (`b`)",
             ]
+        );
+        // Dropping a composite index says how to keep it.
+        let back = plan(&b, &a, &Hints::default());
+        let lines = back.difference_lines().join("\n");
+        assert!(
+            lines.contains(
+                "`.with_entity_index(\"t\", \"idx-t-a-c\", &[\"a\", \"c\"])` in `migrator()`"
+            ),
+            "{lines}"
         );
         // The unnamed UNIQUE constraint is dropped by its columns (batch
         // alter finds its name, or rebuilds the table on SQLite).
