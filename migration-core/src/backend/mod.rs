@@ -148,6 +148,13 @@ pub trait Backend: Send + Sync {
         false
     }
 
+    /// Whether the statement `sql` cannot run inside a transaction on this
+    /// engine, read from its words (PostgreSQL's `… CONCURRENTLY`, `VACUUM`;
+    /// SQLite's `VACUUM`): the lint's note to a revision that runs in one.
+    fn refuses_transaction_sql(&self, _sql: &str) -> bool {
+        false
+    }
+
     /// A URL for a private in-memory database, where the engine has them
     /// (SQLite): `check` compares there when no server is given.
     fn memory_url(&self) -> Option<&'static str> {

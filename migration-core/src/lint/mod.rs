@@ -155,7 +155,42 @@ pub async fn lint(
             .ok_or_else(|| crate::Error::Usage(format!("no migration for `{id}`")))?;
         for &dialect in dialects {
             let stmts = statements(migrator, &rev.id, dialect).await?;
-            for mut finding in rules::check_with(&rev.id, dialect, &stmts, &context) {
+            let mut found = rules::check_with(&rev.id, dialect, &stmts, &context);
+            // A statement the server refuses inside a transaction, in a
+            // revision that runs in one: the runner rolls it back and runs it
+            // again outside one, with a warning; the author should say so.
+            let asked = rev.migration.use_transaction();
+            if asked != Some(false) {
+                let what = if asked == Some(true) {
+                    "the server refuses it, and the revision fails (its use_transaction() asks \
+                     for one)"
+                } else {
+                    "the server refuses it, and the runner rolls the revision back and runs it \
+                     again outside a transaction (with a warning), where a failure part-way \
+                     cannot be taken back"
+                };
+                let backend = crate::backend::of(dialect);
+                for s in stmts
+                    .iter()
+                    .filter(|s| backend.refuses_transaction_sql(&s.sql))
+                {
+                    found.push(Finding {
+                        rule: "statement-outside-transaction",
+                        severity: Severity::Warning,
+                        revision: rev.id.clone(),
+                        dialect: dialect.name(),
+                        statement: s.sql.clone(),
+                        message: format!(
+                            "this statement cannot run inside a transaction, and the revision \
+                             runs in one: {what}"
+                        ),
+                        safe: "return Some(false) from the migration's use_transaction(), and keep \
+                               such a statement in a revision of its own",
+                        acknowledged: None,
+                    });
+                }
+            }
+            for mut finding in found {
                 finding.acknowledged = rev
                     .lint_allow
                     .iter()

@@ -511,6 +511,19 @@ impl Backend for Postgres {
             .map(|_| ())
     }
 
+    /// `CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`, `REINDEX …
+    /// CONCURRENTLY`, `VACUUM`, `CREATE DATABASE`, `ALTER SYSTEM`
+    /// (<https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY>).
+    fn refuses_transaction_sql(&self, sql: &str) -> bool {
+        let words = crate::tokens::tokenize(sql, crate::tokens::Quotes::Standard);
+        let first = |kw: &str| words.first().is_some_and(|t| t.is(kw));
+        let second = |kw: &str| words.get(1).is_some_and(|t| t.is(kw));
+        words.iter().any(|t| t.is("CONCURRENTLY"))
+            || first("VACUUM")
+            || (first("CREATE") && second("DATABASE"))
+            || (first("ALTER") && second("SYSTEM"))
+    }
+
     /// SQLSTATE 25001 `active_sql_transaction`: "… cannot run inside a transaction block".
     fn refuses_transaction(&self, error: &dyn sea_orm::sqlx::error::DatabaseError) -> bool {
         error.code().is_some_and(|c| c == "25001")

@@ -169,6 +169,14 @@ impl Backend for Sqlite {
         Some("sqlite::memory:")
     }
 
+    /// `VACUUM` (<https://www.sqlite.org/lang_vacuum.html>: "cannot VACUUM from
+    /// within a transaction").
+    fn refuses_transaction_sql(&self, sql: &str) -> bool {
+        crate::tokens::tokenize(sql, crate::tokens::Quotes::Standard)
+            .first()
+            .is_some_and(|t| t.is("VACUUM"))
+    }
+
     /// sqlx-sqlite runs each connection's statements on a worker thread of
     /// its own, and reports them there, out of reach of the migration
     /// task's dispatcher.
