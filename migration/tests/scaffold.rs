@@ -180,19 +180,12 @@ async fn generated_and_merge_files_compile_without_warnings_and_the_prelude_seed
     let url = format!("sqlite://{}/seed.db?mode=rwc", db_dir.path().display());
     let out = run(&bin, ws.root(), &["-u", &url, "up"]);
     assert_eq!(out.status.code(), Some(0));
-    let db = sea_orm::Database::connect(&url).await.unwrap();
-    let row = sea_orm::ConnectionTrait::query_one_raw(
-        &db,
-        sea_orm::Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "SELECT value FROM scaffold_settings WHERE name = 'theme'",
-        ),
+    let theme: String = sqlite_one(
+        &url,
+        "SELECT value FROM scaffold_settings WHERE name = 'theme'",
     )
-    .await
-    .unwrap()
-    .expect("the seeded row");
-    assert_eq!(row.try_get_by_index::<String>(0).unwrap(), "dark");
-    db.close().await.ok();
+    .await;
+    assert_eq!(theme, "dark");
 
     // Three `generate`s with no build in between chain (the parent is read
     // from the files on disk, not from the graph this binary was built with).
@@ -315,25 +308,24 @@ async fn init_writes_a_migration_crate_that_builds_and_runs() {
     assert_eq!(out.status.code(), Some(0));
     let out = run(&bin, ws.root(), &["-u", &url, "history"]);
     assert!(stdout(&out).contains(&first), "{}", stdout(&out));
-    let db = sea_orm::Database::connect(&url).await.unwrap();
-    let count = |db: sea_orm::DatabaseConnection| async move {
-        let row = sea_orm::ConnectionTrait::query_one_raw(
-            &db,
-            sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Sqlite,
-                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'init_audit'",
-            ),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-        let n = row.try_get_by_index::<i64>(0).unwrap();
-        db.close().await.ok();
-        n
-    };
-    assert_eq!(count(db).await, 1);
+    let audit = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'init_audit'";
+    assert_eq!(sqlite_one::<i64>(&url, audit).await, 1);
     let out = run(&bin, ws.root(), &["-u", &url, "down"]);
     assert_eq!(out.status.code(), Some(0));
-    let db = sea_orm::Database::connect(&url).await.unwrap();
-    assert_eq!(count(db).await, 0);
+    assert_eq!(sqlite_one::<i64>(&url, audit).await, 0);
+}
+
+/// The first column of the one row `sql` returns on the SQLite database `url`.
+async fn sqlite_one<T: sea_orm::TryGetable>(url: &str, sql: &str) -> T {
+    let db = sea_orm::Database::connect(url).await.unwrap();
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(sea_orm::DbBackend::Sqlite, sql),
+    )
+    .await
+    .unwrap()
+    .expect("a row");
+    let value = row.try_get_by_index::<T>(0).unwrap();
+    db.close().await.ok();
+    value
 }
