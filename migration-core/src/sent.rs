@@ -22,7 +22,10 @@ const TARGET: &str = "sqlx::query";
 
 /// What one run's migrations sent (one revision at a time).
 pub(crate) struct Sent {
-    dispatch: Dispatch,
+    /// Made at the first [`Sent::watch`]: registering a dispatcher makes
+    /// tracing recompute every callsite's interest, which runners that never
+    /// watch (offline ones, one per revision in the lint) should not pay.
+    dispatch: std::sync::OnceLock<Dispatch>,
     log: Arc<Mutex<Log>>,
 }
 
@@ -66,16 +69,25 @@ impl Log {
 }
 
 impl Sent {
-    /// Watches with the dispatcher in place now as the one that gets
-    /// everything else.
+    /// Nothing watched yet.
     pub(crate) fn new() -> Sent {
-        let inner = tracing::dispatcher::get_default(Dispatch::clone);
-        let log = Arc::new(Mutex::new(Log::default()));
-        let dispatch = Dispatch::new(Capture {
-            inner,
-            log: log.clone(),
-        });
-        Sent { dispatch, log }
+        Sent {
+            dispatch: std::sync::OnceLock::new(),
+            log: Arc::new(Mutex::new(Log::default())),
+        }
+    }
+
+    /// The watching dispatcher; everything else goes to the one in place at
+    /// the first watch.
+    fn dispatch(&self) -> Dispatch {
+        self.dispatch
+            .get_or_init(|| {
+                Dispatch::new(Capture {
+                    inner: tracing::dispatcher::get_default(Dispatch::clone),
+                    log: self.log.clone(),
+                })
+            })
+            .clone()
     }
 
     /// Runs `step`, keeping the statements it sends (those before are
@@ -89,7 +101,7 @@ impl Sent {
             notify,
             ..Log::default()
         };
-        let out = step.with_subscriber(self.dispatch.clone()).await;
+        let out = step.with_subscriber(self.dispatch()).await;
         self.log.lock().expect("sent log").notify = None;
         out
     }
