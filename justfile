@@ -64,7 +64,7 @@ migrate-check:
 
 # Join the heads of a branched history into one.
 migrate-merge MESSAGE="merge heads":
-    {{migration}} merge -m "{{replace_regex(MESSAGE, '^MESSAGE=', '')}}"
+    {{migration}} merge heads -m "{{replace_regex(MESSAGE, '^MESSAGE=', '')}}"
 
 # Record VERSION as applied without running migrations (adopt a hand-made schema).
 migrate-stamp VERSION:
