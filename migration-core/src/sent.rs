@@ -71,6 +71,7 @@ impl Log {
 impl Sent {
     /// Nothing watched yet.
     pub(crate) fn new() -> Sent {
+        hold_interest();
         Sent {
             dispatch: std::sync::OnceLock::new(),
             log: Arc::new(Mutex::new(Log::default())),
@@ -113,6 +114,58 @@ impl Sent {
         let log = self.log.lock().expect("sent log");
         log.head.iter().chain(&log.tail).cloned().collect()
     }
+}
+
+/// Keeps sqlx's statement callsites of interest to tracing for the life of
+/// the process, whoever hits them first.
+///
+/// tracing caches each callsite's interest, computed from the dispatchers
+/// registered at the time, and with one dispatcher or none registered it asks
+/// only the thread's current one: a sqlx callsite first reached outside a
+/// watch (another runner's connect, in a process without a subscriber) would
+/// be cached as "never" and no watch would see its statements again. Two
+/// dispatchers that live as long as the process and answer "sometimes" for
+/// `sqlx::query` (and nothing else) keep the registry past that shortcut and
+/// the interest open; they are never anyone's current dispatcher, so they
+/// see no event.
+fn hold_interest() {
+    static HOLDERS: std::sync::OnceLock<[Dispatch; 2]> = std::sync::OnceLock::new();
+    HOLDERS.get_or_init(|| [Dispatch::new(Holder), Dispatch::new(Holder)]);
+}
+
+/// See [`hold_interest`].
+struct Holder;
+
+impl Subscriber for Holder {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if Capture::ours(metadata) {
+            Interest::sometimes()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::DEBUG)
+    }
+
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+
+    fn event(&self, _: &Event<'_>) {}
+
+    fn enter(&self, _: &Id) {}
+
+    fn exit(&self, _: &Id) {}
 }
 
 /// Whether `sql` only reads (a catalog query, `SHOW CREATE TABLE`): not worth

@@ -302,17 +302,31 @@ async fn init_writes_a_migration_crate_that_builds_and_runs() {
     .unwrap();
     ws.compile_lib_denying_warnings(package);
     let bin = ws.build(package, &[]);
-    let db_dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/init.db?mode=rwc", db_dir.path().display());
-    let out = run(&bin, ws.root(), &["-u", &url, "up"]);
-    assert_eq!(out.status.code(), Some(0));
-    let out = run(&bin, ws.root(), &["-u", &url, "history"]);
-    assert!(stdout(&out).contains(&first), "{}", stdout(&out));
-    let audit = "SELECT COUNT(*) FROM sqlite_master WHERE name = 'init_audit'";
-    assert_eq!(sqlite_one::<i64>(&url, audit).await, 1);
-    let out = run(&bin, ws.root(), &["-u", &url, "down"]);
-    assert_eq!(out.status.code(), Some(0));
-    assert_eq!(sqlite_one::<i64>(&url, audit).await, 0);
+    for dialect in migration_core::testing::ALL {
+        let Some(db) = migration_core::testing::TestDb::create(dialect, "init_crate").await else {
+            continue;
+        };
+        let url = db.url.as_str();
+        let out = run(&bin, ws.root(), &["-u", url, "up"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        let out = run(&bin, ws.root(), &["-u", url, "history"]);
+        assert!(stdout(&out).contains(&first), "{}", stdout(&out));
+        let (rows, schema) = snapshot(url).await;
+        assert_eq!(rows.len(), 2, "{}", dialect.name());
+        assert!(
+            schema.tables.contains_key("init_audit"),
+            "{}",
+            dialect.name()
+        );
+        let out = run(&bin, ws.root(), &["-u", url, "down"]);
+        assert_eq!(out.status.code(), Some(0), "{}", dialect.name());
+        let (_, schema) = snapshot(url).await;
+        assert!(
+            !schema.tables.contains_key("init_audit"),
+            "{}",
+            dialect.name()
+        );
+    }
 }
 
 /// The first column of the one row `sql` returns on the SQLite database `url`.
