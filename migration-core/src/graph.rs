@@ -126,6 +126,10 @@ pub enum GraphError {
     UnknownApplied {
         /// The unknown applied ids, sorted.
         ids: Vec<String>,
+        /// What is applied here that the code knows, as `current` prints it:
+        /// the state `stamp --purge` keeps (empty: none known, or not known
+        /// where the error was found).
+        keep: Vec<String>,
     },
 }
 
@@ -235,13 +239,32 @@ impl fmt::Display for GraphError {
                 f,
                 "`{id}` is not applied, so the database cannot be downgraded to it; use `up --to {id}`"
             ),
-            Self::UnknownApplied { ids } => write!(
-                f,
-                "the database is ahead of this code: it has applied {} {} that no migration file defines; \
-                 check out the branch that has them, or `stamp --purge` if they were removed on purpose",
-                plural(ids.len(), "revision", "revisions"),
-                join_ids(ids)
-            ),
+            Self::UnknownApplied { ids, keep } => {
+                write!(
+                    f,
+                    "the database is ahead of this code: it has applied {} {} that no migration file \
+                     defines; check out the branch that has them",
+                    plural(ids.len(), "revision", "revisions"),
+                    join_ids(ids)
+                )?;
+                // The way out that keeps exactly what is applied here: never
+                // `stamp --purge head`, which would record pending revisions
+                // as applied without running them.
+                match keep.as_slice() {
+                    [one] => write!(
+                        f,
+                        ", or, if they were removed on purpose, forget them with `stamp --purge {one}` \
+                         (it keeps what is applied here; not `head`, which would mark pending \
+                         revisions applied without running them)"
+                    ),
+                    _ => write!(
+                        f,
+                        ", or, if they were removed on purpose, delete their rows from the tracking \
+                         table by hand (`stamp --purge head` would mark pending revisions applied \
+                         without running them)"
+                    ),
+                }
+            }
         }
     }
 }
@@ -515,7 +538,10 @@ impl RevisionGraph {
             return Ok(());
         }
         unknown.sort_unstable();
-        Err(GraphError::UnknownApplied { ids: unknown })
+        Err(GraphError::UnknownApplied {
+            ids: unknown,
+            keep: self.current(applied),
+        })
     }
 
     /// Revisions to apply to reach `target`, in topological order, never including applied ones.
@@ -1647,13 +1673,16 @@ mod tests {
         assert_eq!(
             err,
             GraphError::UnknownApplied {
-                ids: strs(&["zz5", "zz9"])
+                ids: strs(&["zz5", "zz9"]),
+                keep: strs(&["r2"]),
             }
         );
         assert_eq!(
             err.to_string(),
             "the database is ahead of this code: it has applied revisions zz5, zz9 that no migration file \
-             defines; check out the branch that has them, or `stamp --purge` if they were removed on purpose"
+             defines; check out the branch that has them, or, if they were removed on purpose, forget \
+             them with `stamp --purge r2` (it keeps what is applied here; not `head`, which would mark \
+             pending revisions applied without running them)"
         );
         assert_eq!(g.plan_upgrade(&ahead, &t("head")).unwrap_err(), err);
         assert_eq!(g.plan_downgrade(&ahead, &t("base")).unwrap_err(), err);

@@ -265,6 +265,7 @@ impl History {
             unknown.sort_unstable();
             return Err(Error::Graph(crate::graph::GraphError::UnknownApplied {
                 ids: unknown,
+                keep: Vec::new(),
             }));
         }
         self.create(db).await?;

@@ -335,7 +335,14 @@ async fn bad_input_is_refused_and_changes_nothing() {
         refused(url, &["down"], 1, "ahead of this code").await;
         let status = cli(url, &["status"]);
         assert!(stdout(&status).contains("UNKNOWN"), "{}", stdout(&status));
-        // `stamp --purge` is the way out.
+        // `stamp --purge` is the way out, with the target that keeps what
+        // is applied here (never `head`), which the refusal names.
+        let up = cli(url, &["up"]);
+        assert!(
+            stderr(&up).contains(&format!("`stamp --purge {}`", ids[2])),
+            "{}",
+            stderr(&up)
+        );
         assert_eq!(
             cli(url, &["stamp", "--purge", &ids[2]]).status.code(),
             Some(0)
