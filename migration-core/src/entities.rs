@@ -206,7 +206,19 @@ impl Entities {
     /// # Errors
     /// A database error.
     pub async fn apply<C: ConnectionTrait>(&self, db: &C) -> Result<(), DbErr> {
-        let backend = db.get_database_backend();
+        let script = self.script(db.get_database_backend()).await?;
+        if script.is_empty() {
+            return Ok(());
+        }
+        db.execute_unprepared(&script.join(";\n")).await.map(|_| ())
+    }
+
+    /// The statements [`Entities::apply`] sends on `backend`, in order.
+    ///
+    /// # Errors
+    /// An extra index this backend cannot create, or the capture's own
+    /// in-memory SQLite connection cannot be opened.
+    pub async fn script(&self, backend: DbBackend) -> Result<Vec<String>, DbErr> {
         let mut script: Vec<String> = self.ddl(backend).await?.to_vec();
         for (table, index) in &self.extra_indexes {
             if !index.shape.is_plain() {
@@ -234,10 +246,7 @@ impl Entities {
             }
             script.push(backend.build(&stmt).sql);
         }
-        if script.is_empty() {
-            return Ok(());
-        }
-        db.execute_unprepared(&script.join(";\n")).await.map(|_| ())
+        Ok(script)
     }
 
     /// The statements `SchemaBuilder::apply` runs on `backend`, captured once.

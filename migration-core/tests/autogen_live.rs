@@ -353,7 +353,9 @@ fn m2_schema(b: DbBackend) -> SchemaBuilder {
 /// A revision that creates the entities of `schema` (stands for "the migrations").
 struct CreateEntities {
     name: &'static str,
-    schema: fn(DbBackend) -> SchemaBuilder,
+    /// Captures its DDL once: every `up` of this revision sends the same
+    /// statements in the same order, as a migration's code does.
+    entities: Entities,
 }
 
 impl MigrationName for CreateEntities {
@@ -365,9 +367,7 @@ impl MigrationName for CreateEntities {
 #[async_trait]
 impl MigrationTrait for CreateEntities {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        Entities::new(self.schema)
-            .apply(manager.get_connection())
-            .await
+        self.entities.apply(manager.get_connection()).await
     }
 }
 
@@ -378,7 +378,10 @@ fn migrator_of(name: &'static str, schema: fn(DbBackend) -> SchemaBuilder) -> Mi
         "create the version-1 entities",
         "test",
         "test",
-        Box::new(CreateEntities { name, schema }),
+        Box::new(CreateEntities {
+            name,
+            entities: Entities::new(schema),
+        }),
     )])
     .expect("valid graph")
 }
@@ -387,6 +390,7 @@ fn scratch(dialect: Dialect) -> Scratch {
     Scratch {
         dialect,
         server_url: (dialect != Dialect::Sqlite).then(|| admin_url(dialect)),
+        cache: None,
     }
 }
 
@@ -557,6 +561,79 @@ async fn no_difference_means_no_ops() {
             dialect.name(),
             describe(&cmp.plan)
         );
+    }
+}
+
+/// The comparison cache on every backend: a second comparison of the same
+/// migrations and entities reads both sides from it and finds exactly what
+/// building them finds; a migration whose body changed while its id and
+/// checksum did not (a helper it calls was edited) is built again, and so
+/// are entities whose script changed.
+#[tokio::test]
+async fn the_comparison_cache_serves_only_what_would_be_built_the_same() {
+    use migration_core::autogen::Cache;
+    for dialect in ALL {
+        if !reachable(dialect).await {
+            continue;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "autogen-cache-{}-{}-{}",
+            dialect.name(),
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        ));
+        let cached = Scratch {
+            cache: Some(Cache::at(&dir)),
+            ..scratch(dialect)
+        };
+        // One migrator per history, kept: its revision captures the
+        // entities' DDL once, as a migration's fixed statements are.
+        let (a1, b1) = (
+            migrator_of("m20250101_000000_v1", a1_schema),
+            migrator_of("m20250101_000000_v1", b1_schema),
+        );
+        let run = |migrations: &'static Migrator,
+                   entities: fn(DbBackend) -> SchemaBuilder,
+                   scratch: Scratch| async move {
+            compare_project(
+                migrations,
+                &Entities::new(entities),
+                &scratch,
+                &Target::Heads,
+            )
+            .await
+            .unwrap()
+        };
+        let (a1, b1): (&'static Migrator, &'static Migrator) =
+            (Box::leak(Box::new(a1)), Box::leak(Box::new(b1)));
+        let name = dialect.name();
+        let built = run(a1, a2_schema, scratch(dialect)).await;
+        let cold = run(a1, a2_schema, cached.clone()).await;
+        assert!(cold.cached.is_empty(), "{name}: {:?}", cold.cached);
+        let entries = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(entries, 2, "{name}: one entry per side");
+        let warm = run(a1, a2_schema, cached.clone()).await;
+        assert_eq!(warm.cached, ["migrations", "entities"], "{name}");
+        // What the cache gives is what building gives.
+        assert_eq!(warm.migrations, built.migrations, "{name}");
+        assert_eq!(warm.entities, built.entities, "{name}");
+        assert_eq!(describe(&warm.plan), describe(&built.plan), "{name}");
+        assert!(!warm.plan.is_empty(), "{name}: a1 -> a2 changes something");
+
+        // Same id, same checksum ("test"), another body: the statements it
+        // sends key the side, so it is built, and what it builds is new.
+        let edited = run(b1, a2_schema, cached.clone()).await;
+        assert_eq!(edited.cached, ["entities"], "{name}");
+        assert!(edited.migrations.tables.contains_key("owners"), "{name}");
+        assert!(
+            !edited.migrations.tables.contains_key("customers"),
+            "{name}"
+        );
+        // Other entities: their side is built, the migrations' is read.
+        let other = run(a1, a1_schema, cached.clone()).await;
+        assert_eq!(other.cached, ["migrations"], "{name}");
+        assert!(other.plan.is_empty(), "{name}: {}", describe(&other.plan));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
 
@@ -899,7 +976,7 @@ async fn postgres_scratch_uses_the_temporary_schema_and_falls_back() {
             "test",
             Box::new(CreateEntities {
                 name: "m20250101_000000_v1",
-                schema: a2_schema,
+                entities: Entities::new(a2_schema),
             }),
         ),
         Revision::new(

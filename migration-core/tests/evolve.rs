@@ -235,6 +235,7 @@ fn scratch(dialect: Dialect) -> Scratch {
     Scratch {
         dialect,
         server_url: (dialect != Dialect::Sqlite).then(|| admin_url(dialect)),
+        cache: None,
     }
 }
 

@@ -283,6 +283,7 @@ fn scratch(dialect: Dialect) -> Scratch {
     Scratch {
         dialect,
         server_url: (dialect != Dialect::Sqlite).then(|| admin_url(dialect)),
+        cache: None,
     }
 }
 
@@ -517,6 +518,7 @@ async fn scratch_schemas_see_extensions_installed_in_the_scratch_database() {
         let scratch = Scratch {
             dialect,
             server_url: Some(server.url.clone()),
+            cache: None,
         };
         let result =
             compare_project_in(&m, m.entities().unwrap(), &scratch, &Target::Heads, false).await;

@@ -17,6 +17,7 @@
 //! (rename markers, exact types) from the entities' DDL. See
 //! `docs/autogenerate.md` at the workspace root.
 
+pub mod cache;
 pub mod compare;
 pub mod exec;
 pub mod hints;
@@ -24,6 +25,7 @@ pub mod ops;
 pub mod render;
 
 pub use crate::entities::{Entities, EntitySchemaFn};
+pub use cache::Cache;
 pub use compare::{Plan, compare};
 pub use hints::{Hints, Spellings, column_spellings};
 pub use ops::Op;
@@ -47,6 +49,9 @@ pub struct Scratch {
     /// folder for SQLite files; `None`: in-memory SQLite, or the local test
     /// server of [`crate::testing::admin_url`].
     pub server_url: Option<String>,
+    /// Where reflected sides are kept between runs ([`cache`]); `None`:
+    /// both sides are built every time.
+    pub cache: Option<Cache>,
 }
 
 /// What one side of a comparison is built from.
@@ -70,6 +75,46 @@ impl Side<'_> {
         match self {
             Side::Migrations(m, _) => vec![m.history_table(), m.sea_orm_migration_table()],
             Side::Entities(_) => Vec::new(),
+        }
+    }
+
+    /// The side's cache key on a server describing itself as `identity`, or
+    /// `None` when the side cannot be keyed exactly: the migrations' history
+    /// did not render offline in full for this backend (`rendered` lacks
+    /// it), or the entities' script could not be built.
+    fn key(
+        &self,
+        dialect: Dialect,
+        identity: &str,
+        rendered: &[(Dialect, Vec<String>)],
+        script: Option<&[String]>,
+    ) -> Option<String> {
+        let exclude = self.exclude().join(",");
+        let head = [self.label(), dialect.name(), identity, exclude.as_str()];
+        match self {
+            Side::Migrations(m, target) => {
+                let statements = &rendered.iter().find(|(d, _)| *d == dialect)?.1;
+                let plan = Self::plan(m, target).ok()?;
+                let revisions = plan.iter().map(|id| {
+                    let checksum = m.revision(id).map_or("", |r| r.checksum.as_str());
+                    format!("{id} {checksum}")
+                });
+                let revisions: Vec<String> = revisions.collect();
+                let parts = head
+                    .into_iter()
+                    .chain(revisions.iter().map(String::as_str))
+                    .chain(["--"])
+                    .chain(statements.iter().map(String::as_str));
+                Some(cache::key(parts))
+            }
+            Side::Entities(_) => {
+                // Sorted: the builder's order of independent tables varies
+                // between processes (see `cache`), the schema it builds does not.
+                let mut script: Vec<&str> = script?.iter().map(String::as_str).collect();
+                script.sort_unstable();
+                let parts = head.into_iter().chain(script);
+                Some(cache::key(parts))
+            }
         }
     }
 
@@ -217,6 +262,48 @@ impl Scratch {
     /// dropping a database costs a template copy and a checkpoint). Otherwise
     /// (MySQL, or a migration that refuses a transaction) a temporary database
     /// is created and dropped.
+    /// [`Scratch::build`], through the cache when `key` is given: a stored
+    /// side is returned as it is (`true`: it came from the cache); a built
+    /// one is stored.
+    async fn build_keyed(&self, side: Side<'_>, key: Option<&str>) -> Result<(Schema, bool)> {
+        let cache = self.cache.as_ref().zip(key);
+        if let Some((cache, key)) = cache
+            && let Some(schema) = cache.get(side.label(), key)
+        {
+            tracing::debug!("the {} side came from the cache ({key})", side.label());
+            return Ok((schema, true));
+        }
+        let label = side.label();
+        let schema = self.build(side).await?;
+        if let Some((cache, key)) = cache {
+            cache.put(label, key, &schema);
+        }
+        Ok((schema, false))
+    }
+
+    /// What the scratch server says of itself
+    /// ([`Backend::server_identity_sql`](crate::backend::Backend::server_identity_sql)),
+    /// or `None` if it cannot be asked (the build then reports why).
+    async fn identity(&self) -> Option<String> {
+        use sea_orm::ConnectionTrait;
+        let backend = backend::of(self.dialect);
+        let url = match backend.memory_url().filter(|_| self.server_url.is_none()) {
+            Some(url) => url.to_owned(),
+            None => backend.scratch_connect_url(&self.admin_url()),
+        };
+        let conn = crate::runner::connect(&url, &options()).await.ok()?;
+        let sql = backend.server_identity_sql();
+        let row = conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                conn.get_database_backend(),
+                sql,
+            ))
+            .await;
+        let _ = conn.close().await;
+        let identity = row.ok()??.try_get_by_index::<String>(0).ok()?;
+        Some(identity)
+    }
+
     async fn build(&self, side: Side<'_>) -> Result<Schema> {
         let result = self.build_side(&side).await;
         // A migration that fails on the scratch database may be failing on
@@ -314,6 +401,9 @@ pub struct Comparison {
     pub hints: Hints,
     /// The ops from `migrations` to `entities`.
     pub plan: Plan,
+    /// The sides that came from [`Scratch::cache`] instead of being built
+    /// (`"migrations"`, `"entities"`).
+    pub cached: Vec<&'static str>,
 }
 
 fn options() -> RunnerOptions {
@@ -351,15 +441,47 @@ pub async fn compare_project_in(
     target: &Target,
     strict: bool,
 ) -> Result<Comparison> {
-    // The three are independent: build both sides (and read the entities'
+    let (msite, esite) = (Side::Migrations(migrator, target), Side::Entities(entities));
+    // With a cache, each side is looked up by what would build it: the
+    // history rendered offline, the entities' script, the server's identity.
+    let (keys, rendered) = match &scratch.cache {
+        Some(_) => {
+            let backend = scratch.dialect.db_backend();
+            let (rendered, identity, script) = tokio::join!(
+                render_history(migrator, target),
+                scratch.identity(),
+                entities.script(backend),
+            );
+            let script = script.ok();
+            let keys = identity.map(|id| {
+                (
+                    msite.key(scratch.dialect, &id, &rendered, None),
+                    esite.key(scratch.dialect, &id, &rendered, script.as_deref()),
+                )
+            });
+            (keys.unwrap_or_default(), Some(rendered))
+        }
+        None => ((None, None), None),
+    };
+    // The rest is independent: build both sides (and read the entities'
     // DDL) at once.
-    let (migrations, declared, hints, history) = tokio::join!(
-        scratch.build(Side::Migrations(migrator, target)),
-        scratch.build(Side::Entities(entities)),
+    let (migrations, declared, hints, rendered) = tokio::join!(
+        scratch.build_keyed(msite, keys.0.as_deref()),
+        scratch.build_keyed(esite, keys.1.as_deref()),
         entities.hints(),
-        history_spellings(migrator, target),
+        async {
+            match rendered {
+                Some(r) => r,
+                None => render_history(migrator, target).await,
+            }
+        },
     );
-    let (mut migrations, mut declared) = (migrations?, declared?);
+    let history = spellings_of(&rendered);
+    let ((mut migrations, from_cache_m), (mut declared, from_cache_e)) = (migrations?, declared?);
+    let cached = [("migrations", from_cache_m), ("entities", from_cache_e)]
+        .into_iter()
+        .filter_map(|(label, hit)| hit.then_some(label))
+        .collect();
     let mut hints = hints.map_err(Error::db("reading the entities' DDL"))?;
     let spelled = entities
         .spellings()
@@ -386,15 +508,29 @@ pub async fn compare_project_in(
         entities: declared,
         hints,
         plan,
+        cached,
     })
 }
 
-/// Each column's type as the migrations' DDL spells it on each backend,
-/// rendered offline (a recording connection, no database) up to `target`.
+/// Each column's type as the migrations' DDL spells it on each backend.
+fn spellings_of(rendered: &[(Dialect, Vec<String>)]) -> Vec<(Dialect, Spellings)> {
+    rendered
+        .iter()
+        .map(|(dialect, statements)| {
+            (
+                *dialect,
+                column_spellings(statements, hints::quote_char(*dialect)),
+            )
+        })
+        .collect()
+}
+
+/// The statements the migrations' `up`s send on each backend, rendered
+/// offline (a recording connection, no database) up to `target`.
 /// A backend whose rendering of the history is incomplete (a part that
 /// needs the live database, a migration that fails offline) is left out:
-/// its spellings would be stale.
-async fn history_spellings(migrator: &Migrator, target: &Target) -> Vec<(Dialect, Spellings)> {
+/// its spellings would be stale, and its side cannot be cached.
+async fn render_history(migrator: &Migrator, target: &Target) -> Vec<(Dialect, Vec<String>)> {
     use crate::offline::Entry;
     let Ok(plan) = Side::plan(migrator, target) else {
         return Vec::new();
@@ -424,10 +560,7 @@ async fn history_spellings(migrator: &Migrator, target: &Target) -> Vec<(Dialect
                 _ => None,
             })
             .collect();
-        out.push((
-            dialect,
-            column_spellings(&statements, hints::quote_char(dialect)),
-        ));
+        out.push((dialect, statements));
     }
     out
 }

@@ -435,6 +435,12 @@ pub trait Backend: Send + Sync {
     /// against a scan of the whole table).
     fn bulk_update_sql(&self, table: &str, key: &str, columns: &[String], rows: usize) -> String;
 
+    /// A query answering one text column that describes everything of the
+    /// server, besides the statements sent, that decides how DDL reflects
+    /// there (version, modes, collation, extensions): part of the key of the
+    /// comparison cache (`autogen::cache`).
+    fn server_identity_sql(&self) -> &'static str;
+
     /// A query counting tables named `$1` in the current database/schema.
     fn has_table_sql(&self) -> &'static str;
 

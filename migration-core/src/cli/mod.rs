@@ -320,6 +320,11 @@ pub struct ScratchArgs {
     /// default those are listed as managed by migrations and never changed.
     #[arg(long)]
     pub strict: bool,
+    /// Build both sides even when the comparison cache holds them (it is
+    /// keyed by the exact statements each side sends and the server's
+    /// identity; `MIGRATION_CACHE_DIR` moves it, see docs/autogenerate.md).
+    #[arg(long, env = "MIGRATION_NO_CACHE")]
+    pub no_cache: bool,
 }
 
 /// `check` options.
@@ -367,9 +372,15 @@ impl ScratchArgs {
                 dialect.name()
             )));
         }
+        let cache = if self.no_cache {
+            None
+        } else {
+            crate::autogen::Cache::default_dir().map(crate::autogen::Cache::at)
+        };
         Ok(crate::autogen::Scratch {
             dialect,
             server_url,
+            cache,
         })
     }
 }
@@ -1687,6 +1698,7 @@ async fn generate(migrator: &Migrator, args: GenerateArgs, named: Option<&str>) 
         args.scratch.strict,
     )
     .await?;
+    say_cached(&comparison, &scratch);
     let plan = &comparison.plan;
     if !plan.managed.is_empty() {
         println!(
@@ -1745,6 +1757,23 @@ fn registered_entities(migrator: &Migrator) -> Result<&crate::autogen::Entities>
                 .into(),
         )
     })
+}
+
+/// Says which sides of a comparison came from the cache, and how not to.
+fn say_cached(comparison: &crate::autogen::Comparison, scratch: &crate::autogen::Scratch) {
+    if comparison.cached.is_empty() {
+        return;
+    }
+    let dir = scratch
+        .cache
+        .as_ref()
+        .map(|c| c.dir().display().to_string())
+        .unwrap_or_default();
+    eprintln!(
+        "note: the {} side(s) came from the comparison cache in {dir}, keyed by the exact \
+         statements they send and the server's identity; --no-cache builds them again",
+        comparison.cached.join(" and ")
+    );
 }
 
 fn scratch_description(scratch: &crate::autogen::Scratch) -> String {
@@ -1843,6 +1872,7 @@ async fn check(ctx: &Ctx<'_>, args: CheckArgs, named_url: Option<&str>) -> Resul
     let lint = crate::lint::lint(migrator, &all, &crate::testing::ALL);
     let (comparison, findings) = side_by_side(compare, lint).await;
     let (comparison, findings) = (comparison?, findings?);
+    say_cached(&comparison, &scratch);
     let differences = comparison.plan.difference_lines();
     // The database's state (only when one is given): behind, ahead, edited
     // or failed revisions. Its own section and exit code, so that a deploy

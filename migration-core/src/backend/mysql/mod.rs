@@ -365,6 +365,12 @@ impl Backend for MySql {
         )
     }
 
+    fn server_identity_sql(&self) -> &'static str {
+        "SELECT CONCAT_WS(' | ', VERSION(), @@version_comment, @@sql_mode, \
+         @@lower_case_table_names, @@character_set_server, @@collation_server, \
+         @@default_storage_engine, @@explicit_defaults_for_timestamp, @@innodb_default_row_format)"
+    }
+
     fn has_table_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?"
     }

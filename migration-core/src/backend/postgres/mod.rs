@@ -738,6 +738,13 @@ impl Backend for Postgres {
         )
     }
 
+    fn server_identity_sql(&self) -> &'static str {
+        "SELECT concat_ws(' | ', version(), current_database(), \
+         (SELECT datcollate || ' ' || datctype FROM pg_database WHERE datname = current_database()), \
+         current_setting('server_encoding'), \
+         (SELECT string_agg(extname || ' ' || extversion || ' ' || extnamespace::regnamespace::text, ',' ORDER BY extname) FROM pg_extension))"
+    }
+
     fn has_table_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1"
     }

@@ -329,6 +329,10 @@ impl Backend for Sqlite {
         )
     }
 
+    fn server_identity_sql(&self) -> &'static str {
+        "SELECT 'sqlite ' || sqlite_version()"
+    }
+
     fn has_table_sql(&self) -> &'static str {
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1"
     }
