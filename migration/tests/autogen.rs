@@ -55,6 +55,70 @@ async fn check_passes_on_the_project_on_every_backend() {
     }
 }
 
+/// `check` through the comparison cache on every backend: the first run
+/// builds and stores the sides it can key, the second reads them and says so, and
+/// `--no-cache` builds them again; each run's verdict is the same.
+#[tokio::test]
+async fn check_reads_its_sides_from_the_cache_and_no_cache_builds_them() {
+    for dialect in ALL {
+        if TestDb::create(dialect, "check_cache_probe").await.is_none() {
+            continue;
+        }
+        let cache = tempfile::tempdir().unwrap();
+        let extra = dialect_args(dialect);
+        let check = |more: &[&str]| {
+            let cwd = tempfile::tempdir().unwrap();
+            let mut args = args_with(&["check"], &extra);
+            args.extend(more);
+            Command::new(BIN)
+                .args(&args)
+                .current_dir(cwd.path())
+                .env_remove("DATABASE_URL")
+                .env_remove("MIGRATION_SCRATCH_URL")
+                .env_remove("MIGRATION_NO_CACHE")
+                .env("MIGRATION_CACHE_DIR", cache.path())
+                .stdin(Stdio::null())
+                .output()
+                .unwrap()
+        };
+        let name = dialect.name();
+        let note = "came from the comparison cache";
+        let cold = check(&[]);
+        assert_eq!(cold.status.code(), Some(0), "{name}: {}", stderr(&cold));
+        assert!(!stderr(&cold).contains(note), "{name}: {}", stderr(&cold));
+        // The entities' side is always stored; the migrations' only where
+        // this project's history renders offline in full (on SQLite and
+        // MySQL its batch alters read the table first: not keyed, not stored).
+        let mut stored: Vec<String> = std::fs::read_dir(cache.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter_map(|f| f.split_once('-').map(|(side, _)| side.to_owned()))
+            .collect();
+        stored.sort_unstable_by(|a, b| b.cmp(a));
+        let expected: &[&str] = match dialect {
+            Dialect::Postgres => &["migrations", "entities"],
+            _ => &["entities"],
+        };
+        assert_eq!(stored, expected, "{name}");
+        let warm = check(&[]);
+        assert_eq!(warm.status.code(), Some(0), "{name}: {}", stderr(&warm));
+        assert!(
+            stderr(&warm).contains(&format!("the {} side(s) {note}", stored.join(" and "))),
+            "{name}: {}",
+            stderr(&warm)
+        );
+        assert_eq!(stdout(&warm), stdout(&cold), "{name}: the same verdict");
+        let rebuilt = check(&["--no-cache"]);
+        assert_eq!(rebuilt.status.code(), Some(0), "{name}");
+        assert!(
+            !stderr(&rebuilt).contains(note),
+            "{name}: {}",
+            stderr(&rebuilt)
+        );
+        assert_eq!(stdout(&rebuilt), stdout(&cold), "{name}");
+    }
+}
+
 #[tokio::test]
 async fn check_with_a_named_database_requires_it_at_head() {
     for dialect in ALL {
