@@ -252,16 +252,6 @@ impl Scratch {
         }
     }
 
-    /// Builds one side in a place of its own and reflects it.
-    ///
-    /// Where DDL is transactional (SQLite, PostgreSQL) the whole side is built
-    /// inside one transaction that is rolled back after reflection: one commit
-    /// instead of one per migration or table, nothing to drop afterwards, and
-    /// nothing left behind if the process dies. On PostgreSQL that transaction
-    /// runs in the admin database, in a schema it creates (creating and
-    /// dropping a database costs a template copy and a checkpoint). Otherwise
-    /// (MySQL, or a migration that refuses a transaction) a temporary database
-    /// is created and dropped.
     /// [`Scratch::build`], through the cache when `key` is given: a stored
     /// side is returned as it is (`true`: it came from the cache); a built
     /// one is stored.
@@ -304,6 +294,16 @@ impl Scratch {
         Some(identity)
     }
 
+    /// Builds one side in a place of its own and reflects it.
+    ///
+    /// Where DDL is transactional (SQLite, PostgreSQL) the whole side is built
+    /// inside one transaction that is rolled back after reflection: one commit
+    /// instead of one per migration or table, nothing to drop afterwards, and
+    /// nothing left behind if the process dies. On PostgreSQL that transaction
+    /// runs in the admin database, in a schema it creates (creating and
+    /// dropping a database costs a template copy and a checkpoint). Otherwise
+    /// (MySQL, or a migration that refuses a transaction) a temporary database
+    /// is created and dropped.
     async fn build(&self, side: Side<'_>) -> Result<Schema> {
         let result = self.build_side(&side).await;
         // A migration that fails on the scratch database may be failing on
