@@ -277,11 +277,9 @@ impl Scratch {
     async fn identity(&self) -> Option<String> {
         use sea_orm::ConnectionTrait;
         let backend = backend::of(self.dialect);
-        let url = match backend.memory_url().filter(|_| self.server_url.is_none()) {
-            Some(url) => url.to_owned(),
-            None => backend.scratch_connect_url(&self.admin_url()),
-        };
-        let conn = crate::runner::connect(&url, &options()).await.ok()?;
+        let conn = crate::runner::connect(&self.transaction_url(), &options())
+            .await
+            .ok()?;
         let sql = backend.server_identity_sql();
         let row = conn
             .query_one_raw(sea_orm::Statement::from_string(
@@ -292,6 +290,21 @@ impl Scratch {
         let _ = conn.close().await;
         let identity = row.ok()??.try_get_by_index::<String>(0).ok()?;
         Some(identity)
+    }
+
+    /// Whether the sides are in-memory databases (SQLite, no server named).
+    fn in_memory(&self) -> bool {
+        self.server_url.is_none() && backend::of(self.dialect).memory_url().is_some()
+    }
+
+    /// Where a side built inside one transaction connects: the in-memory
+    /// database, or the scratch server's connection URL.
+    fn transaction_url(&self) -> String {
+        let backend = backend::of(self.dialect);
+        match backend.memory_url().filter(|_| self.server_url.is_none()) {
+            Some(url) => url.to_owned(),
+            None => backend.scratch_connect_url(&self.admin_url()),
+        }
     }
 
     /// Builds one side in a place of its own and reflects it.
@@ -343,14 +356,10 @@ impl Scratch {
     async fn build_side(&self, side: &Side<'_>) -> Result<Schema> {
         let backend = backend::of(self.dialect);
         let name = scratch_name(side.label());
-        let memory = backend.memory_url().filter(|_| self.server_url.is_none());
-        if memory.is_some()
+        if self.in_memory()
             || (backend.scratch_in_admin_database() && side.fits_in_transaction()?)
         {
-            let admin = match memory {
-                Some(url) => url.to_owned(),
-                None => backend.scratch_connect_url(&self.admin_url()),
-            };
+            let admin = self.transaction_url();
             let (last, first) = backend
                 .scratch_places()
                 .split_last()
